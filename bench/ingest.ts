@@ -1,0 +1,239 @@
+// @bench-entry
+/**
+ * Ingest cost: CPU seconds per GB received over TCP interleaved RTP, rtspkit against
+ * ffmpeg and GStreamer, in the same run and against the same server.
+ *
+ * The replay server (bench/replay-server.ts, in this process) loops a 1080p H.264 clip at
+ * about BENCH_MBPS Mbit/s. Each contender pulls it to nowhere for BENCH_SECONDS; then the
+ * server stops sending, the contender's socket drains, and its user+system CPU is read
+ * from /proc/PID/stat before it is killed. Bytes are what the server sent on the
+ * contender's connection(s). Contenders are interleaved run by run; the table shows
+ * medians over BENCH_RUNS runs. Target: rtspkit ≤ ffmpeg.
+ *
+ *   BENCH_SECONDS=15 BENCH_RUNS=3 BENCH_MBPS=80 BENCH_CONTENDERS=rtspkit,ffmpeg,gstreamer
+ */
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { once } from 'node:events'
+import { loadBenchStream } from './h264-stream.js'
+import { startReplayServer } from './replay-server.js'
+import type { ReplayServer } from './replay-server.js'
+import {
+  REPO_ROOT,
+  envNumber,
+  fixed,
+  machineInfo,
+  markdownTable,
+  median,
+  processCpu,
+  sleep,
+  writeResult,
+} from './lib.js'
+
+const CLI = `${REPO_ROOT}dist/cli/main.js`
+
+interface Contender {
+  name: string
+  command: string
+  args(url: string, seconds: number): string[]
+  /** Why it cannot run at all, if it cannot. */
+  unavailable?(): string | undefined
+}
+
+const CONTENDERS: Contender[] = [
+  {
+    name: 'rtspkit',
+    command: process.execPath,
+    // --duration is generous: the harness ends every contender the same way (see top).
+    args: (url, s) => [CLI, 'pull', url, '-o', '/dev/null', '--format', 'h264', '--transport', 'tcp', '--duration', String(s + 60)],
+    unavailable: () => (existsSync(CLI) ? undefined : 'dist/cli/main.js not built (npm run build)'),
+  },
+  {
+    name: 'ffmpeg',
+    command: 'ffmpeg',
+    args: (url) => ['-nostdin', '-v', 'error', '-rtsp_transport', 'tcp', '-i', url, '-c', 'copy', '-f', 'null', '-'],
+  },
+  {
+    name: 'gstreamer',
+    command: 'gst-launch-1.0',
+    args: (url) => ['-q', 'rtspsrc', `location=${url}`, 'protocols=tcp', '!', 'rtph264depay', '!', 'fakesink'],
+  },
+]
+
+interface RunRecord {
+  contender: string
+  run: number
+  ok: boolean
+  note?: string
+  cpuSeconds?: number
+  userSeconds?: number
+  systemSeconds?: number
+  bytes?: number
+  mbitPerSecond?: number
+  cpuSecondsPerGB?: number
+  maxLagMs?: number
+  connections?: number
+  wallSeconds: number
+}
+
+/** The telling line of a failure's stderr: the first error line, else the last line. */
+function lastLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '')
+  const line = lines.find((l) => /error/i.test(l)) ?? lines.pop() ?? ''
+  return line.slice(0, 200)
+}
+
+async function waitIdle(server: ReplayServer, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs
+  while (server.openConnections() > 0 && performance.now() < deadline) await sleep(20)
+}
+
+async function measure(c: Contender, server: ReplayServer, seconds: number, run: number): Promise<RunRecord> {
+  await waitIdle(server, 3000)
+  server.reset()
+  const started = performance.now()
+  const child = spawn(c.command, c.args(server.url(), seconds), {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.setEncoding('utf8')
+  child.stderr.on('data', (s: string) => {
+    stderr = (stderr + s).slice(-8192)
+  })
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }))
+    child.once('error', (error) => resolve({ code: null, signal: null, error }))
+  })
+  const early = await Promise.race([exit, sleep(seconds * 1000).then(() => undefined)])
+  server.pause()
+  const wallSeconds = (performance.now() - started) / 1000
+  if (early) {
+    const why = early.error ? early.error.message : `exited with ${early.code ?? early.signal}`
+    return { contender: c.name, run, ok: false, note: `${why} after ${fixed(wallSeconds, 1)} s: ${lastLine(stderr)}`, wallSeconds }
+  }
+  // Let what was sent reach the contender before reading its CPU time.
+  await server.drained(2000)
+  await sleep(300)
+  const cpu = child.pid === undefined ? undefined : processCpu(child.pid)
+  const stats = server.stats()
+  child.kill('SIGKILL')
+  await exit
+  if (!cpu) return { contender: c.name, run, ok: false, note: `exited while draining: ${lastLine(stderr)}`, wallSeconds }
+  if (stats.bytes < 1_000_000) {
+    return { contender: c.name, run, ok: false, note: `received only ${stats.bytes} bytes: ${lastLine(stderr)}`, wallSeconds }
+  }
+  return {
+    contender: c.name,
+    run,
+    ok: true,
+    cpuSeconds: cpu.total,
+    userSeconds: cpu.user,
+    systemSeconds: cpu.system,
+    bytes: stats.bytes,
+    mbitPerSecond: (stats.bytes * 8) / seconds / 1e6,
+    cpuSecondsPerGB: cpu.total / (stats.bytes / 1e9),
+    maxLagMs: stats.maxLagMs,
+    connections: stats.connections,
+    wallSeconds,
+  }
+}
+
+async function main(): Promise<void> {
+  const seconds = envNumber('BENCH_SECONDS', 15)
+  const runs = Math.round(envNumber('BENCH_RUNS', 3))
+  const mbps = envNumber('BENCH_MBPS', 80)
+  const wanted = (process.env.BENCH_CONTENDERS ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const contenders = wanted.length > 0 ? CONTENDERS.filter((c) => wanted.includes(c.name)) : CONTENDERS
+
+  const stream = await loadBenchStream({ mbps })
+  const streamMbps = (stream.bytesPerLoop * 8 * stream.fps) / stream.units.length / 1e6
+  const server = await startReplayServer(stream)
+  console.error(
+    `ingest: ${contenders.map((c) => c.name).join(', ')}; ${runs} run(s) of ${seconds} s; ` +
+      `1080p H.264 at ${fixed(streamMbps, 1)} Mbit/s (TCP interleaved, ${stream.units.length}-frame loop) from ${server.url()}`,
+  )
+
+  const records: RunRecord[] = []
+  const skipped = new Map<string, string>()
+  for (const c of contenders) {
+    const why = c.unavailable?.()
+    if (why) skipped.set(c.name, why)
+  }
+  try {
+    for (let run = 1; run <= runs; run++) {
+      // Rotate the order each run so no contender always goes first.
+      const order = contenders.map((_, i) => contenders[(i + run - 1) % contenders.length]!)
+      for (const c of order) {
+        if (skipped.has(c.name)) continue
+        const r = await measure(c, server, seconds, run)
+        records.push(r)
+        console.error(
+          r.ok
+            ? `  run ${run} ${c.name}: ${fixed(r.cpuSeconds!)} CPU-s, ${fixed(r.bytes! / 1e6, 1)} MB ` +
+                `(${fixed(r.mbitPerSecond!, 1)} Mbit/s), ${fixed(r.cpuSecondsPerGB!)} CPU-s/GB, server lag ≤ ${fixed(r.maxLagMs!, 0)} ms`
+            : `  run ${run} ${c.name}: FAILED, ${r.note}`,
+        )
+        // A command that does not run at all is not retried.
+        if (!r.ok && run === 1 && !records.some((x) => x.contender === c.name && x.ok)) skipped.set(c.name, r.note ?? 'failed')
+      }
+    }
+  } finally {
+    await server.stop()
+  }
+
+  const summary = contenders.map((c) => {
+    const ok = records.filter((r) => r.contender === c.name && r.ok)
+    const failed = records.filter((r) => r.contender === c.name && !r.ok)
+    return {
+      contender: c.name,
+      runsOk: ok.length,
+      runsFailed: failed.length,
+      bytes: median(ok.map((r) => r.bytes!)),
+      mbitPerSecond: median(ok.map((r) => r.mbitPerSecond!)),
+      cpuSeconds: median(ok.map((r) => r.cpuSeconds!)),
+      cpuSecondsPerGB: median(ok.map((r) => r.cpuSecondsPerGB!)),
+      note: ok.length === 0 ? `skipped: ${skipped.get(c.name) ?? failed[0]?.note ?? 'no run'}` : failed.length > 0 ? `${failed.length} run(s) failed: ${failed[0]!.note}` : '',
+    }
+  })
+  const ffmpeg = summary.find((s) => s.contender === 'ffmpeg')
+  const ratio = (x: number): number => (ffmpeg && ffmpeg.runsOk > 0 ? x / ffmpeg.cpuSecondsPerGB : Number.NaN)
+
+  console.log(`### Ingest over TCP: CPU seconds per GB received (1 GB = 10^9 bytes)\n`)
+  console.log(
+    `1080p30 H.264 at ${fixed(streamMbps, 1)} Mbit/s from RAM, ${seconds} s per run, median of ${runs} run(s); ` +
+      `${machineInfo().cores} cores.\n`,
+  )
+  console.log(
+    markdownTable(
+      ['contender', 'runs', 'MB received', 'Mbit/s', 'CPU s', 'CPU-s/GB', 'vs ffmpeg', 'note'],
+      summary.map((s) => [
+        s.contender,
+        `${s.runsOk}/${s.runsOk + s.runsFailed || runs}`,
+        fixed(s.bytes / 1e6, 1),
+        fixed(s.mbitPerSecond, 1),
+        fixed(s.cpuSeconds),
+        fixed(s.cpuSecondsPerGB),
+        s.runsOk > 0 ? fixed(ratio(s.cpuSecondsPerGB)) : '–',
+        s.note,
+      ]),
+    ),
+  )
+  const rtspkit = summary.find((s) => s.contender === 'rtspkit')
+  if (rtspkit && rtspkit.runsOk > 0 && ffmpeg && ffmpeg.runsOk > 0) {
+    const r = ratio(rtspkit.cpuSecondsPerGB)
+    console.log(`\nrtspkit / ffmpeg = ${fixed(r)} (target ≤ 1.00: ${r <= 1 ? 'met' : 'NOT met'})`)
+  }
+  const file = await writeResult('ingest', {
+    benchmark: 'ingest',
+    date: new Date().toISOString(),
+    config: { seconds, runs, targetMbps: mbps, streamMbps, frames: stream.units.length, packetsPerLoop: stream.packetsPerLoop },
+    machine: machineInfo(),
+    contenders: contenders.map((c) => ({ name: c.name, command: [c.command, ...c.args('URL', seconds)].join(' ') })),
+    summary,
+    runs: records,
+  })
+  console.log(`\nresults: ${file}`)
+}
+
+await main()

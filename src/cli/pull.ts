@@ -1,0 +1,108 @@
+import { parseArgs } from 'node:util'
+import { RtspClient } from '../client/client.js'
+import type { Track } from '../client/track.js'
+import { createRecorder, formatFromPath } from '../output/index.js'
+import type { OutputFormat, RecorderTrack } from '../output/index.js'
+import { UsageError, formatBitrate, formatBytes, parsePositiveNumber, parseTransport, withSignals } from './common.js'
+
+const FORMATS: readonly OutputFormat[] = ['mp4', 'ts', 'h264']
+
+function parseFormat(v: string | undefined, output: string): OutputFormat {
+  if (v !== undefined) {
+    if ((FORMATS as readonly string[]).includes(v)) return v as OutputFormat
+    throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not "${v}"`)
+  }
+  if (output === '-') throw new UsageError('writing to stdout (-o -) needs --format mp4|ts|h264')
+  const f = formatFromPath(output)
+  if (f === undefined) throw new UsageError(`cannot tell the format from "${output}"; use a .mp4, .ts or .h264 name or give --format`)
+  return f
+}
+
+export function recorderTrack(t: Track): RecorderTrack {
+  return { type: t.type === 'video' ? 'video' : 'audio', codec: t.codec, clockRate: t.clockRate, details: t.details }
+}
+
+export async function pull(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      format: { type: 'string', short: 'f' },
+      duration: { type: 'string', short: 't' },
+      transport: { type: 'string' },
+      timeout: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q', default: false },
+    },
+  })
+  const url = positionals[0]
+  if (url === undefined || positionals.length > 1 || values.output === undefined) {
+    throw new UsageError('usage: rtspkit pull <url> -o <file|-> [--format mp4|ts|h264] [--duration <s>] [--transport tcp|udp] [--timeout <ms>]')
+  }
+  const output = values.output
+  const format = parseFormat(values.format, output)
+  const transport = parseTransport(values.transport)
+  const timeoutMs = parsePositiveNumber('--timeout', values.timeout, 10_000)
+  const durationS = values.duration === undefined ? undefined : parsePositiveNumber('--duration', values.duration, 0)
+  const toStdout = output === '-'
+
+  return withSignals(async (signal) => {
+    const client = new RtspClient({ transport, timeoutMs, readTimeoutMs: timeoutMs })
+    const session = await client.pull(url, { signal })
+    const stop = () => void session.close()
+    signal.addEventListener('abort', stop, { once: true })
+    const durationTimer = durationS !== undefined ? setTimeout(stop, durationS * 1000) : undefined
+
+    let recorder: Awaited<ReturnType<typeof createRecorder>> | undefined
+    const started = performance.now()
+    const live = !toStdout && !values.quiet && process.stderr.isTTY === true
+    let statusTimer: NodeJS.Timeout | undefined
+    let frames = 0
+    let failure: unknown
+    // A reader at the other end of a pipe that went away (ffplay closed) is a normal stop.
+    const onStdoutError = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') stop()
+    }
+    if (toStdout) process.stdout.on('error', onStdoutError)
+    try {
+      recorder = await createRecorder({ format, tracks: session.tracks.map(recorderTrack), sink: toStdout ? process.stdout : output })
+      if (live) {
+        statusTimer = setInterval(() => {
+          const s = (performance.now() - started) / 1000
+          const bytes = session.stats().reduce((a, t) => a + t.bytesReceived, 0)
+          process.stderr.write(
+            `\r\x1b[Krecording ${s.toFixed(1)} s, ${frames} frames, ${formatBytes(recorder?.bytesWritten ?? 0)}, ${formatBitrate((bytes * 8) / Math.max(s, 0.001))}`,
+          )
+        }, 500)
+      }
+      for await (const frame of session.frames()) {
+        frames++
+        await recorder.write({ trackIndex: frame.track.index, pts: frame.pts, keyFrame: frame.keyFrame, data: frame.data })
+      }
+    } catch (err) {
+      failure = err
+    } finally {
+      clearTimeout(durationTimer)
+      clearInterval(statusTimer)
+      signal.removeEventListener('abort', stop)
+      await session.close()
+      if (recorder !== undefined) {
+        try {
+          await recorder.finalize()
+        } catch (err) {
+          failure ??= err
+        }
+      }
+      if (toStdout) process.stdout.off('error', onStdoutError)
+    }
+    if (live) process.stderr.write('\n')
+    if (failure !== undefined) throw failure
+    if (!toStdout && !values.quiet) {
+      const s = (performance.now() - started) / 1000
+      process.stderr.write(
+        `rtspkit: recorded ${frames} frames in ${s.toFixed(1)} s to ${output} (${formatBytes(recorder?.bytesWritten ?? 0)})\n`,
+      )
+    }
+    return 0
+  })
+}

@@ -1,0 +1,281 @@
+import net from 'node:net'
+import { Authenticator } from '../rtsp/auth.js'
+import { Headers, cseqOf } from '../rtsp/message.js'
+import type { RtspRequest, RtspResponse } from '../rtsp/message.js'
+import { RtspReader } from '../rtsp/reader.js'
+import type { ReaderLimits } from '../rtsp/reader.js'
+import { encodeInterleaved, serializeRequest, serializeResponse } from '../rtsp/serialize.js'
+import { parseWwwAuthenticate } from '../rtsp/headers/www-authenticate.js'
+import {
+  AuthError,
+  ClosedError,
+  ConnectError,
+  RtspError,
+  StatusError,
+  TimeoutError,
+} from '../errors.js'
+import type { Credentials } from '../util/url.js'
+import { redactUrl } from '../util/url.js'
+
+export type InterleavedHandler = (payload: Buffer) => void
+
+export interface ConnectionOptions {
+  host: string
+  port: number
+  credentials?: Credentials
+  /** Per-request reply timeout and connect timeout. */
+  timeoutMs: number
+  userAgent: string
+  limits?: Partial<ReaderLimits>
+}
+
+interface Pending {
+  cseq: number
+  method: string
+  url: string
+  resolve(res: RtspResponse): void
+  reject(err: Error): void
+  timer: NodeJS.Timeout
+}
+
+export type ConnectionState = 'idle' | 'connecting' | 'open' | 'closed'
+
+/** Human text for the socket errors people meet with cameras. */
+function describeSocketError(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (nothing listens on that port; check host and port)'
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host not found (check the host name)'
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable (check the address and the network)'
+    case 'ECONNRESET':
+      return 'connection reset by the server'
+    case 'ETIMEDOUT':
+      return 'connection timed out'
+    case 'EPIPE':
+      return 'connection closed by the server while sending'
+    default:
+      return err.code ? `${err.code}: ${err.message}` : err.message
+  }
+}
+
+/**
+ * One RTSP/TCP connection (RFC 2326 §10): serialises requests with an incrementing CSeq,
+ * matches replies by CSeq, answers requests the server sends, authenticates (any request
+ * may get a 401 and is retried once with fresh credentials) and routes `$`-interleaved
+ * frames to per-channel handlers. It knows nothing of DESCRIBE/SETUP/PLAY.
+ */
+export class RtspConnection {
+  state: ConnectionState = 'idle'
+  /** Session id from the server's Session header; sent with every request once set. */
+  session: string | undefined
+  /** Server header from the first reply that had one. */
+  server: string | undefined
+  readonly channels: Array<InterleavedHandler | undefined> = []
+  /** Called once when the connection ends after having been open (error undefined when we closed it). */
+  onClose: ((err: RtspError | undefined) => void) | undefined
+  /** Called for garbage bytes skipped between frames. */
+  onGarbage: ((bytes: number) => void) | undefined
+
+  private socket: net.Socket | undefined
+  private readonly reader: RtspReader
+  private readonly pending = new Map<number, Pending>()
+  private cseq = 0
+  private readonly auth: Authenticator | undefined
+  private closeError: RtspError | undefined
+  private readonly opts: ConnectionOptions
+
+  constructor(opts: ConnectionOptions) {
+    this.opts = opts
+    this.auth = opts.credentials ? new Authenticator(opts.credentials) : undefined
+    const channels = this.channels
+    this.reader = new RtspReader(
+      {
+        onResponse: (res) => this.handleResponse(res),
+        onRequest: (req) => this.handleRequest(req),
+        // Hot path: one array lookup per interleaved frame.
+        onInterleaved: (channel, payload) => {
+          const h = channels[channel]
+          if (h !== undefined) h(payload)
+        },
+        onGarbage: (n) => this.onGarbage?.(n),
+      },
+      opts.limits,
+    )
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.socket?.remoteAddress
+  }
+
+  get localAddress(): string | undefined {
+    return this.socket?.localAddress
+  }
+
+  connect(signal?: AbortSignal): Promise<void> {
+    const { host, port, timeoutMs } = this.opts
+    this.state = 'connecting'
+    return new Promise<void>((resolve, reject) => {
+      const socket = net.connect({ host, port, noDelay: true })
+      this.socket = socket
+      let settled = false
+      const fail = (err: RtspError) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        this.state = 'closed'
+        socket.destroy()
+        reject(err)
+      }
+      const onAbort = () => fail(new ConnectError({ host, port, reason: 'aborted' }))
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const timer = setTimeout(() => fail(new TimeoutError({ phase: 'connect', timeoutMs, detail: `to ${host}:${port}` })), timeoutMs)
+      socket.once('connect', () => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        this.state = 'open'
+        socket.on('data', (chunk: Buffer) => {
+          try {
+            this.reader.push(chunk)
+          } catch (err) {
+            this.fail(err instanceof RtspError ? err : new ClosedError('internal error while reading', { cause: err }))
+          }
+        })
+        socket.on('close', () => this.fail(new ClosedError('the server closed the connection')))
+        socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new ClosedError(describeSocketError(err), { cause: err })))
+        resolve()
+      })
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        fail(new ConnectError({ host, port, reason: describeSocketError(err), cause: err }))
+      })
+    })
+  }
+
+  /**
+   * Send a request and wait for its reply. Adds CSeq, User-Agent, Session and
+   * Authorization. A 401 is retried once after taking the challenge; other non-2xx
+   * replies reject with StatusError unless `acceptStatus` allows them.
+   */
+  async request(
+    method: string,
+    url: string,
+    headers: Record<string, string> = {},
+    body?: Buffer | string,
+    acceptStatus?: (status: number) => boolean,
+  ): Promise<RtspResponse> {
+    let res = await this.send(method, url, headers, body)
+    if (res.status === 401) {
+      const challenges = res.headers.getAll('WWW-Authenticate')
+      const hadCredentials = this.auth !== undefined && this.auth.scheme !== undefined
+      if (this.auth === undefined || !this.auth.accept(challenges)) {
+        throw new AuthError({ reason: res.reason, method, url: redactUrl(url), hadCredentials })
+      }
+      res = await this.send(method, url, headers, body)
+      if (res.status === 401) {
+        // stale=true (RFC 7616 §3.3): the nonce expired, not the password; one more go.
+        const stale = res.headers
+          .getAll('WWW-Authenticate')
+          .some((v) => parseWwwAuthenticate(v).some((c) => c.params['stale']?.toLowerCase() === 'true'))
+        if (stale && this.auth.accept(res.headers.getAll('WWW-Authenticate'))) {
+          res = await this.send(method, url, headers, body)
+        }
+        if (res.status === 401) throw new AuthError({ reason: res.reason, method, url: redactUrl(url), hadCredentials: true })
+      }
+    }
+    if ((res.status < 200 || res.status >= 300) && !acceptStatus?.(res.status)) {
+      throw new StatusError({ status: res.status, reason: res.reason, method, url: redactUrl(url) })
+    }
+    return res
+  }
+
+  private send(method: string, url: string, extra: Record<string, string>, body?: Buffer | string): Promise<RtspResponse> {
+    if (this.state !== 'open' || this.socket === undefined) {
+      return Promise.reject(this.closeError ?? new ClosedError('not connected'))
+    }
+    const cseq = ++this.cseq
+    const headers = new Headers()
+    headers.set('CSeq', String(cseq))
+    for (const [k, v] of Object.entries(extra)) headers.set(k, v)
+    headers.set('User-Agent', this.opts.userAgent)
+    if (this.session !== undefined && !headers.has('Session')) headers.set('Session', this.session)
+    const authorization = this.auth?.authorize(method, url)
+    if (authorization !== undefined) headers.set('Authorization', authorization)
+    const bytes = serializeRequest({ method, url, headers, body })
+    return new Promise<RtspResponse>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(cseq)
+        reject(new TimeoutError({ phase: 'reply', timeoutMs: this.opts.timeoutMs, detail: `to ${method}` }))
+      }, this.opts.timeoutMs)
+      this.pending.set(cseq, { cseq, method, url, resolve, reject, timer })
+      this.socket!.write(bytes)
+    })
+  }
+
+  private handleResponse(res: RtspResponse): void {
+    if (this.server === undefined) this.server = res.headers.get('Server')?.trim()
+    let cseq = cseqOf(res)
+    // ffmpeg's listener answers TEARDOWN with a bare 501 and no CSeq: when exactly one
+    // request is outstanding, the reply can only be for it.
+    if (cseq === undefined && this.pending.size === 1) cseq = this.pending.keys().next().value
+    if (cseq === undefined) return
+    const p = this.pending.get(cseq)
+    if (p === undefined) return // a late reply to a request that timed out
+    this.pending.delete(cseq)
+    clearTimeout(p.timer)
+    p.resolve(res)
+  }
+
+  /** RFC 2326 §10: servers may send OPTIONS, GET_PARAMETER, SET_PARAMETER, ANNOUNCE, REDIRECT. */
+  private handleRequest(req: RtspRequest): void {
+    const headers = new Headers()
+    const cseq = req.headers.get('CSeq')
+    if (cseq !== undefined) headers.set('CSeq', cseq.trim())
+    if (this.session !== undefined) headers.set('Session', this.session)
+    if (req.method === 'OPTIONS') headers.set('Public', 'OPTIONS, GET_PARAMETER, SET_PARAMETER, ANNOUNCE')
+    this.write(serializeResponse({ status: 200, reason: 'OK', headers }))
+  }
+
+  /** Send an interleaved frame (RTCP receiver reports, or media when pushing). */
+  writeInterleaved(channel: number, payload: Buffer): void {
+    this.write(encodeInterleaved(channel, payload))
+  }
+
+  write(bytes: Buffer): boolean {
+    if (this.state !== 'open' || this.socket === undefined) return false
+    return this.socket.write(bytes)
+  }
+
+  /** Connection ended: reject everything outstanding, tell the owner once. */
+  private fail(err: RtspError): void {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    this.closeError = err
+    this.socket?.destroy()
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer)
+      p.reject(err)
+    }
+    this.pending.clear()
+    this.onClose?.(err)
+  }
+
+  /** Close now, without TEARDOWN; idempotent. */
+  close(): void {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    this.closeError = new ClosedError('closed by the client')
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer)
+      p.reject(this.closeError)
+    }
+    this.pending.clear()
+    this.socket?.destroy()
+    this.onClose?.(undefined)
+  }
+}

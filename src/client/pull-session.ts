@@ -1,0 +1,591 @@
+import { EventEmitter } from 'node:events'
+import { randomInt } from 'node:crypto'
+import { RtspConnection } from './connection.js'
+import { FrameQueue } from './frame-queue.js'
+import type { Frame, Track, TrackStats, TrackTransport } from './track.js'
+import {
+  AbortError,
+  ProtocolError,
+  RtspError,
+  StateError,
+  TimeoutError,
+  UnsupportedError,
+} from '../errors.js'
+import type { RtspResponse } from '../rtsp/message.js'
+import { parsePublic } from '../rtsp/headers/public.js'
+import { parseSession } from '../rtsp/headers/session.js'
+import { formatTransport, parseTransport } from '../rtsp/headers/transport.js'
+import type { TransportSpec } from '../rtsp/headers/transport.js'
+import { parseRtpInfo } from '../rtsp/headers/rtp-info.js'
+import type { ReaderLimits } from '../rtsp/reader.js'
+import { parseSdp } from '../sdp/parse.js'
+import type { SessionDescription } from '../sdp/types.js'
+import { resolveFormat } from '../formats/index.js'
+import type { AccessUnit, Depacketizer } from '../formats/types.js'
+import { parseH264Sps } from '../codec/h264-sps.js'
+import { parseRtpPacket } from '../rtp/packet.js'
+import { seqDiff } from '../rtp/sequence.js'
+import { TimestampUnwrapper } from '../rtp/timestamp-unwrapper.js'
+import { ReceiverStats } from '../rtcp/receiver-stats.js'
+import { buildReceiverReport, parseRtcpCompound } from '../rtcp/packets.js'
+import { bindRtpPortPair } from '../transport/udp.js'
+import type { UdpPortPair } from '../transport/udp.js'
+import type { Credentials, ParsedRtspUrl } from '../util/url.js'
+import { redactUrl, resolveControl } from '../util/url.js'
+
+export type TransportProtocol = 'tcp' | 'udp'
+
+export interface PullOptions {
+  /** How media travels: interleaved in the RTSP connection ('tcp', default) or over UDP port pairs. */
+  transport?: TransportProtocol
+  /** Handshake timeout (connect → PLAY reply) and per-request reply timeout. Default 10 000 ms. */
+  timeoutMs?: number
+  /** Once playing, no media for this long ends the session with a TimeoutError. Default 10 000 ms. */
+  readTimeoutMs?: number
+  /** Upper bound on waiting for the TEARDOWN reply in close(). Default 2 000 ms. */
+  teardownTimeoutMs?: number
+  /** Credentials when the URL has none. */
+  credentials?: Credentials
+  userAgent?: string
+  signal?: AbortSignal
+  /** Frames buffered for a slow `frames()` consumer before it skips to the next key frame. Default 1024. */
+  frameQueueSize?: number
+  /** Limits of the wire reader (line length, header count, SDP size). */
+  limits?: Partial<ReaderLimits>
+  /** Interval of RTCP receiver reports. Default 5 000 ms (RFC 3550 §6.2 minimum). */
+  rtcpIntervalMs?: number
+  /** UDP receive buffer asked for each RTP socket. Default 4 MiB. */
+  udpReceiveBufferSize?: number
+}
+
+export type PullState = 'connecting' | 'describing' | 'setting-up' | 'starting' | 'playing' | 'closing' | 'closed'
+
+export interface PullSessionEvents {
+  /** One access unit. */
+  frame: [frame: Frame]
+  /** One RTP packet as received (payload is a view; copy it to keep it). */
+  rtp: [track: Track, packet: import('../rtp/packet-types.js').RtpPacket]
+  /** A track's codec details changed (in-band SPS with another resolution, first in-band SPS). */
+  'track-update': [track: Track]
+  /** Something worth knowing that does not end the session (keep-alive refused, garbage skipped). */
+  warning: [message: string]
+  /** A fatal error; emitted only when someone listens (the error also reaches `closed` and `frames()`). */
+  error: [err: RtspError]
+  /** The session ended; err is undefined after close(). */
+  close: [err: RtspError | undefined]
+}
+
+export const USER_AGENT = 'rtspkit/0.1'
+
+/** Per-track state on the packet path. */
+class TrackRuntime {
+  readonly unwrapper = new TimestampUnwrapper()
+  readonly stats: ReceiverStats
+  expectedSeq = -1
+  base: number | undefined
+  offset = 0
+  /** RTP-Info rtptime (RFC 2326 §12.33) when the PLAY reply gave one. */
+  rtpInfoTime: number | undefined
+  packetsReceived = 0
+  bytesReceived = 0
+  framesReceived = 0
+  malformed = 0
+  udp: UdpPortPair | undefined
+  rtcpChannel = -1
+  constructor(
+    readonly track: Track,
+    readonly depacketizer: Depacketizer,
+  ) {
+    this.stats = new ReceiverStats(track.clockRate)
+  }
+}
+
+const EMPTY: readonly AccessUnit[] = []
+void EMPTY
+
+/**
+ * A playing RTSP session (RFC 2326 §A.1 client state machine: Init → Ready → Playing).
+ * Created by `RtspClient.pull()`, which returns once PLAY has been answered.
+ */
+export class PullSession extends EventEmitter<PullSessionEvents> {
+  state: PullState = 'connecting'
+  /** The tracks that were set up, in SDP order. */
+  readonly tracks: Track[] = []
+  /** SDP media that were offered but not set up (codec not supported). */
+  readonly skippedMedia: Array<{ type: string; codec: string }> = []
+  /** The parsed SDP. */
+  sdp: SessionDescription | undefined
+  /** The server's `Server` header. */
+  get server(): string | undefined {
+    return this.conn.server
+  }
+  /** The URL without credentials. */
+  readonly url: string
+  /** Resolves when the session has ended: undefined after close(), the error otherwise. Never rejects. */
+  readonly closed: Promise<RtspError | undefined>
+
+  private readonly conn: RtspConnection
+  private readonly opts: Required<Omit<PullOptions, 'credentials' | 'signal' | 'limits'>>
+  private readonly runtimes: TrackRuntime[] = []
+  private publicMethods = new Set<string>()
+  private sessionTimeoutS = 60
+  private keepAliveTimer: NodeJS.Timeout | undefined
+  private rtcpTimer: NodeJS.Timeout | undefined
+  private readTimer: NodeJS.Timeout | undefined
+  private lastMediaAt = 0
+  private playStartedAt = 0
+  private readonly ssrc = randomInt(1, 0xffffffff)
+  private queue: FrameQueue | undefined
+  private resolveClosed!: (err: RtspError | undefined) => void
+  private aggregateUrl = ''
+  private endError: RtspError | undefined
+
+  /** @internal use RtspClient.pull() */
+  constructor(
+    private readonly target: ParsedRtspUrl,
+    options: PullOptions,
+  ) {
+    super()
+    this.url = target.url.toString()
+    this.opts = {
+      transport: options.transport ?? 'tcp',
+      timeoutMs: options.timeoutMs ?? 10_000,
+      readTimeoutMs: options.readTimeoutMs ?? 10_000,
+      teardownTimeoutMs: options.teardownTimeoutMs ?? 2_000,
+      userAgent: options.userAgent ?? USER_AGENT,
+      frameQueueSize: options.frameQueueSize ?? 1024,
+      rtcpIntervalMs: options.rtcpIntervalMs ?? 5_000,
+      udpReceiveBufferSize: options.udpReceiveBufferSize ?? 4 * 1024 * 1024,
+    }
+    this.conn = new RtspConnection({
+      host: target.host,
+      port: target.port,
+      credentials: options.credentials ?? target.credentials,
+      timeoutMs: this.opts.timeoutMs,
+      userAgent: this.opts.userAgent,
+      limits: options.limits,
+    })
+    this.conn.onClose = (err) => {
+      if (err !== undefined) this.fail(err)
+    }
+    this.conn.onGarbage = (n) => this.emit('warning', `skipped ${n} bytes of garbage from the server`)
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve
+    })
+  }
+
+  /** Run OPTIONS → DESCRIBE → SETUP… → PLAY within one timeout; on any failure everything is released. */
+  async start(signal?: AbortSignal): Promise<void> {
+    const { timeoutMs } = this.opts
+    let timer: NodeJS.Timeout | undefined
+    let onAbort: (() => void) | undefined
+    const guard = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError({ phase: 'handshake', timeoutMs })), timeoutMs)
+      if (signal !== undefined) {
+        onAbort = () => reject(new AbortError(signal.reason))
+        if (signal.aborted) onAbort()
+        else signal.addEventListener('abort', onAbort, { once: true })
+      }
+    })
+    const handshake = this.handshake(signal)
+    handshake.catch(() => {}) // its failure is reported through the race below
+    try {
+      await Promise.race([handshake, guard])
+    } catch (err) {
+      const e = err instanceof RtspError ? err : new ProtocolError(`handshake failed: ${String(err)}`, { cause: err })
+      this.release(e)
+      throw e
+    } finally {
+      clearTimeout(timer)
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  private async handshake(signal?: AbortSignal): Promise<void> {
+    const url = this.url
+    await this.conn.connect(signal)
+    this.assertNotEnded()
+
+    // OPTIONS (RFC 2326 §10.1): learn whether GET_PARAMETER can serve as keep-alive.
+    // Some cameras answer OPTIONS with an error; that is not fatal.
+    const options = await this.conn.request('OPTIONS', url, {}, undefined, () => true)
+    this.publicMethods = parsePublic(options.headers.get('Public') ?? '')
+    this.assertNotEnded()
+
+    this.state = 'describing'
+    const describe = await this.conn.request('DESCRIBE', url, { Accept: 'application/sdp' })
+    this.assertNotEnded()
+    if (describe.body.length === 0) {
+      throw new ProtocolError(`DESCRIBE reply for ${url} has no SDP body; the server is not sending a stream description`)
+    }
+    const sdp = parseSdp(describe.body)
+    this.sdp = sdp
+    const base = this.contentBase(describe, url)
+    this.aggregateUrl = resolveControl(base, sdp.control)
+    this.buildTracks(sdp, base)
+
+    this.state = 'setting-up'
+    for (const rt of this.runtimes) {
+      await this.setupTrack(rt)
+      this.assertNotEnded()
+    }
+
+    this.state = 'starting'
+    // RFC 2326 §12.29: Range on PLAY; ffmpeg and VLC send npt=0.000- too, and some cameras need it.
+    const play = await this.conn.request('PLAY', this.aggregateUrl, { Range: 'npt=0.000-' })
+    this.assertNotEnded()
+    this.applyRtpInfo(play)
+    this.playStartedAt = performance.now()
+    this.lastMediaAt = this.playStartedAt
+    this.state = 'playing'
+    this.startTimers()
+  }
+
+  private assertNotEnded(): void {
+    if (this.endError !== undefined) throw this.endError
+    if (this.state === 'closing' || this.state === 'closed') throw new AbortError('session closed')
+  }
+
+  /** RFC 2326 §C.1.1: Content-Base, then Content-Location, then the request URL. */
+  private contentBase(res: RtspResponse, requestUrl: string): string {
+    const raw = res.headers.get('Content-Base') ?? res.headers.get('Content-Location')
+    if (raw === undefined || raw.trim() === '') return requestUrl
+    try {
+      // Some cameras send a relative Content-Base; resolve it against the request URL.
+      const u = new URL(raw.trim(), requestUrl)
+      u.username = ''
+      u.password = ''
+      return u.toString()
+    } catch {
+      return requestUrl
+    }
+  }
+
+  private buildTracks(sdp: SessionDescription, base: string): void {
+    for (const media of sdp.media) {
+      let chosen: { pt: number; handler: NonNullable<ReturnType<typeof resolveFormat>> } | undefined
+      for (const pt of media.formats) {
+        const handler = resolveFormat(media, pt)
+        if (handler !== undefined) {
+          chosen = { pt, handler }
+          break
+        }
+      }
+      if (chosen === undefined) {
+        const pt = media.formats[0]
+        const name = pt !== undefined ? (media.rtpmap.get(pt)?.encoding ?? `payload type ${pt}`) : 'no format'
+        this.skippedMedia.push({ type: media.type, codec: name })
+        continue
+      }
+      const { pt, handler } = chosen
+      const rtpmap = media.rtpmap.get(pt)
+      const track: Track = {
+        index: this.tracks.length,
+        type: media.type,
+        codec: handler.codec,
+        payloadType: pt,
+        clockRate: handler.clockRate,
+        channels: rtpmap?.channels,
+        control: redactUrl(resolveControl(base, media.control)),
+        fmtp: media.fmtp.get(pt) ?? {},
+        details: { ...handler.details },
+        transport: { protocol: this.opts.transport },
+        media,
+      }
+      this.tracks.push(track)
+      this.runtimes.push(new TrackRuntime(track, handler.createDepacketizer()))
+    }
+    if (this.tracks.length === 0) {
+      const offered = this.skippedMedia.map((m) => `${m.type} ${m.codec}`).join(', ') || 'nothing'
+      throw new UnsupportedError(`the stream offers no track rtspkit can receive (offered: ${offered}); supported: H264, AAC`)
+    }
+  }
+
+  private async setupTrack(rt: TrackRuntime): Promise<void> {
+    const i = rt.track.index
+    let request: TransportSpec
+    if (this.opts.transport === 'udp') {
+      rt.udp = await bindRtpPortPair({
+        host: this.conn.localAddress,
+        recvBufferSize: this.opts.udpReceiveBufferSize,
+      })
+      request = { protocol: 'RTP/AVP', lowerTransport: 'UDP', delivery: 'unicast', clientPort: [rt.udp.rtpPort, rt.udp.rtcpPort] }
+    } else {
+      request = { protocol: 'RTP/AVP', lowerTransport: 'TCP', delivery: 'unicast', interleaved: [2 * i, 2 * i + 1] }
+    }
+    const res = await this.conn.request('SETUP', rt.track.control, { Transport: formatTransport(request) })
+    const sessionHeader = res.headers.get('Session')
+    if (sessionHeader !== undefined) {
+      const s = parseSession(sessionHeader)
+      this.conn.session = s.id
+      if (s.timeout !== undefined && s.timeout > 0) this.sessionTimeoutS = s.timeout
+    } else if (this.conn.session === undefined) {
+      throw new ProtocolError(`SETUP reply for ${rt.track.control} has no Session header`)
+    }
+    const transportHeader = res.headers.get('Transport')
+    const reply = transportHeader !== undefined ? parseTransport(transportHeader)[0] : undefined
+    const t: TrackTransport = rt.track.transport
+    t.ssrc = reply?.ssrc
+    if (reply?.lowerTransport === 'TCP' || (reply === undefined && this.opts.transport === 'tcp')) {
+      // Use the channels the server actually assigned (it may ignore ours).
+      const channels = reply?.interleaved ?? request.interleaved ?? [2 * i, 2 * i + 1]
+      if (rt.udp !== undefined) {
+        // The server answered a UDP request with TCP: go along with it.
+        await rt.udp.close()
+        rt.udp = undefined
+        this.emit('warning', `server chose TCP for ${rt.track.control}`)
+      }
+      t.protocol = 'tcp'
+      t.interleaved = channels
+      this.conn.channels[channels[0]] = (payload) => this.onRtp(rt, payload)
+      this.conn.channels[channels[1]] = (payload) => this.onRtcp(rt, payload)
+      rt.rtcpChannel = channels[1]
+    } else {
+      if (rt.udp === undefined) {
+        throw new ProtocolError(`server answered a TCP SETUP for ${rt.track.control} with UDP transport; try --transport udp`)
+      }
+      t.protocol = 'udp'
+      t.clientPort = [rt.udp.rtpPort, rt.udp.rtcpPort]
+      t.serverPort = reply?.serverPort
+      // Accept packets only from the server we talk to (RFC 2326 §12.39 `source`, else the RTSP peer).
+      const remote = reply?.source ?? this.conn.remoteAddress ?? this.target.host
+      rt.udp.setRemote(remote, t.serverPort?.[0], t.serverPort?.[1])
+      rt.udp.onRtp((buf) => this.onRtp(rt, buf))
+      rt.udp.onRtcp((buf) => this.onRtcp(rt, buf))
+      // NAT-opening packets, so that a firewall in front of us lets the server's stream in.
+      rt.udp.punch()
+    }
+  }
+
+  private applyRtpInfo(play: RtspResponse): void {
+    const header = play.headers.get('RTP-Info')
+    if (header === undefined) return
+    let entries: ReturnType<typeof parseRtpInfo>
+    try {
+      entries = parseRtpInfo(header)
+    } catch {
+      return
+    }
+    for (const rt of this.runtimes) {
+      const control = rt.track.control
+      const match = entries.find((e) => e.url === control || control.endsWith(e.url) || e.url.endsWith(control.slice(control.lastIndexOf('/') + 1)))
+      if (match?.rtptime !== undefined) rt.rtpInfoTime = match.rtptime
+    }
+  }
+
+  // ---- media path (hot) ----
+
+  private onRtp(rt: TrackRuntime, buf: Buffer): void {
+    if (this.state !== 'playing' && this.state !== 'starting') return
+    const pkt = parseRtpPacket(buf)
+    if (pkt === undefined) {
+      rt.malformed++
+      return
+    }
+    const now = performance.now()
+    this.lastMediaAt = now
+    rt.packetsReceived++
+    rt.bytesReceived += buf.length
+    rt.stats.onPacket(pkt.sequenceNumber, pkt.timestamp, now)
+    if (rt.expectedSeq >= 0) {
+      const d = seqDiff(pkt.sequenceNumber, rt.expectedSeq)
+      if (d < 0) return // duplicate or late: the unit it belonged to is gone
+      if (d > 0) rt.depacketizer.reset() // loss: drop the partial unit
+    }
+    rt.expectedSeq = (pkt.sequenceNumber + 1) & 0xffff
+    if (this.listenerCount('rtp') > 0) this.emit('rtp', rt.track, pkt)
+    const units = rt.depacketizer.push(pkt)
+    for (let i = 0; i < units.length; i++) this.onUnit(rt, units[i]!, now)
+  }
+
+  private onUnit(rt: TrackRuntime, au: AccessUnit, now: number): void {
+    const track = rt.track
+    const ext = rt.unwrapper.unwrap(au.rtpTimestamp)
+    if (rt.base === undefined) {
+      if (rt.rtpInfoTime !== undefined) {
+        // RTP-Info maps each track's rtptime to the same PLAY start: tracks stay in sync.
+        const d = ((au.rtpTimestamp - rt.rtpInfoTime) | 0) // signed 32-bit distance
+        rt.base = ext - d
+        rt.offset = 0
+      } else {
+        // No RTP-Info: align the track's first unit with its arrival time.
+        rt.base = ext
+        rt.offset = (now - this.playStartedAt) / 1000
+      }
+    }
+    rt.framesReceived++
+    if (au.keyFrame && track.codec === 'H264') this.checkParameterSets(rt, au)
+    const frame: Frame = {
+      track,
+      timestamp: ext,
+      pts: rt.offset + (ext - rt.base) / track.clockRate,
+      keyFrame: au.keyFrame,
+      data: au.data,
+    }
+    if (this.queue !== undefined) this.queue.push(frame)
+    this.emit('frame', frame)
+  }
+
+  /** An in-band SPS that differs from what we know updates the track (first SPS, resolution change). */
+  private checkParameterSets(rt: TrackRuntime, au: AccessUnit): void {
+    const d = rt.track.details
+    for (const nal of au.data) {
+      const type = (nal[0] ?? 0) & 0x1f
+      if (type === 7) {
+        if (d.sps !== undefined && d.sps.equals(nal)) continue
+        try {
+          const info = parseH264Sps(nal)
+          d.sps = Buffer.from(nal)
+          d.width = info.width
+          d.height = info.height
+          d.profile = info.profile
+          d.level = info.level
+          d.codecString = info.codecString
+          this.emit('track-update', rt.track)
+        } catch {
+          // A broken SPS is left for the decoder to judge.
+        }
+      } else if (type === 8) {
+        if (d.pps === undefined || !d.pps.equals(nal)) d.pps = Buffer.from(nal)
+      }
+    }
+  }
+
+  private onRtcp(rt: TrackRuntime, buf: Buffer): void {
+    const now = performance.now()
+    for (const p of parseRtcpCompound(buf)) {
+      if (p.type === 'sr') rt.stats.onSenderReport(p.ntpMiddle32, now)
+    }
+  }
+
+  // ---- timers ----
+
+  private startTimers(): void {
+    // Keep-alive (RFC 2326 §12.37): well inside the server's session timeout, on TCP and UDP alike.
+    const keepAliveMs = Math.max(1000, Math.floor((this.sessionTimeoutS * 1000) / 2))
+    const method = this.publicMethods.has('GET_PARAMETER') ? 'GET_PARAMETER' : 'OPTIONS'
+    this.keepAliveTimer = setInterval(() => {
+      const url = method === 'OPTIONS' ? this.url : this.aggregateUrl
+      this.conn.request(method, url, {}, undefined).catch((err: unknown) => {
+        // A refused keep-alive does not end a stream that is still flowing.
+        if (this.state === 'playing') this.emit('warning', `keep-alive ${method} failed: ${(err as Error).message}`)
+      })
+    }, keepAliveMs)
+    this.keepAliveTimer.unref()
+
+    this.rtcpTimer = setInterval(() => this.sendReceiverReports(), this.opts.rtcpIntervalMs)
+    this.rtcpTimer.unref()
+
+    const readTimeout = this.opts.readTimeoutMs
+    this.readTimer = setInterval(() => {
+      if (performance.now() - this.lastMediaAt > readTimeout) {
+        this.fail(new TimeoutError({ phase: 'media', timeoutMs: readTimeout }))
+      }
+    }, Math.min(1000, Math.max(50, readTimeout / 4)))
+    this.readTimer.unref()
+  }
+
+  private sendReceiverReports(): void {
+    const now = performance.now()
+    for (const rt of this.runtimes) {
+      if (rt.packetsReceived === 0) continue
+      const block = rt.stats.report(now)
+      const rr = buildReceiverReport({ ssrc: this.ssrc, reports: block === undefined ? [] : [block], cname: 'rtspkit' })
+      if (rt.udp !== undefined) rt.udp.sendRtcp(rr)
+      else if (rt.rtcpChannel >= 0) this.conn.writeInterleaved(rt.rtcpChannel, rr)
+    }
+  }
+
+  private stopTimers(): void {
+    clearInterval(this.keepAliveTimer)
+    clearInterval(this.rtcpTimer)
+    clearInterval(this.readTimer)
+  }
+
+  // ---- public API ----
+
+  /**
+   * Access units of every track, in arrival order, as an async iterator. Ends when the
+   * session is closed; throws the error that ended it otherwise. One consumer at a time.
+   */
+  frames(): AsyncIterableIterator<Frame> {
+    if (this.queue !== undefined) throw new StateError({ action: 'iterate frames twice', state: 'iterating', allowed: ['not iterating'] })
+    const q = new FrameQueue(this.opts.frameQueueSize, this.tracks.some((t) => t.type === 'video'))
+    q.onDetach = () => {
+      if (this.queue === q) this.queue = undefined
+    }
+    if (this.state === 'closed') q.end(this.endError)
+    else this.queue = q
+    return q
+  }
+
+  /** Counters per track. */
+  stats(): TrackStats[] {
+    return this.runtimes.map((rt) => ({
+      packetsReceived: rt.packetsReceived,
+      bytesReceived: rt.bytesReceived,
+      packetsLost: rt.stats.cumulativeLost,
+      framesReceived: rt.framesReceived,
+      framesDropped: rt.depacketizer.dropped,
+      jitter: rt.stats.jitter / rt.track.clockRate,
+    }))
+  }
+
+  /** TEARDOWN (bounded wait), then release sockets and timers. Idempotent. */
+  async close(): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') {
+      await this.closed
+      return
+    }
+    const wasPlaying = this.state === 'playing'
+    this.state = 'closing'
+    this.stopTimers()
+    if (wasPlaying && this.conn.state === 'open') {
+      const teardown = this.conn.request('TEARDOWN', this.aggregateUrl, {}, undefined, () => true)
+      let t: NodeJS.Timeout | undefined
+      const bound = new Promise<void>((resolve) => {
+        t = setTimeout(resolve, this.opts.teardownTimeoutMs)
+      })
+      await Promise.race([teardown.then(() => undefined, () => undefined), bound])
+      clearTimeout(t)
+    }
+    this.release(undefined)
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  /** A fatal error while playing. */
+  private fail(err: RtspError): void {
+    if (this.state === 'closed') return
+    if (this.state !== 'playing') {
+      // During the handshake, the race in start() reports it; remember it for assertNotEnded.
+      this.endError ??= err
+      if (this.state !== 'closing') return
+    }
+    if (this.conn.state === 'open' && this.aggregateUrl !== '') {
+      // Best effort: tell the server we are gone, without waiting.
+      this.conn.request('TEARDOWN', this.aggregateUrl).catch(() => {})
+    }
+    this.release(err)
+  }
+
+  /** Free everything; the single place a session ends. */
+  private release(err: RtspError | undefined): void {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    this.endError ??= err
+    this.stopTimers()
+    this.conn.onClose = undefined
+    this.conn.close()
+    for (const rt of this.runtimes) {
+      void rt.udp?.close()
+      rt.udp = undefined
+    }
+    this.queue?.end(err)
+    if (err !== undefined && this.listenerCount('error') > 0) this.emit('error', err)
+    this.emit('close', err)
+    this.resolveClosed(err)
+  }
+}

@@ -1,0 +1,114 @@
+import { InvalidArgumentError } from '../../errors.js'
+import { RTP_HEADER_SIZE, RtpHeaderWriter, checkMtu, type RtpWriterOptions } from '../rtp-header.js'
+
+export interface AacPacketizerOptions extends RtpWriterOptions {
+  /** Largest RTP payload in bytes (header excluded). Default 1400. */
+  mtu?: number
+  /** RTP ticks per frame; frames are grouped into one packet only when their timestamps follow at this step. Default 1024. */
+  frameDuration?: number
+  /** At most this many frames in one packet. Default: as many as the MTU allows. */
+  maxFramesPerPacket?: number
+}
+
+interface Unit {
+  data: readonly Buffer[]
+  rtpTimestamp: number
+}
+
+/** AAC-hbr: 13-bit AU-size, 3-bit AU-Index(-delta) = 0 → 2 bytes per AU header (RFC 3640 §3.3.6). */
+const HEADER_BYTES = 2
+const MAX_AU_SIZE = (1 << 13) - 1
+
+/**
+ * Raw AAC frames → RTP packets, RFC 3640 AAC-hbr. Consecutive frames share a packet while
+ * they fit in the MTU; a frame too large for one packet is fragmented, each fragment
+ * repeating the AU header with the full size (§3.2.3). The marker bit is set on every
+ * packet that ends an AU, i.e. all but non-final fragments.
+ */
+export class AacPacketizer {
+  private readonly header: RtpHeaderWriter
+  private readonly mtu: number
+  private readonly frameDuration: number
+  private readonly maxFrames: number
+
+  constructor(opts: AacPacketizerOptions) {
+    this.header = new RtpHeaderWriter(opts)
+    this.mtu = checkMtu(opts.mtu ?? 1400, 2 + HEADER_BYTES + 1)
+    this.frameDuration = opts.frameDuration ?? 1024
+    this.maxFrames = opts.maxFramesPerPacket ?? Number.POSITIVE_INFINITY
+    if (!(this.maxFrames >= 1)) throw new InvalidArgumentError(`maxFramesPerPacket must be at least 1, got ${opts.maxFramesPerPacket}`)
+  }
+
+  /** The sequence number the next packet gets. */
+  get sequenceNumber(): number {
+    return this.header.sequenceNumber
+  }
+
+  /** Whole RTP packets (12-byte header included) for one frame or a run of frames. */
+  packetize(units: Unit | readonly Unit[]): Buffer[] {
+    const list: readonly Unit[] = Array.isArray(units) ? units : [units as Unit]
+    const out: Buffer[] = []
+    let group: Unit[] = []
+    let groupBytes = 2 // AU-headers-length
+    for (const unit of list) {
+      const size = unitSize(unit)
+      if (size > MAX_AU_SIZE) {
+        throw new InvalidArgumentError(`AAC frame of ${size} bytes exceeds the ${MAX_AU_SIZE} bytes a 13-bit AU-size can say`)
+      }
+      if (size === 0) continue
+      const first = group[0]
+      const follows = first !== undefined &&
+        group.length < this.maxFrames &&
+        ((first.rtpTimestamp + group.length * this.frameDuration) >>> 0) === unit.rtpTimestamp >>> 0 &&
+        groupBytes + HEADER_BYTES + size <= this.mtu
+      if (!follows) {
+        this.flush(out, group)
+        group = []
+        groupBytes = 2
+      }
+      if (2 + HEADER_BYTES + size > this.mtu) {
+        this.fragment(out, unit, size)
+        continue
+      }
+      group.push(unit)
+      groupBytes += HEADER_BYTES + size
+    }
+    this.flush(out, group)
+    return out
+  }
+
+  private flush(out: Buffer[], group: readonly Unit[]): void {
+    if (group.length === 0) return
+    let size = 2 + HEADER_BYTES * group.length
+    for (const u of group) size += unitSize(u)
+    const pkt = this.header.allocate(size, true, group[0]!.rtpTimestamp)
+    let o = RTP_HEADER_SIZE
+    pkt.writeUInt16BE(group.length * HEADER_BYTES * 8, o) // AU-headers-length in bits
+    o += 2
+    for (const u of group) {
+      pkt.writeUInt16BE(unitSize(u) << 3, o) // AU-size, AU-Index(-delta) 0
+      o += 2
+    }
+    for (const u of group) for (const part of u.data) o += part.copy(pkt, o)
+    out.push(pkt)
+  }
+
+  private fragment(out: Buffer[], unit: Unit, size: number): void {
+    const frame = unit.data.length === 1 ? unit.data[0]! : Buffer.concat(unit.data as Buffer[], size)
+    const chunk = this.mtu - 2 - HEADER_BYTES
+    for (let off = 0; off < size; off += chunk) {
+      const end = Math.min(off + chunk, size)
+      const pkt = this.header.allocate(2 + HEADER_BYTES + end - off, end === size, unit.rtpTimestamp)
+      pkt.writeUInt16BE(HEADER_BYTES * 8, RTP_HEADER_SIZE)
+      pkt.writeUInt16BE(size << 3, RTP_HEADER_SIZE + 2) // the whole AU's size in every fragment
+      frame.copy(pkt, RTP_HEADER_SIZE + 4, off, end)
+      out.push(pkt)
+    }
+  }
+}
+
+function unitSize(u: Unit): number {
+  let n = 0
+  for (const part of u.data) n += part.length
+  return n
+}

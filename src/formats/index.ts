@@ -1,0 +1,39 @@
+import { rtpMapFor } from '../sdp/parse.js'
+import type { MediaDescription, RtpMap } from '../sdp/types.js'
+import { aacFormat } from './aac/index.js'
+import { h264Format } from './h264/index.js'
+import type { CodecName, FormatHandler } from './types.js'
+
+/**
+ * One codec the registry knows. A new codec is one folder under formats/ exporting an
+ * entry like this, and one line in FORMATS below.
+ */
+export interface FormatEntry {
+  codec: CodecName
+  /** Is this payload type of this media ours? `rtpmap` falls back to RFC 3551 static types. */
+  matches(media: MediaDescription, rtpmap: RtpMap | undefined, payloadType: number): boolean
+  /** The handler, or undefined when the parameters say we cannot consume it after all. */
+  create(media: MediaDescription, payloadType: number, rtpmap: RtpMap | undefined): FormatHandler | undefined
+}
+
+const FORMATS: readonly FormatEntry[] = [
+  h264Format,
+  aacFormat,
+]
+
+/**
+ * The handler for one payload type of an SDP media, or undefined when no format here can
+ * consume it (the session then skips the track).
+ */
+export function resolveFormat(media: MediaDescription, payloadType: number): FormatHandler | undefined {
+  const rtpmap = rtpMapFor(media, payloadType)
+  for (const entry of FORMATS) {
+    if (entry.matches(media, rtpmap, payloadType)) return entry.create(media, payloadType, rtpmap)
+  }
+  return undefined
+}
+
+/** Codecs resolveFormat knows, for messages ("supported: H264, AAC"). */
+export const supportedCodecs: readonly CodecName[] = FORMATS.map((f) => f.codec)
+
+export type { AccessUnit, CodecDetails, CodecName, Depacketizer, FormatHandler } from './types.js'

@@ -1,0 +1,63 @@
+import type { RtpPacket } from '../rtp/packet-types.js'
+import type { MediaDescription } from '../sdp/types.js'
+
+/**
+ * One access unit as a depacketizer produces it: for H.264 the NAL units of one picture
+ * (no start codes, no length prefixes), for AAC one raw frame. Buffers may be views over
+ * received packets; a depacketizer copies only when it must join fragments.
+ */
+export interface AccessUnit {
+  /** 32-bit RTP timestamp as on the wire. The session unwraps it. */
+  rtpTimestamp: number
+  /** H.264: NAL units of one picture. AAC: one element, the raw frame. */
+  data: Buffer[]
+  /** Video: the unit holds an IDR picture (or, for other codecs, a random access point). Audio: always true. */
+  keyFrame: boolean
+}
+
+/** Turns RTP packets of one track into access units. Pure: no sockets, no timers. */
+export interface Depacketizer {
+  /**
+   * Feed one packet (in sequence order). Returns the access units it completed; the
+   * returned array may be a shared empty array and must not be kept or mutated.
+   */
+  push(packet: RtpPacket): readonly AccessUnit[]
+  /** Tell the depacketizer packets were lost: partial units are dropped. */
+  reset(): void
+  /** Partial units dropped so far (loss, missing first fragment, malformed). */
+  readonly dropped: number
+}
+
+export type CodecName = 'H264' | 'AAC' | (string & {})
+
+/** Codec details a track carries after SDP / in-band parameter parsing. */
+export interface CodecDetails {
+  /** H.264 */
+  width?: number
+  height?: number
+  profile?: string
+  level?: string
+  /** e.g. avc1.64001f, mp4a.40.2 */
+  codecString?: string
+  /** H.264 SPS/PPS (no start codes). */
+  sps?: Buffer
+  pps?: Buffer
+  /** AAC */
+  sampleRate?: number
+  channels?: number
+  /** AudioSpecificConfig bytes. */
+  audioSpecificConfig?: Buffer
+  /** AAC object type (2 = LC). */
+  objectType?: number
+}
+
+/** What the registry knows how to consume for one SDP media + payload type. */
+export interface FormatHandler {
+  codec: CodecName
+  clockRate: number
+  /** Details known from the SDP alone (sprop-parameter-sets, config). */
+  details: CodecDetails
+  createDepacketizer(): Depacketizer
+}
+
+export type { MediaDescription }

@@ -1,0 +1,10 @@
+export { createRecorder, formatFromPath } from './recorder.js'
+export type {
+  OutputFormat,
+  Recorder,
+  RecorderDropCounts,
+  RecorderFrame,
+  RecorderOptions,
+  RecorderTrack,
+  SkippedTrack,
+} from './recorder.js'

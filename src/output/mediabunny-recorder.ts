@@ -1,0 +1,394 @@
+/**
+ * Fragmented MP4 and MPEG-TS through mediabunny's muxers. Both write monotonically, so the
+ * bytes go straight to an append-only sink: a fragmented MP4 cut short (crash, kill -9) still
+ * plays up to its last complete fragment, and either format can be piped to a player.
+ *
+ * H.264 goes in as AVCC samples with an avcC description built from the first SPS/PPS (from
+ * the SDP, or in-band in the first key frame); in-band parameter sets stay in the samples so a
+ * mid-stream change reaches the decoder. The TS muxer turns AVCC back into Annex B and puts
+ * the avcC parameter sets before every key frame. AAC goes in raw with the
+ * AudioSpecificConfig as description (the TS muxer adds ADTS headers).
+ */
+import {
+  EncodedAudioPacketSource,
+  EncodedPacket,
+  EncodedVideoPacketSource,
+  Mp4OutputFormat,
+  MpegTsOutputFormat,
+  Output,
+  StreamTarget,
+} from 'mediabunny'
+import type { StreamTargetChunk } from 'mediabunny'
+import { H264NalType, joinAvcc, nalType } from '../codec/h264-nal.js'
+import { parseH264Sps } from '../codec/h264-sps.js'
+import type { H264SpsInfo } from '../codec/h264-sps.js'
+import { aacCodecString, buildAudioSpecificConfig, parseAudioSpecificConfig } from '../codec/aac-config.js'
+import { InvalidArgumentError, OutputError, RtspError, StateError, UnsupportedError } from '../errors.js'
+import { buildAvcDecoderConfigurationRecord, findParameterSets, withNalHeader } from './avc-config.js'
+import { openByteSink } from './byte-sink.js'
+import type { ByteSink } from './byte-sink.js'
+import type {
+  OutputFormat,
+  Recorder,
+  RecorderDropCounts,
+  RecorderFrame,
+  RecorderOptions,
+  RecorderTrack,
+  SkippedTrack,
+} from './recorder.js'
+import { DROPPED, Timeline } from './timeline.js'
+import type { TimelineTrackKind } from './timeline.js'
+
+const DEFAULT_MAX_TRACK_LAG = 10
+/** Used for a video track's last sample until two frames give a real frame interval. */
+const DEFAULT_FRAME_DURATION = 1 / 25
+
+type RecorderState = 'open' | 'finalizing' | 'finalized' | 'failed'
+
+interface VideoOut {
+  kind: 'video'
+  index: number
+  track: RecorderTrack
+  source: EncodedVideoPacketSource
+  /** Decoder config to pass with the first packet; null once passed. */
+  meta: EncodedVideoChunkMetadata | null | undefined
+  lastPts: number
+  frameDuration: number
+}
+
+interface AudioOut {
+  kind: 'audio'
+  index: number
+  source: EncodedAudioPacketSource
+  meta: EncodedAudioChunkMetadata | null
+  frameDuration: number
+}
+
+type TrackOut = VideoOut | AudioOut
+
+export class MediabunnyRecorder implements Recorder {
+  readonly format: OutputFormat
+  framesWritten = 0
+  readonly skippedTracks: SkippedTrack[]
+
+  private state: RecorderState = 'open'
+  private failure: unknown
+  private tail: Promise<void> = Promise.resolve()
+  /** Why the last candidate first key frame could not start the recording. */
+  private startProblem: string | undefined
+
+  private constructor(
+    format: OutputFormat,
+    private readonly trackCount: number,
+    private readonly outs: Array<TrackOut | undefined>,
+    skipped: SkippedTrack[],
+    private readonly output: Output,
+    private readonly sink: ByteSink,
+    private readonly timeline: Timeline,
+    private readonly maxTrackLag: number,
+  ) {
+    this.format = format
+    this.skippedTracks = skipped
+  }
+
+  static async create(opts: RecorderOptions): Promise<MediabunnyRecorder> {
+    const format = opts.format
+    if (format !== 'mp4' && format !== 'ts') throw new InvalidArgumentError(`MediabunnyRecorder writes mp4 or ts, not ${format}`)
+    const skipped: SkippedTrack[] = []
+    const plans: Array<{ kind: 'video' } | { kind: 'audio'; config: AudioDecoderConfig; frameDuration: number } | undefined> = []
+    opts.tracks.forEach((track, index) => {
+      const plan = planTrack(track, format)
+      if (typeof plan === 'string') {
+        skipped.push({ trackIndex: index, reason: plan })
+        plans.push(undefined)
+      } else {
+        plans.push(plan)
+      }
+    })
+    if (plans.every((p) => p === undefined)) {
+      const why = skipped.map((s) => `track ${s.trackIndex}: ${s.reason}`).join('; ')
+      throw new UnsupportedError(
+        `nothing to record to ${format}: ${why || 'no tracks'}` +
+          (format === 'ts' ? '; try --format mp4' : ''),
+      )
+    }
+
+    const sink = await openByteSink(opts.sink)
+    let expectedPosition = 0
+    const writable = new WritableStream<StreamTargetChunk>({
+      write: async (chunk) => {
+        // Both muxers write monotonically (fragmented MP4, TS); a seek would corrupt a pipe.
+        if (chunk.position !== expectedPosition) {
+          throw new OutputError(`the ${format} muxer seeked to ${chunk.position} (expected ${expectedPosition}); cannot write it to ${sink.name}`)
+        }
+        expectedPosition += chunk.data.byteLength
+        await sink.write(chunk.data)
+      },
+    })
+    const output = new Output({
+      format:
+        format === 'mp4'
+          ? new Mp4OutputFormat({ fastStart: 'fragmented', minimumFragmentDuration: 1 })
+          : new MpegTsOutputFormat(),
+      // Not chunked: each fragment (MP4) or PES batch (TS) reaches the sink as soon as it is muxed.
+      target: new StreamTarget(writable),
+    })
+    const outs: Array<TrackOut | undefined> = []
+    const kinds: TimelineTrackKind[] = []
+    let primaryVideo = -1
+    plans.forEach((plan, index) => {
+      const track = opts.tracks[index]!
+      if (plan === undefined) {
+        outs.push(undefined)
+        kinds.push('off')
+      } else if (plan.kind === 'video') {
+        const source = new EncodedVideoPacketSource('avc')
+        // frameRate sets the MP4 timescale: the RTP clock (90 kHz) keeps timestamps exact.
+        const clock = Number.isInteger(track.clockRate) && track.clockRate > 0 ? track.clockRate : 90000
+        output.addVideoTrack(source, { frameRate: clock })
+        outs.push({ kind: 'video', index, track, source, meta: undefined, lastPts: Number.NaN, frameDuration: DEFAULT_FRAME_DURATION })
+        kinds.push('video')
+        if (primaryVideo < 0) primaryVideo = index
+      } else {
+        const source = new EncodedAudioPacketSource('aac')
+        output.addAudioTrack(source)
+        outs.push({ kind: 'audio', index, source, meta: { decoderConfig: plan.config }, frameDuration: plan.frameDuration })
+        kinds.push('audio')
+      }
+    })
+    try {
+      await output.start()
+    } catch (err) {
+      await sink.close().catch(() => {})
+      throw wrapError(err, format)
+    }
+    return new MediabunnyRecorder(
+      format,
+      opts.tracks.length,
+      outs,
+      skipped,
+      output,
+      sink,
+      new Timeline(kinds, primaryVideo),
+      opts.maxTrackLag ?? DEFAULT_MAX_TRACK_LAG,
+    )
+  }
+
+  get bytesWritten(): number {
+    return this.sink.bytesWritten
+  }
+
+  get dropped(): Readonly<RecorderDropCounts> {
+    return this.timeline.dropped
+  }
+
+  write(frame: RecorderFrame): Promise<void> {
+    if (this.state !== 'open') {
+      if (this.state === 'failed') return Promise.reject(this.failure)
+      return Promise.reject(new StateError({ action: 'write a frame', state: this.state, allowed: ['open'] }))
+    }
+    if (!Number.isInteger(frame.trackIndex) || frame.trackIndex < 0 || frame.trackIndex >= this.trackCount) {
+      return Promise.reject(new InvalidArgumentError(`frame for track ${frame.trackIndex}, but the recorder has tracks 0..${this.trackCount - 1}`))
+    }
+    const p = this.tail.then(() => this.writeNow(frame))
+    this.tail = p.catch(() => {})
+    return p
+  }
+
+  private async writeNow(frame: RecorderFrame): Promise<void> {
+    if (this.state === 'failed') throw this.failure
+    const out = this.outs[frame.trackIndex]
+    if (out === undefined || !this.timeline.isEnabled(frame.trackIndex)) {
+      this.timeline.dropped.ignored++
+      return
+    }
+    if (out.kind === 'video' && out.meta === undefined) {
+      // Not configured yet: only a key frame with parameter sets can start this track.
+      if (!frame.keyFrame || !this.timeline.wouldStartWith(frame.trackIndex, true)) {
+        this.timeline.dropped.beforeStart++
+        return
+      }
+      const meta = this.videoConfig(out, frame)
+      if (meta === undefined) {
+        this.timeline.dropped.beforeStart++
+        return
+      }
+      out.meta = meta
+    }
+    const pts = this.timeline.admit(frame.trackIndex, frame.pts, frame.keyFrame)
+    if (pts === DROPPED) return
+    try {
+      if (out.kind === 'video') await this.addVideo(out, frame, pts)
+      else await this.addAudio(out, frame, pts)
+    } catch (err) {
+      throw this.fail(err)
+    }
+    this.framesWritten++
+    this.endLaggingTracks()
+  }
+
+  private async addVideo(out: VideoOut, frame: RecorderFrame, pts: number): Promise<void> {
+    if (!Number.isNaN(out.lastPts) && pts > out.lastPts) out.frameDuration = pts - out.lastPts
+    out.lastPts = pts
+    // AUDs are dropped: MP4 has no use for them and the TS muxer writes its own.
+    let nalus = frame.data
+    if (nalus.some((n) => n.length === 0 || nalType(n[0]!) === H264NalType.Aud)) {
+      nalus = nalus.filter((n) => n.length > 0 && nalType(n[0]!) !== H264NalType.Aud)
+    }
+    const packet = new EncodedPacket(joinAvcc(nalus), frame.keyFrame ? 'key' : 'delta', pts, out.frameDuration)
+    const meta = out.meta
+    out.meta = null
+    await out.source.add(packet, meta ?? undefined)
+  }
+
+  private async addAudio(out: AudioOut, frame: RecorderFrame, pts: number): Promise<void> {
+    const data = frame.data.length === 1 ? frame.data[0]! : Buffer.concat(frame.data)
+    const packet = new EncodedPacket(data, 'key', pts, out.frameDuration)
+    const meta = out.meta
+    out.meta = null
+    await out.source.add(packet, meta ?? undefined)
+  }
+
+  /** The decoder config for a video track from the SDP's or the key frame's SPS/PPS, or undefined. */
+  private videoConfig(out: VideoOut, frame: RecorderFrame): EncodedVideoChunkMetadata | undefined {
+    // In-band parameter sets win: they are what this key frame was encoded with.
+    const inBand = findParameterSets(frame.data)
+    const spsRaw = inBand.sps ?? out.track.details.sps
+    const ppsRaw = inBand.pps ?? out.track.details.pps
+    if (spsRaw === undefined || ppsRaw === undefined) {
+      this.startProblem = `track ${out.index}: no SPS/PPS in the SDP or before the key frame`
+      return undefined
+    }
+    const sps = withNalHeader(spsRaw, H264NalType.Sps)
+    const pps = withNalHeader(ppsRaw, H264NalType.Pps)
+    let info: H264SpsInfo
+    try {
+      info = parseH264Sps(sps)
+    } catch (err) {
+      this.startProblem = `track ${out.index}: ${(err as Error).message}`
+      return undefined
+    }
+    return {
+      decoderConfig: {
+        codec: info.codecString,
+        codedWidth: info.width,
+        codedHeight: info.height,
+        description: buildAvcDecoderConfigurationRecord(sps, pps, info),
+      },
+    }
+  }
+
+  /**
+   * End tracks that fell more than maxTrackLag behind: the muxers interleave by time and would
+   * otherwise hold every other track in memory waiting for them.
+   */
+  private endLaggingTracks(): void {
+    const newest = this.timeline.newest
+    const origin = this.timeline.origin!
+    if (newest - origin <= this.maxTrackLag) return
+    for (const out of this.outs) {
+      if (out === undefined || !this.timeline.isEnabled(out.index)) continue
+      const last = this.timeline.lastPts(out.index)
+      const since = Number.isNaN(last) ? origin : last
+      if (newest - since > this.maxTrackLag) {
+        this.timeline.disable(out.index)
+        out.source.close()
+        this.skippedTracks.push({
+          trackIndex: out.index,
+          reason: Number.isNaN(last)
+            ? `no ${out.kind} frames in the first ${this.maxTrackLag} s; ended so the other tracks are not held back`
+            : `${out.kind} stopped for more than ${this.maxTrackLag} s; ended so the other tracks are not held back`,
+        })
+      }
+    }
+  }
+
+  async finalize(): Promise<void> {
+    if (this.state === 'finalized') return
+    if (this.state === 'finalizing') throw new StateError({ action: 'finalize', state: this.state, allowed: ['open', 'failed'] })
+    const failed = this.state === 'failed'
+    this.state = 'finalizing'
+    await this.tail
+    if (failed || this.framesWritten === 0) {
+      await this.output.cancel().catch(() => {})
+      await this.sink.close().catch(() => {})
+      this.state = 'failed'
+      if (failed) throw this.failure
+      const d = this.timeline.dropped
+      this.failure = new OutputError(
+        `nothing was recorded to ${this.sink.name}: ` +
+          (this.timeline.started
+            ? 'no frame could be written'
+            : `no video key frame ${this.startProblem ? `could start the recording (${this.startProblem})` : 'arrived'}`) +
+          ` (${d.beforeStart} frames dropped before the start)`,
+      )
+      throw this.failure
+    }
+    try {
+      await this.output.finalize()
+      await this.sink.close()
+    } catch (err) {
+      this.fail(err)
+      await this.sink.close().catch(() => {})
+      throw this.failure
+    }
+    this.state = 'finalized'
+  }
+
+  private fail(err: unknown): unknown {
+    if (this.state !== 'failed') {
+      this.failure = wrapError(err, this.format)
+      this.state = 'failed'
+    }
+    return this.failure
+  }
+}
+
+/** How a track goes into the container, or why it cannot. */
+function planTrack(
+  track: RecorderTrack,
+  format: OutputFormat,
+): { kind: 'video' } | { kind: 'audio'; config: AudioDecoderConfig; frameDuration: number } | string {
+  const codec = track.codec.toUpperCase()
+  if (track.type === 'video') {
+    if (codec === 'H264') return { kind: 'video' }
+    return `${track.codec} video cannot be recorded to ${format} yet (H.264 only)`
+  }
+  if (codec === 'MPEG4-GENERIC' || codec === 'MP4A-LATM' || codec === 'AAC') {
+    const d = track.details
+    let asc = d.audioSpecificConfig
+    if (asc === undefined && d.objectType !== undefined && d.sampleRate !== undefined && d.channels !== undefined) {
+      try {
+        asc = buildAudioSpecificConfig({ objectType: d.objectType, sampleRate: d.sampleRate, channels: d.channels })
+      } catch (err) {
+        return `AAC without a usable AudioSpecificConfig: ${(err as Error).message}`
+      }
+    }
+    if (asc === undefined) return 'AAC without an AudioSpecificConfig (the SDP has no config=)'
+    let parsed
+    try {
+      parsed = parseAudioSpecificConfig(asc)
+    } catch (err) {
+      return `AAC with a broken AudioSpecificConfig: ${(err as Error).message}`
+    }
+    const sampleRate = parsed.sampleRate || d.sampleRate || track.clockRate
+    const channels = parsed.channels || d.channels || 1
+    return {
+      kind: 'audio',
+      config: {
+        codec: d.codecString ?? aacCodecString(parsed.objectType),
+        sampleRate,
+        numberOfChannels: channels,
+        description: asc,
+      },
+      frameDuration: (parsed.frameLength ?? 1024) / sampleRate,
+    }
+  }
+  return `${track.codec} audio cannot be recorded to ${format} (AAC only)`
+}
+
+function wrapError(err: unknown, format: OutputFormat): unknown {
+  if (err instanceof RtspError) return err
+  const message = err instanceof Error ? err.message : String(err)
+  return new OutputError(`the ${format} muxer failed: ${message}`, { cause: err })
+}

@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+"""GStreamer RTSP server used as a real peer by the interop tests.
+
+Run it with /usr/bin/python3 (the python3 first on PATH may lack `gi`). It binds
+127.0.0.1 on a free port, prints `PORT <n>` once listening and runs until SIGTERM,
+SIGINT or until its stdin closes, when stdin is a pipe (so it dies with the test process
+that spawned it).
+
+  gst-rtsp-server.py [--user U --password P] [--protocols tcp|udp|all]
+                     [--session-timeout SECONDS] [--extra NAME=LAUNCH ...] [--unshared]
+
+Mounts (see MOUNTS below; add one there or with --extra): /h264, /h264aac, /aac.
+Every payloader must be named pay0, pay1, ... (GstRtspServer's convention).
+"""
+
+import argparse
+import os
+import signal
+import stat
+import sys
+
+import gi
+
+gi.require_version('Gst', '1.0')
+gi.require_version('GstRtsp', '1.0')
+gi.require_version('GstRtspServer', '1.0')
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+
+VIDEO = ('videotestsrc is-live=true ! video/x-raw,width=640,height=480,framerate=30/1 '
+         '! x264enc tune=zerolatency speed-preset=ultrafast bitrate=2000 key-int-max=30 '
+         '! rtph264pay name=pay0 pt=96 config-interval=-1')
+
+
+def audio(pay):
+    # avenc_aac + rtpmp4gpay: mpeg4-generic (AAC-hbr), 48 kHz stereo.
+    return ('audiotestsrc is-live=true wave=sine freq=440 ! audio/x-raw,rate=48000,channels=2 '
+            f'! audioconvert ! avenc_aac ! rtpmp4gpay name={pay} pt=97')
+
+
+# name -> launch line. Add mounts here (or at run time with --extra NAME=LAUNCH).
+MOUNTS = {
+    'h264': VIDEO,
+    'h264aac': f'{VIDEO} {audio("pay1")}',
+    'aac': audio('pay0'),
+}
+
+PROTOCOLS = {
+    'tcp': GstRtsp.RTSPLowerTrans.TCP,
+    'udp': GstRtsp.RTSPLowerTrans.UDP,
+    'all': GstRtsp.RTSPLowerTrans.TCP | GstRtsp.RTSPLowerTrans.UDP | GstRtsp.RTSPLowerTrans.UDP_MCAST,
+}
+
+ROLE = 'user'
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description='GStreamer RTSP test server (127.0.0.1, free port)')
+    p.add_argument('--user')
+    p.add_argument('--password')
+    p.add_argument('--protocols', choices=sorted(PROTOCOLS), default='all')
+    p.add_argument('--session-timeout', type=int, default=0,
+                   help='session timeout in seconds (0: server default, 60 s)')
+    p.add_argument('--extra', action='append', default=[], metavar='NAME=LAUNCH',
+                   help='extra mount: path name and launch line (payloaders pay0, pay1, ...)')
+    p.add_argument('--unshared', action='store_true',
+                   help='one pipeline per client instead of one shared pipeline per mount')
+    a = p.parse_args()
+    if (a.user is None) != (a.password is None):
+        p.error('--user and --password go together')
+    return a
+
+
+def not_seekable_probe(_pad, info):
+    """Fail SEEKING queries, so the media reports itself as not seekable.
+
+    Out of the box a PLAY with `Range: npt=0.000-` (ffmpeg, VLC, rtspsrc) seeks a
+    shared live mount back to 0 for every client: timestamps jump and a key frame is
+    forced. A media whose seeking query fails is 'not seekable' and skips that seek.
+    (Answering the query instead would need a writable query, which PyGObject's extra
+    reference prevents.)
+    """
+    query = info.get_query()
+    if query is not None and query.type == Gst.QueryType.SEEKING:
+        return Gst.PadProbeReturn.DROP
+    return Gst.PadProbeReturn.OK
+
+
+def on_media_configure(_factory, media):
+    for i in range(media.n_streams()):
+        pad = media.get_stream(i).get_srcpad()
+        pad.add_probe(Gst.PadProbeType.QUERY_UPSTREAM, not_seekable_probe)
+
+
+def make_factory(launch, args, permissions):
+    f = GstRtspServer.RTSPMediaFactory()
+    launch = launch.strip()
+    if not launch.startswith('('):
+        launch = f'( {launch} )'
+    f.set_launch(launch)
+    f.set_shared(not args.unshared)
+    f.set_protocols(PROTOCOLS[args.protocols])
+    # UDP at high bitrates drops packets with default socket buffers (INTEROP.md).
+    f.set_buffer_size(4 * 1024 * 1024)
+    f.connect('media-configure', on_media_configure)
+    if permissions is not None:
+        f.set_permissions(permissions)
+    return f
+
+
+def main():
+    args = parse_args()
+    Gst.init(None)
+
+    mounts = dict(MOUNTS)
+    for item in args.extra:
+        name, sep, launch = item.partition('=')
+        if not sep or not name or not launch:
+            print(f'bad --extra {item!r}: want NAME=LAUNCH', file=sys.stderr)
+            return 2
+        mounts[name.strip('/')] = launch
+
+    server = GstRtspServer.RTSPServer()
+    server.set_address('127.0.0.1')
+    server.set_service('0')
+
+    permissions = None
+    if args.user is not None:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, ROLE)
+        # Digest, MD5, no qop; challenges DESCRIBE (not OPTIONS).
+        auth.add_digest(args.user, args.password, token)
+        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+        server.set_auth(auth)
+        permissions = GstRtspServer.RTSPPermissions()
+        permissions.add_permission_for_role(ROLE, GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS, True)
+        permissions.add_permission_for_role(ROLE, GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, True)
+
+    mount_points = server.get_mount_points()
+    for name, launch in mounts.items():
+        mount_points.add_factory('/' + name, make_factory(launch, args, permissions))
+
+    if args.session_timeout > 0:
+        def on_new_session(_client, session):
+            session.set_timeout(args.session_timeout)
+
+        def on_client_connected(_server, client):
+            client.connect('new-session', on_new_session)
+
+        server.connect('client-connected', on_client_connected)
+
+    loop = GLib.MainLoop()
+    if server.attach(None) == 0:
+        print('cannot attach the RTSP server', file=sys.stderr)
+        return 1
+
+    def quit_loop(*_):
+        loop.quit()
+        return GLib.SOURCE_REMOVE
+
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, quit_loop)
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, quit_loop)
+
+    def on_stdin(fd, condition):
+        if condition & (GLib.IO_HUP | GLib.IO_ERR):
+            return quit_loop()
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            data = b''
+        if not data:
+            return quit_loop()
+        return GLib.SOURCE_CONTINUE
+
+    # Only a pipe or socket on stdin is a lifeline (a spawning test); /dev/null or a
+    # terminal is not.
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            GLib.io_add_watch(sys.stdin.fileno(), GLib.PRIORITY_DEFAULT,
+                              GLib.IO_IN | GLib.IO_HUP | GLib.IO_ERR, on_stdin)
+    except (OSError, ValueError):
+        pass
+
+    print(f'PORT {server.get_bound_port()}', flush=True)
+    loop.run()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
