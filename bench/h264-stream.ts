@@ -1,3 +1,4 @@
+// @bench-lib (a helper, not a benchmark: scripts/bench.sh skips it)
 /**
  * A benchmark stream: 1080p H.264 encoded once by ffmpeg (cached), split into access units
  * and packetized into RTP (single NAL unit / FU-A, RFC 6184) ready to be sent as TCP

@@ -1,4 +1,3 @@
-// @bench-entry
 /**
  * Ingest cost: CPU seconds per GB received over TCP interleaved RTP, rtspkit against
  * ffmpeg and GStreamer, in the same run and against the same server.

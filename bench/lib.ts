@@ -1,3 +1,4 @@
+// @bench-lib (a helper, not a benchmark: scripts/bench.sh skips it)
 /**
  * Measurement helpers for benchmarks: CPU time of a child process from /proc, medians,
  * markdown tables, JSON results in bench/out/.

@@ -1,3 +1,4 @@
+// @bench-lib (a helper, not a benchmark: scripts/bench.sh skips it)
 /**
  * A minimal RTSP server for benchmarks: loops a pre-packetized H.264 clip from RAM over TCP
  * interleaved RTP, paced by RTP timestamps (one access unit per frame interval), with

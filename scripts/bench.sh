@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (not part of CI): build, then run each benchmark entry in bench/.
-# An entry is a bench/*.ts file with a line `// @bench-entry` (helpers such as lib.ts
-# and replay-server.ts have none).
+# An entry is every bench/*.ts file except helpers, which carry a line `// @bench-lib`
+# (lib.ts, h264-stream.ts, replay-server.ts).
 #   scripts/bench.sh            every entry
 #   scripts/bench.sh ingest     only bench/ingest.ts
 # Env for bench/ingest.ts: BENCH_SECONDS, BENCH_RUNS, BENCH_MBPS, BENCH_CONTENDERS.
@@ -20,7 +20,7 @@ if [[ $# -gt 0 ]]; then
   done
 else
   while IFS= read -r f; do
-    if grep -q '^// @bench-entry' "$f"; then entries+=("$f"); fi
+    if ! grep -q '^// @bench-lib' "$f"; then entries+=("$f"); fi
   done < <(find bench -maxdepth 1 -name '*.ts' -type f | sort)
 fi
 

@@ -27,7 +27,7 @@ import { parseRtpPacket } from '../rtp/packet.js'
 import { seqDiff } from '../rtp/sequence.js'
 import { TimestampUnwrapper } from '../rtp/timestamp-unwrapper.js'
 import { ReceiverStats } from '../rtcp/receiver-stats.js'
-import { buildReceiverReport, parseRtcpCompound } from '../rtcp/packets.js'
+import { buildReceiverReport, ntpMiddle32, parseRtcpPacket } from '../rtcp/packets.js'
 import { bindRtpPortPair } from '../transport/udp.js'
 import type { UdpPortPair } from '../transport/udp.js'
 import type { Credentials, ParsedRtspUrl } from '../util/url.js'
@@ -96,7 +96,7 @@ class TrackRuntime {
     readonly track: Track,
     readonly depacketizer: Depacketizer,
   ) {
-    this.stats = new ReceiverStats(track.clockRate)
+    this.stats = new ReceiverStats({ clockRate: track.clockRate })
   }
 }
 
@@ -386,7 +386,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     this.lastMediaAt = now
     rt.packetsReceived++
     rt.bytesReceived += buf.length
-    rt.stats.onPacket(pkt.sequenceNumber, pkt.timestamp, now)
+    rt.stats.onRtp(pkt.sequenceNumber, pkt.timestamp, now, pkt.payload.length, pkt.ssrc)
     if (rt.expectedSeq >= 0) {
       const d = seqDiff(pkt.sequenceNumber, rt.expectedSeq)
       if (d < 0) return // duplicate or late: the unit it belonged to is gone
@@ -453,8 +453,10 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
 
   private onRtcp(rt: TrackRuntime, buf: Buffer): void {
     const now = performance.now()
-    for (const p of parseRtcpCompound(buf)) {
-      if (p.type === 'sr') rt.stats.onSenderReport(p.ntpMiddle32, now)
+    const packets = parseRtcpPacket(buf)
+    if (packets === undefined) return
+    for (const p of packets) {
+      if (p.type === 'sr') rt.stats.onSenderReport(ntpMiddle32(p.ntp), now)
     }
   }
 
@@ -489,8 +491,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     const now = performance.now()
     for (const rt of this.runtimes) {
       if (rt.packetsReceived === 0) continue
-      const block = rt.stats.report(now)
-      const rr = buildReceiverReport({ ssrc: this.ssrc, reports: block === undefined ? [] : [block], cname: 'rtspkit' })
+      const rr = buildReceiverReport({ ssrc: this.ssrc, reports: [rt.stats.report(now)], cname: 'rtspkit' })
       if (rt.udp !== undefined) rt.udp.sendRtcp(rr)
       else if (rt.rtcpChannel >= 0) this.conn.writeInterleaved(rt.rtcpChannel, rr)
     }
@@ -524,7 +525,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     return this.runtimes.map((rt) => ({
       packetsReceived: rt.packetsReceived,
       bytesReceived: rt.bytesReceived,
-      packetsLost: rt.stats.cumulativeLost,
+      packetsLost: rt.stats.packetsLost,
       framesReceived: rt.framesReceived,
       framesDropped: rt.depacketizer.dropped,
       jitter: rt.stats.jitter / rt.track.clockRate,

@@ -37,3 +37,6 @@ export function resolveFormat(media: MediaDescription, payloadType: number): For
 export const supportedCodecs: readonly CodecName[] = FORMATS.map((f) => f.codec)
 
 export type { AccessUnit, CodecDetails, CodecName, Depacketizer, FormatHandler } from './types.js'
+export * from './h264/index.js'
+export * from './aac/index.js'
+export { RtpHeaderWriter, type RtpWriterOptions } from './rtp-header.js'

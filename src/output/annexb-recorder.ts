@@ -5,12 +5,12 @@
  * front of it when it does not carry them, so the stream can be cut or joined at any IDR.
  */
 import { H264NalType, joinAnnexB, nalType } from '../codec/h264-nal.js'
-import { InvalidArgumentError, OutputError, StateError, UnsupportedError } from '../errors.js'
+import { OutputError, StateError, UnsupportedError } from '../errors.js'
 import { findParameterSets, withNalHeader } from './avc-config.js'
 import { openByteSink } from './byte-sink.js'
 import type { ByteSink } from './byte-sink.js'
 import type { OutputFormat, Recorder, RecorderDropCounts, RecorderFrame, RecorderOptions, SkippedTrack } from './recorder.js'
-import { DROPPED, Timeline } from './timeline.js'
+import { DROPPED, Timeline, checkFrame } from './timeline.js'
 import type { TimelineTrackKind } from './timeline.js'
 
 type RecorderState = 'open' | 'finalized' | 'failed'
@@ -66,11 +66,9 @@ export class AnnexBRecorder implements Recorder {
       if (this.state === 'failed') throw this.failure
       throw new StateError({ action: 'write a frame', state: this.state, allowed: ['open'] })
     }
-    const count = this.opts.tracks.length
-    if (!Number.isInteger(frame.trackIndex) || frame.trackIndex < 0 || frame.trackIndex >= count) {
-      throw new InvalidArgumentError(`frame for track ${frame.trackIndex}, but the recorder has tracks 0..${count - 1}`)
-    }
-    if (frame.trackIndex !== this.video) {
+    const invalid = checkFrame(frame, this.opts.tracks.length)
+    if (invalid) throw invalid
+    if (frame.trackIndex !== this.video || frame.data.length === 0) {
       this.timeline.dropped.ignored++
       return
     }

@@ -36,7 +36,7 @@ import type {
   RecorderTrack,
   SkippedTrack,
 } from './recorder.js'
-import { DROPPED, Timeline } from './timeline.js'
+import { DROPPED, Timeline, checkFrame } from './timeline.js'
 import type { TimelineTrackKind } from './timeline.js'
 
 const DEFAULT_MAX_TRACK_LAG = 10
@@ -86,6 +86,7 @@ export class MediabunnyRecorder implements Recorder {
     private readonly sink: ByteSink,
     private readonly timeline: Timeline,
     private readonly maxTrackLag: number,
+    private readonly fragments: { written: number },
   ) {
     this.format = format
     this.skippedTracks = skipped
@@ -107,10 +108,7 @@ export class MediabunnyRecorder implements Recorder {
     })
     if (plans.every((p) => p === undefined)) {
       const why = skipped.map((s) => `track ${s.trackIndex}: ${s.reason}`).join('; ')
-      throw new UnsupportedError(
-        `nothing to record to ${format}: ${why || 'no tracks'}` +
-          (format === 'ts' ? '; try --format mp4' : ''),
-      )
+      throw new UnsupportedError(`nothing to record to ${format}: ${why || 'no tracks'}`)
     }
 
     const sink = await openByteSink(opts.sink)
@@ -125,10 +123,15 @@ export class MediabunnyRecorder implements Recorder {
         await sink.write(chunk.data)
       },
     })
+    const fragments = { written: 0 }
     const output = new Output({
       format:
         format === 'mp4'
-          ? new Mp4OutputFormat({ fastStart: 'fragmented', minimumFragmentDuration: 1 })
+          ? new Mp4OutputFormat({
+              fastStart: 'fragmented',
+              minimumFragmentDuration: 1,
+              onMoof: () => void fragments.written++,
+            })
           : new MpegTsOutputFormat(),
       // Not chunked: each fragment (MP4) or PES batch (TS) reaches the sink as soon as it is muxed.
       target: new StreamTarget(writable),
@@ -171,6 +174,7 @@ export class MediabunnyRecorder implements Recorder {
       sink,
       new Timeline(kinds, primaryVideo),
       opts.maxTrackLag ?? DEFAULT_MAX_TRACK_LAG,
+      fragments,
     )
   }
 
@@ -187,9 +191,8 @@ export class MediabunnyRecorder implements Recorder {
       if (this.state === 'failed') return Promise.reject(this.failure)
       return Promise.reject(new StateError({ action: 'write a frame', state: this.state, allowed: ['open'] }))
     }
-    if (!Number.isInteger(frame.trackIndex) || frame.trackIndex < 0 || frame.trackIndex >= this.trackCount) {
-      return Promise.reject(new InvalidArgumentError(`frame for track ${frame.trackIndex}, but the recorder has tracks 0..${this.trackCount - 1}`))
-    }
+    const invalid = checkFrame(frame, this.trackCount)
+    if (invalid) return Promise.reject(invalid)
     const p = this.tail.then(() => this.writeNow(frame))
     this.tail = p.catch(() => {})
     return p
@@ -198,7 +201,7 @@ export class MediabunnyRecorder implements Recorder {
   private async writeNow(frame: RecorderFrame): Promise<void> {
     if (this.state === 'failed') throw this.failure
     const out = this.outs[frame.trackIndex]
-    if (out === undefined || !this.timeline.isEnabled(frame.trackIndex)) {
+    if (out === undefined || !this.timeline.isEnabled(frame.trackIndex) || frame.data.length === 0) {
       this.timeline.dropped.ignored++
       return
     }
@@ -225,6 +228,32 @@ export class MediabunnyRecorder implements Recorder {
     }
     this.framesWritten++
     this.endLaggingTracks()
+    if (this.fragments.written !== this.fragmentsTrimmed) this.trimFragmentIndex()
+  }
+
+  private fragmentsTrimmed = 0
+  private readonly chunksTrimmed = new WeakMap<object, number>()
+
+  /**
+   * mediabunny 1.61's fragmented MP4 muxer keeps every written sample's metadata (~140 bytes)
+   * until finalize, though its mfra needs only the first sample of each fragment: about 40 MB
+   * per hour of 25 fps video + AAC. Drop the rest once a fragment is out. Internal fields, so
+   * every step checks their shape and does nothing if a mediabunny release changed them.
+   */
+  private trimFragmentIndex(): void {
+    this.fragmentsTrimmed = this.fragments.written
+    const muxer = (this.output as unknown as { _muxer?: { trackDatas?: unknown } })._muxer
+    const trackDatas = muxer?.trackDatas
+    if (!Array.isArray(trackDatas)) return
+    for (const td of trackDatas as Array<{ finalizedChunks?: unknown }>) {
+      const chunks = td?.finalizedChunks
+      if (!Array.isArray(chunks)) continue
+      for (let i = this.chunksTrimmed.get(td) ?? 0; i < chunks.length; i++) {
+        const samples = (chunks[i] as { samples?: unknown } | undefined)?.samples
+        if (Array.isArray(samples) && samples.length > 1) samples.length = 1
+      }
+      this.chunksTrimmed.set(td, chunks.length)
+    }
   }
 
   private async addVideo(out: VideoOut, frame: RecorderFrame, pts: number): Promise<void> {
@@ -293,6 +322,9 @@ export class MediabunnyRecorder implements Recorder {
       if (newest - since > this.maxTrackLag) {
         this.timeline.disable(out.index)
         out.source.close()
+        // close() runs the muxer in a promise nobody awaits; a sink failure in it resurfaces on
+        // the next write or in finalize, so keep it from being an unhandled rejection.
+        ;(out.source as unknown as { _closingPromise?: Promise<void> })._closingPromise?.catch(() => {})
         this.skippedTracks.push({
           trackIndex: out.index,
           reason: Number.isNaN(last)
@@ -354,7 +386,7 @@ function planTrack(
     if (codec === 'H264') return { kind: 'video' }
     return `${track.codec} video cannot be recorded to ${format} yet (H.264 only)`
   }
-  if (codec === 'MPEG4-GENERIC' || codec === 'MP4A-LATM' || codec === 'AAC') {
+  if (codec === 'AAC') {
     const d = track.details
     let asc = d.audioSpecificConfig
     if (asc === undefined && d.objectType !== undefined && d.sampleRate !== undefined && d.channels !== undefined) {
@@ -376,7 +408,8 @@ function planTrack(
     return {
       kind: 'audio',
       config: {
-        codec: d.codecString ?? aacCodecString(parsed.objectType),
+        // From the config itself: mediabunny validates the string against the description.
+        codec: aacCodecString(parsed.objectType),
         sampleRate,
         numberOfChannels: channels,
         description: asc,

@@ -45,7 +45,7 @@ export interface RecorderDropCounts {
   beforeStart: number
   /** Timestamp not after the track's previous one (duplicates, reordering, clock steps), or a picture of such a GOP. */
   backwards: number
-  /** Frames of skipped tracks or of tracks ended for lagging (see RecorderOptions.maxTrackLag). */
+  /** Frames of skipped tracks, of tracks ended for lagging (see RecorderOptions.maxTrackLag), or with no data. */
   ignored: number
 }
 

@@ -10,7 +10,8 @@
  *   picture and a picture after the previous GOP; a key frame that fails this is dropped with
  *   its whole GOP, whose pictures reference it. (Muxers such as mediabunny reject the rest.)
  */
-import type { RecorderDropCounts } from './recorder.js'
+import { InvalidArgumentError } from '../errors.js'
+import type { RecorderDropCounts, RecorderFrame } from './recorder.js'
 
 /** What a track is to the timeline: a video track (waits for key frames), audio, or not recorded. */
 export type TimelineTrackKind = 'video' | 'audio' | 'off'
@@ -118,4 +119,13 @@ export class Timeline {
     if (pts > this.newest) this.newest = pts
     return pts - this.origin
   }
+}
+
+/** An InvalidArgumentError for a frame no recorder can take, or undefined. */
+export function checkFrame(frame: RecorderFrame, trackCount: number): InvalidArgumentError | undefined {
+  if (!Number.isInteger(frame.trackIndex) || frame.trackIndex < 0 || frame.trackIndex >= trackCount) {
+    return new InvalidArgumentError(`frame for track ${frame.trackIndex}, but the recorder has tracks 0..${trackCount - 1}`)
+  }
+  if (!Number.isFinite(frame.pts)) return new InvalidArgumentError(`frame pts must be a finite number of seconds, not ${frame.pts}`)
+  return undefined
 }

@@ -47,8 +47,10 @@ export interface FakeCamera {
   url(path?: string): string
   /** Every request received, in order. */
   requests: CameraRequest[]
-  /** Bytes of interleaved frames the client sent us (RTCP receiver reports). */
+  /** Interleaved frames the client sent us (RTCP receiver reports). */
   interleavedFromClient: Array<{ channel: number; length: number }>
+  /** Heads of the client's answers to requests the camera sent. */
+  readonly responses: readonly string[]
   stop(): Promise<void>
 }
 
@@ -83,7 +85,9 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
   const timers = new Set<NodeJS.Timeout>()
   const fps = scenario.fps ?? 30
   let setupIndex = 0
-  const server = await startFakeServer((req, ctx) => {
+  const rtpChannels = new WeakMap<object, number>()
+  const server = await startFakeServer(
+    (req, ctx) => {
     const r: CameraRequest = { method: req.method, url: req.url, headers: req.headers }
     requests.push(r)
     if (scenario.intercept?.(r, ctx)) return
@@ -105,12 +109,12 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
         const ch = scenario.channels ? scenario.channels(asked, setupIndex) : asked
         setupIndex++
         ctx.reply(200, { Transport: `RTP/AVP/TCP;unicast;interleaved=${ch[0]}-${ch[1]};ssrc=1A2B3C4D`, Session: session })
-        ;(req.socket as unknown as { rtpChannel?: number }).rtpChannel = ch[0]
+        rtpChannels.set(req.socket, ch[0])
         return
       }
       case 'PLAY': {
         ctx.reply(200, { Session: session, Range: 'npt=0.000-' })
-        const channel = (req.socket as unknown as { rtpChannel?: number }).rtpChannel ?? 0
+        const channel = rtpChannels.get(req.socket) ?? 0
         const pk = new H264Packetizer({ payloadType: 96, ssrc: 0x1a2b3c4d, initialSequenceNumber: 65500 })
         let n = 0
         let framesSent = 0
@@ -144,12 +148,17 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
       default:
         ctx.reply(501)
     }
-  })
+    },
+    { onInterleaved: (channel, payload) => interleavedFromClient.push({ channel, length: payload.length }) },
+  )
   return {
     port: server.port,
     url: (p = '/stream') => server.url(p),
     requests,
     interleavedFromClient,
+    get responses() {
+      return server.responses
+    },
     async stop() {
       for (const t of timers) clearInterval(t)
       timers.clear()

@@ -69,6 +69,8 @@ export interface FakeServer {
   readonly requests: readonly FakeRequest[]
   /** Interleaved frames received from clients. */
   readonly interleavedFrames: number
+  /** Heads of the responses clients sent to requests the server made. */
+  readonly responses: readonly string[]
   /** Close the listener and destroy every open connection. */
   stop(): Promise<void>
 }
@@ -190,6 +192,7 @@ export async function startFakeServer(handler: FakeHandler, opts: FakeServerOpti
   const maxHead = opts.maxHeadBytes ?? 64 * 1024
   const sockets = new Set<net.Socket>()
   const requests: FakeRequest[] = []
+  const responses: string[] = []
   let connections = 0
   let interleavedFrames = 0
 
@@ -262,6 +265,12 @@ export async function startFakeServer(handler: FakeHandler, opts: FakeServerOpti
           return
         }
         const headText = buf.subarray(0, end).toString('utf8')
+        if (headText.startsWith('RTSP/')) {
+          // The client answering a request we sent it (RFC 2326 §10: server → client requests).
+          responses.push(headText)
+          buf = buf.subarray(end + 4)
+          continue
+        }
         const head = parseHead(headText)
         if (!head) {
           // Not a request: answer 400 without CSeq and drop the line.
@@ -313,6 +322,9 @@ export async function startFakeServer(handler: FakeHandler, opts: FakeServerOpti
     },
     get interleavedFrames() {
       return interleavedFrames
+    },
+    get responses() {
+      return responses
     },
     stop(): Promise<void> {
       stopping ??= new Promise<void>((resolve) => {

@@ -25,6 +25,10 @@ export interface FixtureOptions {
   gop?: number
   /** Include an AAC track; default true. */
   audio?: boolean
+  /** Picture size; default '320x240'. */
+  size?: string
+  /** x264 bitrate, e.g. '4M'; default: x264's CRF 23. */
+  videoBitrate?: string
 }
 
 export interface FixtureClip {
@@ -51,9 +55,10 @@ export async function makeFixtureClip(opts: FixtureOptions = {}): Promise<Fixtur
   try {
     const videoPath = join(dir, 'clip.h264')
     const audioPath = join(dir, 'clip.aac')
-    const args = ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=320x240:rate=${fps}`]
+    const args = ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${opts.size ?? '320x240'}:rate=${fps}`]
     if (withAudio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000')
     args.push('-map', '0:v', '-t', String(seconds), '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', String(gop), '-bf', '0')
+    if (opts.videoBitrate) args.push('-b:v', opts.videoBitrate)
     args.push('-preset', 'veryfast', '-f', 'h264', videoPath)
     if (withAudio) args.push('-map', '1:a', '-t', String(seconds), '-c:a', 'aac', '-b:a', '96k', '-f', 'adts', audioPath)
     const r = await runProcess('ffmpeg', args, { timeoutMs: 60_000 })

@@ -86,10 +86,9 @@ describe('GStreamer server, no auth', () => {
 
     const out = await runCli(['pull', server.url('/h264aac'), '-o', '-', '--format', 'ts', '--duration', '2'], {
       timeoutMs: 30_000,
-      binaryStdout: true,
     })
     assert.equal(out.code, 0, out.stderr)
-    const buf = out.stdoutBuffer!
+    const buf = out.stdoutBytes
     assert.ok(buf.length > 10_000)
     assert.equal(buf[0], 0x47, 'MPEG-TS sync byte')
   })
@@ -149,7 +148,7 @@ describe('GStreamer server with Digest auth', () => {
   }
 
   it('a wrong password gives one clear line and no password', async () => {
-    const url = server.url('/h264aac').replace('rtsp://', 'rtsp://admin:wrongpassword@')
+    const url = server.url('/h264aac', false).replace('rtsp://', 'rtsp://admin:wrongpassword@')
     const r = await runCli(['probe', url], { timeoutMs: 20_000 })
     assert.notEqual(r.code, 0)
     assert.match(r.stderr, /^rtspkit: 401 .*wrong user or password/)
@@ -158,7 +157,7 @@ describe('GStreamer server with Digest auth', () => {
   })
 
   it('no credentials: says the server needs them', async () => {
-    const r = await runCli(['probe', server.url('/h264aac')], { timeoutMs: 20_000 })
+    const r = await runCli(['probe', server.url('/h264aac', false)], { timeoutMs: 20_000 })
     assert.notEqual(r.code, 0)
     assert.match(r.stderr, /^rtspkit: 401 .*needs a user and password/)
   })

@@ -123,6 +123,21 @@ export const h264DecodeOnly: H264DecodeVector[] = [
     dropped: 0,
   },
   {
+    name: 'GStreamer rtph264pay config-interval=-1, sliced x264: SPS/PPS repeated before each IDR slice',
+    packets: [
+      { marker: false, payload: h('09 f0') },
+      { marker: false, payload: h('67 42 c0 1e') },
+      { marker: false, payload: h('68 ce 3c 80') },
+      { marker: false, payload: h('65 88 01') },
+      { marker: false, payload: h('67 42 c0 1e') },
+      { marker: false, payload: h('68 ce 3c 80') },
+      { marker: false, payload: h('09 f0') },
+      { marker: true, payload: h('65 88 02') },
+    ],
+    units: [{ rtpTimestamp: 0, keyFrame: true, data: [h('09 f0'), h('67 42 c0 1e'), h('68 ce 3c 80'), h('65 88 01'), h('65 88 02')] }],
+    dropped: 0,
+  },
+  {
     name: 'no marker bit: new timestamp ends the unit',
     packets: [
       { marker: false, timestamp: 0, payload: h('41 01 02') },

@@ -234,7 +234,8 @@ export class AacDepacketizer implements Depacketizer {
       return NONE
     }
     if (!packet.marker) return NONE
-    const unit: AccessUnit = { rtpTimestamp: this.fragTimestamp, data: [Buffer.concat(this.parts, this.collected)], keyFrame: true }
+    const frame = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.collected)
+    const unit: AccessUnit = { rtpTimestamp: this.fragTimestamp, data: [frame], keyFrame: true }
     this.clearFragment()
     return [unit]
   }

@@ -14,6 +14,9 @@ export {
   type AacSdpParams,
 } from './sdp.js'
 
+/** AAC Main, LC, SSR, LTP, Scalable and their ER variants, LD, ELD (ISO/IEC 14496-3 Table 1.1). */
+const AAC_OBJECT_TYPES = new Set([1, 2, 3, 4, 6, 17, 19, 20, 23, 39])
+
 /** a=rtpmap:<pt> mpeg4-generic/<rate>[/<channels>] with an AAC mode (RFC 3640 §4.1). */
 export const aacFormat: FormatEntry = {
   codec: 'AAC',
@@ -21,17 +24,17 @@ export const aacFormat: FormatEntry = {
     if (rtpmap?.encoding.toUpperCase() !== 'MPEG4-GENERIC') return false
     const params = parseAacFmtp(media.fmtp.get(payloadType))
     const mode = params.mode.toLowerCase()
-    if (mode === 'aac-hbr' || mode === 'aac-lbr' || params.streamType === 5) return true
-    // A few cameras leave out mode and streamtype: accept an audio track whose config is AAC.
-    if (mode === '' && media.type === 'audio' && params.config && params.sizeLength > 0) {
-      try {
-        parseAudioSpecificConfig(params.config)
-        return true
-      } catch {
-        return false
-      }
+    if (mode === 'aac-hbr' || mode === 'aac-lbr') return true
+    if (mode.startsWith('celp')) return false
+    // streamtype 5 (audio) without an AAC mode, or a few cameras that leave out both: trust an AAC config.
+    if (params.streamType !== 5 && media.type !== 'audio') return false
+    if (!params.config) return params.streamType === 5
+    try {
+      const asc = parseAudioSpecificConfig(params.config)
+      return AAC_OBJECT_TYPES.has(asc.coreObjectType ?? asc.objectType)
+    } catch {
+      return false
     }
-    return false
   },
   create(media, payloadType, rtpmap) {
     const params = parseAacFmtp(media.fmtp.get(payloadType))

@@ -238,6 +238,12 @@ export class H264Depacketizer implements Depacketizer {
       this.nalus = []
       return
     }
+    if (this.hasVcl && type >= H264NalType.Sps && type <= H264NalType.Aud && this.isRepeat(type, nal)) {
+      // GStreamer's rtph264pay (config-interval=-1) with multi-slice x264 repeats SPS/PPS
+      // before every IDR slice. After the first slice they would start a new access unit
+      // (H.264 §7.4.1.2.3) and MPEG-TS demuxers split the picture in two: drop the copies.
+      return
+    }
     if (type === H264NalType.IdrSlice) this.idr = true
     else if (type === H264NalType.Sps) {
       this.hasSps = true
@@ -256,6 +262,13 @@ export class H264Depacketizer implements Depacketizer {
     if (type >= H264NalType.NonIdrSlice && type <= H264NalType.IdrSlice) this.hasVcl = true
     this.nalus.push(nal)
     this.size += nal.length
+  }
+
+  /** An SPS/PPS identical to the current one, or any AUD (one per unit is enough). */
+  private isRepeat(type: number, nal: Buffer): boolean {
+    if (type === H264NalType.Aud) return true
+    const known = type === H264NalType.Sps ? this._sps : this._pps
+    return known !== undefined && known.equals(nal)
   }
 
   private flush(out: AccessUnit[] | undefined): AccessUnit[] | undefined {

@@ -72,6 +72,7 @@ describe('createRecorder', () => {
   it('rejects a bad track index and a bad maxTrackLag', async () => {
     const rec = await createRecorder({ format: 'mp4', tracks: [VIDEO], sink: collector() })
     await assert.rejects(rec.write({ trackIndex: 3, pts: 0, keyFrame: true, data: [] }), InvalidArgumentError)
+    await assert.rejects(rec.write({ trackIndex: 0, pts: Number.NaN, keyFrame: true, data: [] }), InvalidArgumentError)
     await assert.rejects(createRecorder({ format: 'mp4', tracks: [VIDEO], sink: collector(), maxTrackLag: 0 }), InvalidArgumentError)
     await assert.rejects(createRecorder({ format: 'webm' as 'mp4', tracks: [VIDEO], sink: collector() }), InvalidArgumentError)
   })

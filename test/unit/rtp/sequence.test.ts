@@ -28,9 +28,9 @@ describe('sequence arithmetic', () => {
     assert.equal(seqAdd(10, 5), 15)
   })
 
-  it('seqDiff(seqAdd(a, n), a) === n for |n| < 2^15', () => {
+  it('seqDiff(seqAdd(a, n), a) === n for |n| < 2^15 (exactly 2^15 is ambiguous)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: -32768, max: 32767 }), (a, n) => {
+      fc.property(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: -32767, max: 32767 }), (a, n) => {
         assert.equal(seqDiff(seqAdd(a, n), a), n)
         assert.equal(seqLess(a, seqAdd(a, n)), n > 0)
       }),

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import fc from 'fast-check'
+import { addEmulationPrevention } from '../../../src/codec/h264-nal.js'
+import { RtspError } from '../../../src/errors.js'
+import { AacDepacketizer } from '../../../src/formats/aac/depacketizer.js'
+import { AacPacketizer } from '../../../src/formats/aac/packetizer.js'
+import { H264Depacketizer } from '../../../src/formats/h264/depacketizer.js'
+import { H264Packetizer } from '../../../src/formats/h264/packetizer.js'
+import type { AccessUnit, Depacketizer } from '../../../src/formats/types.js'
+import type { RtpPacket } from '../../../src/rtp/packet-types.js'
+import { HBR, LBR, aacRoundTrip } from '../../vectors/aac.js'
+import { h264DecodeOnly, h264RoundTrip } from '../../vectors/h264.js'
+import { parseRtp } from '../../vectors/rtp.js'
+
+/** A well-formed NAL unit: F=0, given type, escaped payload ending in a non-zero byte. */
+const nalArb = (types: number[]) =>
+  fc
+    .tuple(fc.constantFrom(...types), fc.integer({ min: 0, max: 3 }), fc.uint8Array({ maxLength: 3000 }))
+    .map(([type, nri, body]) => Buffer.concat([Buffer.from([(nri << 5) | type]), addEmulationPrevention(body), Buffer.from([0x80])]))
+
+const NON_VCL = [6, 7, 8, 9, 12]
+const VCL = [1, 5]
+
+/** An access unit: optional non-VCL units, then at least one slice. */
+const h264UnitsArb = fc.array(
+  fc.tuple(fc.array(nalArb(NON_VCL), { maxLength: 3 }), fc.array(nalArb(VCL), { minLength: 1, maxLength: 4 }), fc.integer({ min: 1, max: 9000 })),
+  { minLength: 1, maxLength: 6 },
+)
+
+function toAccessUnits(spec: Array<[Buffer[], Buffer[], number]>, start: number): AccessUnit[] {
+  let ts = start
+  return spec.map(([pre, slices, step]) => {
+    ts = (ts + step) >>> 0
+    const data = [...pre, ...slices]
+    return { rtpTimestamp: ts, data, keyFrame: data.some((n) => (n[0]! & 0x1f) === 5) }
+  })
+}
+
+function feed(d: Depacketizer, packets: readonly RtpPacket[]): AccessUnit[] {
+  const out: AccessUnit[] = []
+  for (const p of packets) out.push(...d.push(p))
+  return out
+}
+
+const hex = (units: readonly AccessUnit[]) => units.map((u) => ({ ts: u.rtpTimestamp, key: u.keyFrame, data: u.data.map((b) => b.toString('hex')) }))
+
+describe('H.264 properties', () => {
+  test('packetize → depacketize is the identity', () => {
+    fc.assert(
+      fc.property(h264UnitsArb, fc.integer({ min: 3, max: 1500 }), fc.nat(0xffff), fc.nat(), (spec, mtu, seq, start) => {
+        const units = toAccessUnits(spec, start)
+        const packetizer = new H264Packetizer({ payloadType: 96, ssrc: 1, mtu, initialSequenceNumber: seq })
+        const packets = units.flatMap((u) => packetizer.packetize(u)).map(parseRtp)
+        const d = new H264Depacketizer({ insertParameterSets: 'never' })
+        assert.deepEqual(hex(feed(d, packets)), hex(units))
+        assert.equal(d.dropped, 0)
+      }),
+      { numRuns: 150 },
+    )
+  })
+
+  test('with packets lost, every slice that comes out is a whole slice of its own unit', () => {
+    fc.assert(
+      fc.property(h264UnitsArb, fc.integer({ min: 3, max: 600 }), fc.array(fc.boolean(), { minLength: 64, maxLength: 64 }), (spec, mtu, keep) => {
+        const units = toAccessUnits(spec, 0)
+        const packetizer = new H264Packetizer({ payloadType: 96, ssrc: 1, mtu, initialSequenceNumber: 0 })
+        const packets = units.flatMap((u) => packetizer.packetize(u)).map(parseRtp).filter((_, i) => keep[i % 64])
+        const byTs = new Map(units.map((u) => [u.rtpTimestamp, u.data.map((b) => b.toString('hex'))]))
+        const all = new Set(units.flatMap((u) => u.data.map((b) => b.toString('hex'))))
+        for (const u of feed(new H264Depacketizer({ insertParameterSets: 'never' }), packets)) {
+          const original = byTs.get(u.rtpTimestamp)
+          assert.ok(original, 'timestamp of a sent unit')
+          for (const n of u.data) {
+            const s = n.toString('hex')
+            // slices only from their own unit; parameter sets may have been carried from a unit whose slices were lost
+            assert.ok(VCL.includes(n[0]! & 0x1f) ? original.includes(s) : all.has(s))
+          }
+        }
+      }),
+      { numRuns: 150 },
+    )
+  })
+})
+
+describe('AAC properties', () => {
+  const aacArb = fc.array(fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 3000 }), fc.constantFrom(1024, 1024, 1024, 2048)), { minLength: 1, maxLength: 12 })
+
+  const toUnits = (spec: Array<[Uint8Array, number]>, start: number): AccessUnit[] => {
+    let ts = start
+    return spec.map(([bytes, step]) => {
+      ts = (ts + step) >>> 0
+      return { rtpTimestamp: ts, data: [Buffer.from(bytes)], keyFrame: true }
+    })
+  }
+
+  test('packetize → depacketize is the identity', () => {
+    fc.assert(
+      fc.property(aacArb, fc.integer({ min: 5, max: 1500 }), fc.nat(), (spec, mtu, start) => {
+        const units = toUnits(spec, start)
+        const packets = new AacPacketizer({ payloadType: 97, ssrc: 1, mtu, initialSequenceNumber: 65530 }).packetize(units).map(parseRtp)
+        const d = new AacDepacketizer(HBR)
+        assert.deepEqual(hex(feed(d, packets)), hex(units))
+        assert.equal(d.dropped, 0)
+      }),
+      { numRuns: 150 },
+    )
+  })
+
+  test('with packets lost, every frame that comes out is a whole frame at its timestamp', () => {
+    fc.assert(
+      fc.property(aacArb, fc.integer({ min: 5, max: 800 }), fc.array(fc.boolean(), { minLength: 64, maxLength: 64 }), (spec, mtu, keep) => {
+        const units = toUnits(spec, 0)
+        const packets = new AacPacketizer({ payloadType: 97, ssrc: 1, mtu, initialSequenceNumber: 0 }).packetize(units).map(parseRtp).filter((_, i) => keep[i % 64])
+        const byTs = new Map(units.map((u) => [u.rtpTimestamp, u.data[0]!.toString('hex')]))
+        for (const u of feed(new AacDepacketizer(HBR), packets)) assert.equal(u.data[0]!.toString('hex'), byTs.get(u.rtpTimestamp))
+      }),
+      { numRuns: 150 },
+    )
+  })
+})
+
+describe('random packets never throw (or only RtspError)', () => {
+  // Seeds: payloads of the vectors, then anything.
+  const seeds = [
+    ...h264RoundTrip.flatMap((v) => v.packets.map((p) => p.payload)),
+    ...h264DecodeOnly.flatMap((v) => v.packets.map((p) => p.payload)),
+    ...aacRoundTrip.flatMap((v) => v.packets.map((p) => p.payload)),
+  ]
+  const payloadArb = fc.oneof(
+    fc.constantFrom(...seeds),
+    fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
+    fc.tuple(fc.constantFrom(...seeds), fc.nat(), fc.nat(255)).map(([s, i, v]) => {
+      const b = Buffer.from(s)
+      if (b.length > 0) b[i % b.length] = v
+      return b
+    }),
+    fc.tuple(fc.constantFrom(0x18, 0x1c, 0x78, 0x7c, 0x19, 0x1d), fc.uint8Array({ maxLength: 40 })).map(([t, b]) => Buffer.concat([Buffer.from([t]), b])),
+  )
+  const packetArb: fc.Arbitrary<RtpPacket> = fc.record({
+    marker: fc.boolean(),
+    payloadType: fc.constant(96),
+    sequenceNumber: fc.nat(0xffff),
+    timestamp: fc.constantFrom(0, 3000, 0xffffffff),
+    ssrc: fc.constant(1),
+    payload: payloadArb,
+  })
+
+  const check = (make: () => Depacketizer) =>
+    fc.assert(
+      fc.property(fc.array(fc.tuple(packetArb, fc.boolean()), { maxLength: 40 }), (list) => {
+        const d = make()
+        for (const [p, reset] of list) {
+          try {
+            for (const u of d.push(p)) {
+              assert.ok(Array.isArray(u.data))
+              for (const b of u.data) assert.ok(Buffer.isBuffer(b) && b.length > 0)
+            }
+            if (reset) d.reset()
+          } catch (err) {
+            if (!(err instanceof RtspError)) throw err
+          }
+        }
+        assert.ok(d.dropped >= 0)
+      }),
+      { numRuns: 300 },
+    )
+
+  test('H264Depacketizer', () => check(() => new H264Depacketizer({ maxAccessUnitSize: 200, maxNalUnits: 8 })))
+  test('H264Depacketizer with sprop parameter sets', () => check(() => new H264Depacketizer({ sps: Buffer.from([0x67, 1]), pps: Buffer.from([0x68, 2]), insertParameterSets: 'every-idr', stripAud: true })))
+  test('AacDepacketizer (AAC-hbr)', () => check(() => new AacDepacketizer({ ...HBR, maxAccessUnitSize: 100 })))
+  test('AacDepacketizer (AAC-lbr)', () => check(() => new AacDepacketizer(LBR)))
+  test('AacDepacketizer with every optional field', () =>
+    check(() => new AacDepacketizer({ ...HBR, ctsDeltaLength: 3, dtsDeltaLength: 5, randomAccessIndication: true, streamStateIndication: 2, auxiliaryDataSizeLength: 7 })))
+  test('AacDepacketizer without AU headers', () => check(() => new AacDepacketizer({ sizeLength: 0, indexLength: 0, indexDeltaLength: 0, maxAccessUnitSize: 50 })))
+})
