@@ -107,6 +107,11 @@ export class RtspConnection {
     )
   }
 
+  /** Method of the oldest request still waiting for its reply. */
+  get pendingMethod(): string | undefined {
+    return this.pending.values().next().value?.method
+  }
+
   get remoteAddress(): string | undefined {
     return this.socket?.remoteAddress
   }

@@ -180,7 +180,15 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     let timer: NodeJS.Timeout | undefined
     let onAbort: (() => void) | undefined
     const guard = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError({ phase: 'handshake', timeoutMs })), timeoutMs)
+      timer = setTimeout(() => {
+        // Name the request the server left unanswered, when there is one.
+        const method = this.conn.pendingMethod
+        reject(
+          method !== undefined
+            ? new TimeoutError({ phase: 'reply', timeoutMs, detail: `to ${method}` })
+            : new TimeoutError({ phase: 'handshake', timeoutMs }),
+        )
+      }, timeoutMs)
       if (signal !== undefined) {
         onAbort = () => reject(new AbortError(signal.reason))
         if (signal.aborted) onAbort()
@@ -464,7 +472,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
 
   private startTimers(): void {
     // Keep-alive (RFC 2326 §12.37): well inside the server's session timeout, on TCP and UDP alike.
-    const keepAliveMs = Math.max(1000, Math.floor((this.sessionTimeoutS * 1000) / 2))
+    const keepAliveMs = Math.max(500, Math.floor((this.sessionTimeoutS * 1000) / 2))
     const method = this.publicMethods.has('GET_PARAMETER') ? 'GET_PARAMETER' : 'OPTIONS'
     this.keepAliveTimer = setInterval(() => {
       const url = method === 'OPTIONS' ? this.url : this.aggregateUrl
