@@ -23,7 +23,7 @@ import type { SessionDescription } from '../sdp/types.js'
 import { resolveFormat } from '../formats/index.js'
 import type { AccessUnit, Depacketizer } from '../formats/types.js'
 import { parseH264Sps } from '../codec/h264-sps.js'
-import { parseRtpPacket } from '../rtp/packet.js'
+import { createRtpPacket, parseRtpPacketInto } from '../rtp/packet.js'
 import { seqDiff } from '../rtp/sequence.js'
 import { TimestampUnwrapper } from '../rtp/timestamp-unwrapper.js'
 import { ReceiverStats } from '../rtcp/receiver-stats.js'
@@ -63,7 +63,7 @@ export type PullState = 'connecting' | 'describing' | 'setting-up' | 'starting' 
 export interface PullSessionEvents {
   /** One access unit. */
   frame: [frame: Frame]
-  /** One RTP packet as received (payload is a view; copy it to keep it). */
+  /** One RTP packet as received. The object is reused for the next packet and the payload is a view: copy what you keep. */
   rtp: [track: Track, packet: import('../rtp/packet-types.js').RtpPacket]
   /** A track's codec details changed (in-band SPS with another resolution, first in-band SPS). */
   'track-update': [track: Track]
@@ -80,6 +80,7 @@ export const USER_AGENT = 'rtspkit/0.1'
 /** Per-track state on the packet path. */
 class TrackRuntime {
   readonly unwrapper = new TimestampUnwrapper()
+  readonly packet = createRtpPacket()
   readonly stats: ReceiverStats
   expectedSeq = -1
   base: number | undefined
@@ -385,8 +386,9 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
 
   private onRtp(rt: TrackRuntime, buf: Buffer): void {
     if (this.state !== 'playing' && this.state !== 'starting') return
-    const pkt = parseRtpPacket(buf)
-    if (pkt === undefined) {
+    // One packet object per track, refilled for every packet: no allocation on this path.
+    const pkt = rt.packet
+    if (!parseRtpPacketInto(buf, pkt)) {
       rt.malformed++
       return
     }

@@ -4,7 +4,9 @@
  * it is for tools that want the bare bitstream. Every key frame gets the current SPS/PPS in
  * front of it when it does not carry them, so the stream can be cut or joined at any IDR.
  */
-import { H264NalType, joinAnnexB, nalType } from '../codec/h264-nal.js'
+import { H264NalType, nalType } from '../codec/h264-nal.js'
+
+const START_CODE = Buffer.from([0, 0, 0, 1])
 import { OutputError, StateError, UnsupportedError } from '../errors.js'
 import { findParameterSets, withNalHeader } from './avc-config.js'
 import { openByteSink } from './byte-sink.js'
@@ -95,7 +97,13 @@ export class AnnexBRecorder implements Recorder {
     }
     this.framesWritten++
     try {
-      await this.sink.write(joinAnnexB(nalus))
+      // Start codes and NAL units go out as one writev: the picture is never copied.
+      const chunks: Buffer[] = new Array(nalus.length * 2)
+      for (let i = 0; i < nalus.length; i++) {
+        chunks[2 * i] = START_CODE
+        chunks[2 * i + 1] = nalus[i]!
+      }
+      await this.sink.writev(chunks)
     } catch (err) {
       this.fail(err)
       throw this.failure
