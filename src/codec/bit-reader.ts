@@ -88,7 +88,8 @@ export class BitReader {
   /** se(v): signed Exp-Golomb (H.264 §9.1.1): 1, -1, 2, -2 ... */
   readSE(): number {
     const k = this.readUE()
-    return k % 2 === 1 ? (k + 1) / 2 : -(k / 2)
+    // H.264 §9.1.1, Table 9-3; `0 - x` rather than `-x` so that k = 0 gives 0, not -0.
+    return k % 2 === 1 ? (k + 1) / 2 : 0 - k / 2
   }
 
   private truncated(n: number): never {
