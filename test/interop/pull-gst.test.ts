@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startGstServer } from '../helpers/gst-server.js'
 import { decodeErrors, ffprobeFile } from '../helpers/media-check.js'
-import { runCli } from '../helpers/cli.js'
+import { CLI_PATH, killChild, runCli, runProcess, spawnCli, waitForExit } from '../helpers/cli.js'
 import { RtspClient } from '../../src/index.js'
 import type { Frame } from '../../src/index.js'
 
@@ -116,6 +116,55 @@ describe('GStreamer server, no auth', () => {
     assert.ok(Math.abs(video.at(-1)!.pts - audio.at(-1)!.pts) < 0.5, `video ${video.at(-1)!.pts} audio ${audio.at(-1)!.pts}`)
     const stats = session.stats()
     assert.ok(stats[0]!.packetsReceived > 0 && stats[0]!.packetsLost === 0)
+  })
+})
+
+describe('GStreamer server: stopping and watching a recording', () => {
+  let server: Server
+  before(async () => {
+    server = await startGstServer()
+  })
+  after(async () => {
+    await server?.stop()
+  })
+
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${sig} stops pull cleanly: exit 0 and a finalized, playable .mp4`, async () => {
+      const file = path.join(dir, `stopped-${sig}.mp4`)
+      const child = spawnCli(['pull', server.url('/h264aac'), '-o', file])
+      try {
+        await new Promise((r) => setTimeout(r, 3000))
+        child.kill(sig)
+        const { code } = await waitForExit(child, 10_000)
+        assert.equal(code, 0)
+      } finally {
+        await killChild(child)
+      }
+      const probe = await ffprobeFile(file)
+      assert.ok(packets(probe, 'video') > 30, `video packets ${packets(probe, 'video')}`)
+      assert.equal(await decodeErrors(file), '')
+    })
+  }
+
+  it('a live status line on a terminal (elapsed, frames, bitrate)', async () => {
+    const file = path.join(dir, 'tty.mp4')
+    // script(1) gives the child a pseudo-terminal, as a user's shell would.
+    const cmd = `${process.execPath} ${CLI_PATH} pull ${server.url('/h264aac')} -o ${file} --duration 2`
+    const r = await runProcess('script', ['-qfec', cmd, '/dev/null'], { timeoutMs: 20_000 })
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /recording \d+\.\d s, \d+ frames, .*(kbit|Mbit)\/s/)
+  })
+
+  it('library over UDP: close() releases the UDP ports, sockets and timers', async () => {
+    const count = () => process.getActiveResourcesInfo().filter((t) => /UDP|TCP|Timeout/.test(t)).length
+    const before = count()
+    const session = await new RtspClient({ transport: 'udp' }).pull(server.url('/h264aac'))
+    assert.ok(process.getActiveResourcesInfo().some((t) => /UDP/.test(t)))
+    let n = 0
+    for await (const _ of session.frames()) if (++n >= 20) break
+    await session.close()
+    await new Promise((r) => setTimeout(r, 50))
+    assert.ok(count() <= before, `${count()} handles now, ${before} before`)
   })
 })
 
