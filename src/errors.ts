@@ -10,6 +10,7 @@ export type RtspErrorCode =
   | 'RTSP_ERR_TIMEOUT'
   | 'RTSP_ERR_STATUS'
   | 'RTSP_ERR_AUTH'
+  | 'RTSP_ERR_REDIRECT'
   | 'RTSP_ERR_PROTOCOL'
   | 'RTSP_ERR_LIMIT'
   | 'RTSP_ERR_SDP'
@@ -97,6 +98,17 @@ export class StatusError extends RtspError {
     this.reason = init.reason
     this.method = init.method
     this.url = init.url
+  }
+}
+
+/** A 3xx reply with a Location (RFC 2326 §11.3); the client follows it up to a bound. */
+export class RedirectError extends StatusError {
+  readonly location: string
+  constructor(init: { status: number; reason: string; method: string; url: string; location: string }) {
+    super(init)
+    ;(this as { code: RtspErrorCode }).code = 'RTSP_ERR_REDIRECT'
+    this.location = init.location
+    this.message = `${init.status} ${init.reason || 'Redirect'}: the server redirects to ${init.location} (${init.method} ${init.url})`
   }
 }
 

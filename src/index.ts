@@ -1,5 +1,6 @@
 export { RtspClient } from './client/client.js'
-export type { ClientOptions } from './client/client.js'
+export type { ClientOptions, ClientPullOptions, TransportChoice, TransportDecision } from './client/client.js'
+export type { TlsOptions } from './client/connection.js'
 export { PullSession } from './client/pull-session.js'
 export type { PullOptions, PullState, PullSessionEvents, TransportProtocol } from './client/pull-session.js'
 export type { Frame, Track, TrackStats, TrackTransport } from './client/track.js'

@@ -1,12 +1,20 @@
 import { RtspError, InvalidArgumentError } from '../errors.js'
-import type { TransportProtocol } from '../client/pull-session.js'
+import { readFileSync } from 'node:fs'
+import type { TransportChoice } from '../client/client.js'
+import type { TlsOptions } from '../client/connection.js'
 
 export const USAGE = `rtspkit — RTSP toolkit
 
 Usage:
-  rtspkit probe <url> [--transport tcp|udp] [--timeout <ms>] [--json]
+  rtspkit probe <url> [--transport auto|tcp|udp] [--timeout <ms>] [--json]
   rtspkit pull <url> -o <file|-> [--format mp4|ts|h264] [--duration <s>]
-               [--transport tcp|udp] [--timeout <ms>] [--quiet]
+               [--transport auto|tcp|udp] [--timeout <ms>] [--quiet]
+
+Connection options (probe, pull):
+  --transport auto|tcp|udp   auto (default) tries UDP, then falls back to TCP
+  --timeout <ms>             handshake, reply and media timeout (default 10000)
+  --ca <file>                rtsps://: trust this CA certificate (PEM)
+  --insecure                 rtsps://: do not verify the server certificate
   rtspkit --version | --help
 
 Credentials go in the URL: rtsp://user:password@host:554/path
@@ -15,10 +23,32 @@ Credentials go in the URL: rtsp://user:password@host:554/path
 /** Thrown for bad command-line input: exit status 2. */
 export class UsageError extends InvalidArgumentError {}
 
-export function parseTransport(v: string | undefined): TransportProtocol {
-  if (v === undefined) return 'tcp'
-  if (v === 'tcp' || v === 'udp') return v
-  throw new UsageError(`--transport must be tcp or udp, not "${v}"`)
+export function parseTransport(v: string | undefined): TransportChoice {
+  if (v === undefined) return 'auto'
+  if (v === 'tcp' || v === 'udp' || v === 'auto') return v
+  throw new UsageError(`--transport must be auto, tcp or udp, not "${v}"`)
+}
+
+/** Options every command that connects shares. */
+export const CONNECT_OPTIONS = {
+  transport: { type: 'string' },
+  timeout: { type: 'string' },
+  ca: { type: 'string' },
+  insecure: { type: 'boolean', default: false },
+} as const
+
+/** --ca FILE / --insecure for rtsps:// servers. */
+export function tlsOptions(values: { ca?: string; insecure?: boolean }): TlsOptions | undefined {
+  if (values.ca === undefined && !values.insecure) return undefined
+  let ca: Buffer | undefined
+  if (values.ca !== undefined) {
+    try {
+      ca = readFileSync(values.ca)
+    } catch (err) {
+      throw new UsageError(`cannot read --ca ${values.ca}: ${(err as Error).message}`)
+    }
+  }
+  return { ca, rejectUnauthorized: !values.insecure }
 }
 
 export function parsePositiveNumber(name: string, v: string | undefined, fallback: number): number {

@@ -4,7 +4,7 @@ import type { PullSession } from '../client/pull-session.js'
 import type { Track } from '../client/track.js'
 import { TimeoutError } from '../errors.js'
 import { redactUrl } from '../util/url.js'
-import { UsageError, parsePositiveNumber, parseTransport, withSignals } from './common.js'
+import { UsageError, parsePositiveNumber, parseTransport, tlsOptions, withSignals, CONNECT_OPTIONS } from './common.js'
 
 export interface ProbeTrack {
   type: string
@@ -86,8 +86,7 @@ export async function probe(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     options: {
-      transport: { type: 'string' },
-      timeout: { type: 'string' },
+      ...CONNECT_OPTIONS,
       json: { type: 'boolean', default: false },
     },
   })
@@ -97,7 +96,7 @@ export async function probe(argv: string[]): Promise<number> {
   const timeoutMs = parsePositiveNumber('--timeout', values.timeout, 10_000)
 
   return withSignals(async (signal) => {
-    const client = new RtspClient({ transport, timeoutMs, readTimeoutMs: timeoutMs })
+    const client = new RtspClient({ transport, timeoutMs, readTimeoutMs: timeoutMs, tls: tlsOptions(values) })
     const session = await client.pull(url, { signal })
     try {
       await firstKeyFrame(session, timeoutMs, signal)

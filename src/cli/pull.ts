@@ -3,7 +3,7 @@ import { RtspClient } from '../client/client.js'
 import type { Track } from '../client/track.js'
 import { createRecorder, formatFromPath } from '../output/index.js'
 import type { OutputFormat, RecorderTrack } from '../output/index.js'
-import { UsageError, formatBitrate, formatBytes, parsePositiveNumber, parseTransport, withSignals } from './common.js'
+import { UsageError, formatBitrate, formatBytes, parsePositiveNumber, parseTransport, tlsOptions, withSignals, CONNECT_OPTIONS } from './common.js'
 
 const FORMATS: readonly OutputFormat[] = ['mp4', 'ts', 'h264']
 
@@ -30,8 +30,7 @@ export async function pull(argv: string[]): Promise<number> {
       output: { type: 'string', short: 'o' },
       format: { type: 'string', short: 'f' },
       duration: { type: 'string', short: 't' },
-      transport: { type: 'string' },
-      timeout: { type: 'string' },
+      ...CONNECT_OPTIONS,
       quiet: { type: 'boolean', short: 'q', default: false },
     },
   })
@@ -47,7 +46,7 @@ export async function pull(argv: string[]): Promise<number> {
   const toStdout = output === '-'
 
   return withSignals(async (signal) => {
-    const client = new RtspClient({ transport, timeoutMs, readTimeoutMs: timeoutMs })
+    const client = new RtspClient({ transport, timeoutMs, readTimeoutMs: timeoutMs, tls: tlsOptions(values) })
     const session = await client.pull(url, { signal })
     const stop = () => void session.close()
     signal.addEventListener('abort', stop, { once: true })

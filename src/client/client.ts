@@ -1,9 +1,28 @@
 import { PullSession } from './pull-session.js'
-import type { PullOptions } from './pull-session.js'
-import { parseRtspUrl } from '../util/url.js'
-import { UnsupportedError } from '../errors.js'
+import type { PullOptions, TransportProtocol } from './pull-session.js'
+import { parseRtspUrl, redactUrl } from '../util/url.js'
+import type { ParsedRtspUrl } from '../util/url.js'
+import { AbortError, ProtocolError, RedirectError } from '../errors.js'
 
-export type ClientOptions = Omit<PullOptions, 'signal'>
+/** 'auto' tries UDP and falls back to TCP (461, a TCP answer, or no UDP packet in time). */
+export type TransportChoice = TransportProtocol | 'auto'
+
+export interface ClientPullOptions extends Omit<PullOptions, 'transport'> {
+  /** Default 'auto'. */
+  transport?: TransportChoice
+  /** Redirects (3xx before PLAY) to follow; default 5. */
+  maxRedirects?: number
+  /** With 'auto': how long to wait for the first UDP packet after PLAY before going TCP. Default 3000 ms. */
+  udpTimeoutMs?: number
+}
+
+export type ClientOptions = Omit<ClientPullOptions, 'signal'>
+
+/** Why the session uses the transport it uses (`session.transport`). */
+export interface TransportDecision {
+  protocol: TransportProtocol
+  reason: string
+}
 
 /**
  * Entry point of the library. Options given here are defaults for every session; each
@@ -22,13 +41,99 @@ export class RtspClient {
     this.options = options
   }
 
-  /** Connect, run OPTIONS → DESCRIBE → SETUP (each track) → PLAY, and return the playing session. */
-  async pull(url: string, options: PullOptions = {}): Promise<PullSession> {
-    const target = parseRtspUrl(url)
-    if (target.secure) throw new UnsupportedError('rtsps:// (RTSP over TLS) is not supported yet; use rtsp://')
-    const opts: PullOptions = { ...this.options, ...options }
-    const session = new PullSession(target, opts)
+  /**
+   * Connect, run OPTIONS → DESCRIBE → SETUP (each track) → PLAY, and return the playing
+   * session. Follows redirects before PLAY and, with transport 'auto', falls back from UDP
+   * to TCP. `session.transport` says which transport is in use and why.
+   */
+  async pull(url: string, options: ClientPullOptions = {}): Promise<PullSession> {
+    const opts: ClientPullOptions = { ...this.options, ...options }
+    let target = parseRtspUrl(url)
+    const maxRedirects = opts.maxRedirects ?? 5
+    for (let redirects = 0; ; redirects++) {
+      try {
+        return await this.pullWithTransport(target, opts)
+      } catch (err) {
+        if (!(err instanceof RedirectError) || redirects >= maxRedirects) {
+          if (err instanceof RedirectError) {
+            throw new ProtocolError(`more than ${maxRedirects} redirects (last to ${err.location}); the server loops`)
+          }
+          throw err
+        }
+        target = followRedirect(target, err.location)
+      }
+    }
+  }
+
+  private async pullWithTransport(target: ParsedRtspUrl, opts: ClientPullOptions): Promise<PullSession> {
+    const choice = opts.transport ?? 'auto'
+    // Media inside the TLS connection: rtsps:// never uses plain UDP.
+    if (choice !== 'auto' || target.secure) {
+      const protocol = target.secure ? 'tcp' : (choice as TransportProtocol)
+      return this.open(target, opts, protocol, choice === 'auto' ? 'rtsps:// carries media in the TLS connection' : `asked for ${protocol}`)
+    }
+    // A 461 to the UDP SETUP is handled inside the session: it goes on over TCP.
+    const udp = await this.open(target, { ...opts, udpFallback: true }, 'udp', 'auto: UDP first')
+    if (udp.tracks.every((t) => t.transport.protocol === 'tcp')) {
+      if (udp.transport?.protocol !== 'tcp') udp.transport = { protocol: 'tcp', reason: 'the server answered the UDP SETUP with TCP' }
+      return udp
+    }
+    // Firewalls and NATs often drop UDP silently: no packet soon after PLAY means TCP.
+    const waitMs = opts.udpTimeoutMs ?? 3000
+    if (await firstPacket(udp, waitMs, opts.signal)) return udp
+    await udp.close()
+    if (opts.signal?.aborted) throw new AbortError(opts.signal.reason)
+    return this.open(target, opts, 'tcp', `no UDP packet within ${waitMs} ms of PLAY`)
+  }
+
+  private async open(
+    target: ParsedRtspUrl,
+    opts: ClientPullOptions & { udpFallback?: boolean },
+    protocol: TransportProtocol,
+    reason: string,
+  ): Promise<PullSession> {
+    const session = new PullSession(target, { ...opts, transport: protocol })
+    session.transport = { protocol, reason }
     await session.start(opts.signal)
     return session
   }
 }
+
+/** Resolve a Location against the current URL; never downgrade rtsps to rtsp; keep credentials only on the same host. */
+function followRedirect(from: ParsedRtspUrl, location: string): ParsedRtspUrl {
+  let next: ParsedRtspUrl
+  try {
+    next = parseRtspUrl(new URL(location, from.url).toString())
+  } catch (err) {
+    throw new ProtocolError(`the server redirects to an unusable URL (${redactUrl(location)})`, { cause: err })
+  }
+  if (from.secure && !next.secure) {
+    throw new ProtocolError(`refusing a redirect from rtsps:// to ${redactUrl(next.url)}: it would drop TLS`)
+  }
+  if (next.credentials === undefined && from.credentials !== undefined && next.host === from.host) {
+    next.credentials = from.credentials
+  }
+  return next
+}
+
+/** Resolve true at the first RTP packet, false after `ms` (or when the session ends or the signal fires). */
+function firstPacket(session: PullSession, ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (session.stats().some((s) => s.packetsReceived > 0)) return Promise.resolve(true)
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer)
+      session.off('rtp', onRtp)
+      session.off('close', onClose)
+      signal?.removeEventListener('abort', onAbort)
+      resolve(ok)
+    }
+    const onRtp = () => done(true)
+    const onClose = () => done(false)
+    const onAbort = () => done(false)
+    const timer = setTimeout(() => done(false), ms)
+    session.on('rtp', onRtp)
+    session.on('close', onClose)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+

@@ -1,4 +1,5 @@
 import net from 'node:net'
+import tls from 'node:tls'
 import { Authenticator } from '../rtsp/auth.js'
 import { Headers, cseqOf } from '../rtsp/message.js'
 import type { RtspRequest, RtspResponse } from '../rtsp/message.js'
@@ -9,6 +10,7 @@ import { parseWwwAuthenticate } from '../rtsp/headers/www-authenticate.js'
 import {
   AuthError,
   ClosedError,
+  RedirectError,
   ConnectError,
   RtspError,
   StatusError,
@@ -19,9 +21,22 @@ import { redactUrl } from '../util/url.js'
 
 export type InterleavedHandler = (payload: Buffer) => void
 
+/** TLS settings for rtsps:// (certificate verification is on unless turned off). */
+export interface TlsOptions {
+  /** Extra CA certificate(s) to trust, PEM. */
+  ca?: string | Buffer | Array<string | Buffer>
+  /** false skips certificate verification (self-signed cameras); default true. */
+  rejectUnauthorized?: boolean
+  /** SNI / name to verify; default the URL's host. */
+  servername?: string
+}
+
 export interface ConnectionOptions {
   host: string
   port: number
+  /** rtsps:// — RTSP over TLS, media interleaved. */
+  secure?: boolean
+  tls?: TlsOptions
   credentials?: Credentials
   /** Per-request reply timeout and connect timeout. */
   timeoutMs: number
@@ -62,6 +77,19 @@ function describeSocketError(err: NodeJS.ErrnoException): string {
   }
 }
 
+/** TLS failures say how to trust the server instead of quoting OpenSSL. */
+function describeTlsError(err: NodeJS.ErrnoException): string {
+  const code = err.code ?? ''
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code) || /certificate/i.test(err.message)) {
+    return `TLS certificate not trusted (${code || err.message}); give the server's CA (--ca FILE / tls.ca) or skip verification (--insecure / tls.rejectUnauthorized: false)`
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `TLS certificate is for another host name (${err.message})`
+  if (/EPROTO|wrong version number|SSL/i.test(code + err.message)) {
+    return 'TLS handshake failed (is this an rtsps:// port? plain RTSP servers need rtsp://)'
+  }
+  return describeSocketError(err)
+}
+
 /**
  * One RTSP/TCP connection (RFC 2326 §10): serialises requests with an incrementing CSeq,
  * matches replies by CSeq, answers requests the server sends, authenticates (any request
@@ -80,7 +108,7 @@ export class RtspConnection {
   /** Called for garbage bytes skipped between frames. */
   onGarbage: ((bytes: number) => void) | undefined
 
-  private socket: net.Socket | undefined
+  private socket: net.Socket | tls.TLSSocket | undefined
   private readonly reader: RtspReader
   private readonly pending = new Map<number, Pending>()
   private cseq = 0
@@ -124,7 +152,17 @@ export class RtspConnection {
     const { host, port, timeoutMs } = this.opts
     this.state = 'connecting'
     return new Promise<void>((resolve, reject) => {
-      const socket = net.connect({ host, port, noDelay: true })
+      const secure = this.opts.secure === true
+      const socket = secure
+        ? tls.connect({
+            host,
+            port,
+            servername: this.opts.tls?.servername ?? (net.isIP(host) ? undefined : host),
+            ca: this.opts.tls?.ca,
+            rejectUnauthorized: this.opts.tls?.rejectUnauthorized ?? true,
+          })
+        : net.connect({ host, port, noDelay: true })
+      if (secure) socket.setNoDelay(true)
       this.socket = socket
       let settled = false
       const fail = (err: RtspError) => {
@@ -139,7 +177,7 @@ export class RtspConnection {
       const onAbort = () => fail(new ConnectError({ host, port, reason: 'aborted' }))
       signal?.addEventListener('abort', onAbort, { once: true })
       const timer = setTimeout(() => fail(new TimeoutError({ phase: 'connect', timeoutMs, detail: `to ${host}:${port}` })), timeoutMs)
-      socket.once('connect', () => {
+      socket.once(secure ? 'secureConnect' : 'connect', () => {
         if (settled) return
         settled = true
         clearTimeout(timer)
@@ -157,7 +195,7 @@ export class RtspConnection {
         resolve()
       })
       socket.once('error', (err: NodeJS.ErrnoException) => {
-        fail(new ConnectError({ host, port, reason: describeSocketError(err), cause: err }))
+        fail(new ConnectError({ host, port, reason: secure ? describeTlsError(err) : describeSocketError(err), cause: err }))
       })
     })
   }
@@ -192,6 +230,10 @@ export class RtspConnection {
         }
         if (res.status === 401) throw new AuthError({ reason: res.reason, method, url: redactUrl(url), hadCredentials: true })
       }
+    }
+    const location = res.headers.get('Location')
+    if (res.status >= 300 && res.status < 400 && location !== undefined && !acceptStatus?.(res.status)) {
+      throw new RedirectError({ status: res.status, reason: res.reason, method, url: redactUrl(url), location: redactUrl(location.trim()) })
     }
     if ((res.status < 200 || res.status >= 300) && !acceptStatus?.(res.status)) {
       throw new StatusError({ status: res.status, reason: res.reason, method, url: redactUrl(url) })
