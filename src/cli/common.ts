@@ -8,7 +8,7 @@ export const USAGE = `rtspkit — RTSP toolkit
 Usage:
   rtspkit probe <url> [--transport auto|tcp|udp] [--timeout <ms>] [--json]
   rtspkit pull <url> -o <file|-> [--format mp4|ts|h264] [--duration <s>]
-               [--transport auto|tcp|udp] [--timeout <ms>] [--quiet]
+               [--transport auto|tcp|udp] [--timeout <ms>] [--reconnect] [--quiet]
 
 Connection options (probe, pull):
   --transport auto|tcp|udp   auto (default) tries UDP, then falls back to TCP

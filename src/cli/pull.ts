@@ -32,11 +32,12 @@ export async function pull(argv: string[]): Promise<number> {
       duration: { type: 'string', short: 't' },
       ...CONNECT_OPTIONS,
       quiet: { type: 'boolean', short: 'q', default: false },
+      reconnect: { type: 'boolean', default: false },
     },
   })
   const url = positionals[0]
   if (url === undefined || positionals.length > 1 || values.output === undefined) {
-    throw new UsageError('usage: rtspkit pull <url> -o <file|-> [--format mp4|ts|h264] [--duration <s>] [--transport tcp|udp] [--timeout <ms>]')
+    throw new UsageError('usage: rtspkit pull <url> -o <file|-> [--format mp4|ts|h264] [--duration <s>] [--transport auto|tcp|udp] [--timeout <ms>] [--reconnect]')
   }
   const output = values.output
   const format = parseFormat(values.format, output)
@@ -45,16 +46,24 @@ export async function pull(argv: string[]): Promise<number> {
   const durationS = values.duration === undefined ? undefined : parsePositiveNumber('--duration', values.duration, 0)
   const toStdout = output === '-'
 
+  const live = !toStdout && !values.quiet && process.stderr.isTTY === true
   return withSignals(async (signal) => {
     const client = new RtspClient({ transport, timeoutMs, readTimeoutMs: timeoutMs, tls: tlsOptions(values) })
-    const session = await client.pull(url, { signal })
+    // --reconnect: a supervisor keeps the recording going across drops, in the same file.
+    const supervisor = values.reconnect ? await client.supervise(url, { signal }) : undefined
+    const session = supervisor ?? (await client.pull(url, { signal }))
+    if (supervisor !== undefined && !values.quiet) {
+      supervisor.on('reconnecting', (e) => {
+        process.stderr.write(`${live ? '\r\x1b[K' : ''}rtspkit: stream dropped (${e.error.message}); reconnecting in ${e.delayMs} ms (attempt ${e.attempt})\n`)
+      })
+    }
     const stop = () => void session.close()
     signal.addEventListener('abort', stop, { once: true })
     const durationTimer = durationS !== undefined ? setTimeout(stop, durationS * 1000) : undefined
 
     let recorder: Awaited<ReturnType<typeof createRecorder>> | undefined
     const started = performance.now()
-    const live = !toStdout && !values.quiet && process.stderr.isTTY === true
+    let mediaBytes = 0
     let statusTimer: NodeJS.Timeout | undefined
     let frames = 0
     let failure: unknown
@@ -68,14 +77,14 @@ export async function pull(argv: string[]): Promise<number> {
       if (live) {
         statusTimer = setInterval(() => {
           const s = (performance.now() - started) / 1000
-          const bytes = session.stats().reduce((a, t) => a + t.bytesReceived, 0)
           process.stderr.write(
-            `\r\x1b[Krecording ${s.toFixed(1)} s, ${frames} frames, ${formatBytes(recorder?.bytesWritten ?? 0)}, ${formatBitrate((bytes * 8) / Math.max(s, 0.001))}`,
+            `\r\x1b[Krecording ${s.toFixed(1)} s, ${frames} frames, ${formatBytes(recorder?.bytesWritten ?? 0)}, ${formatBitrate((mediaBytes * 8) / Math.max(s, 0.001))}`,
           )
         }, 500)
       }
       for await (const frame of session.frames()) {
         frames++
+        for (const d of frame.data) mediaBytes += d.length
         await recorder.write({ trackIndex: frame.track.index, pts: frame.pts, keyFrame: frame.keyFrame, data: frame.data })
       }
     } catch (err) {

@@ -1,4 +1,6 @@
 import { PullSession } from './pull-session.js'
+import { PullSupervisor } from './supervisor.js'
+import type { ReconnectOptions } from './supervisor.js'
 import type { PullOptions, TransportProtocol } from './pull-session.js'
 import { parseRtspUrl, redactUrl } from '../util/url.js'
 import type { ParsedRtspUrl } from '../util/url.js'
@@ -63,6 +65,17 @@ export class RtspClient {
         target = followRedirect(target, err.location)
       }
     }
+  }
+
+  /**
+   * A pull that survives drops: reconnects with exponential backoff and jitter and keeps
+   * one continuous frame timeline (`supervisor.frames()`). Resolves once the first
+   * session plays; a first connection that fails rejects, as pull() does.
+   */
+  async supervise(url: string, options: ClientPullOptions & { reconnect?: ReconnectOptions } = {}): Promise<PullSupervisor> {
+    const supervisor = new PullSupervisor(this, url, { ...this.options, ...options })
+    await supervisor.start()
+    return supervisor
   }
 
   private async pullWithTransport(target: ParsedRtspUrl, opts: ClientPullOptions): Promise<PullSession> {
