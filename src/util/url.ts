@@ -66,20 +66,19 @@ export function redactUrl(input: string | URL): string {
 /**
  * Resolve a media or session `a=control` value against the base URL (RFC 2326 C.1.1):
  * absolute URLs are used as they are, `*` means the base itself, anything else is
- * relative to the base. Cameras often send a base without a trailing slash and a control
- * such as `trackID=1`; like live555 and gortsplib we then append with a '/'.
+ * appended to the base as text, with a '/' between them when the base has none. Plain text
+ * rather than URL resolution, as FFmpeg and gortsplib do, because cameras rely on it:
+ * Hikvision sends a base without a trailing slash and `trackID=1`
+ * (→ `.../101/trackID=1`), Dahua a base whose query ends in '/' and `trackID=0`
+ * (→ `.../realmonitor?channel=1&subtype=0/trackID=0`, which it expects verbatim).
  */
 export function resolveControl(base: string, control: string | undefined): string {
   if (control === undefined || control === '' || control === '*') return base
   if (/^rtsps?:\/\//i.test(control)) return control
-  const u = new URL(base)
-  const query = u.search
-  u.search = ''
-  let s = u.toString()
   if (control.startsWith('/')) {
-    u.pathname = control
-    return u.toString()
+    // Absolute path on the same server.
+    const u = new URL(base)
+    return `${u.protocol}//${u.host}${control}`
   }
-  if (!s.endsWith('/')) s += '/'
-  return s + control + (control.includes('?') ? '' : query)
+  return base.endsWith('/') ? base + control : `${base}/${control}`
 }

@@ -1,7 +1,7 @@
 // A scripted RTSP camera on 127.0.0.1 for quirks and faults a real peer will not produce on
 // demand. It answers the pull handshake, then streams a small synthetic H.264 stream
 // (real SPS/PPS, dummy slices) interleaved on the TCP connection at 30 fps.
-import { startFakeServer } from './fake-rtsp-server.js'
+import { formatResponse, startFakeServer } from './fake-rtsp-server.js'
 import { H264Packetizer } from '../../src/formats/h264/packetizer.js'
 
 /** Baseline 320x240 SPS and its PPS, from x264. */
@@ -33,6 +33,10 @@ export interface CameraScenario {
   garbageEvery?: { frames: number; bytes: Buffer }
   /** Frames per second of the synthetic stream. */
   fps?: number
+  /** Rewrite every reply's bytes (empty reasons, lowercase names, odd spacing...). */
+  mangle?: (reply: string) => string
+  /** Transport header of the SETUP reply, from the channels chosen. */
+  setupTransport?: (channels: [number, number]) => string
 }
 
 export interface ReplyCtx {
@@ -90,6 +94,10 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
     (req, ctx) => {
     const r: CameraRequest = { method: req.method, url: req.url, headers: req.headers }
     requests.push(r)
+    if (scenario.mangle !== undefined) {
+      const mangle = scenario.mangle
+      ctx = { ...ctx, reply: (status, headers, body) => ctx.write(mangle(formatResponse(status, req.cseq, headers, body).toString('latin1'))) }
+    }
     if (scenario.intercept?.(r, ctx)) return
     const session = scenario.session ?? '12345678;timeout=60'
     switch (req.method) {
@@ -108,7 +116,8 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
         const asked: [number, number] = m ? [Number(m[1]), Number(m[2])] : [0, 1]
         const ch = scenario.channels ? scenario.channels(asked, setupIndex) : asked
         setupIndex++
-        ctx.reply(200, { Transport: `RTP/AVP/TCP;unicast;interleaved=${ch[0]}-${ch[1]};ssrc=1A2B3C4D`, Session: session })
+        const transport = scenario.setupTransport?.(ch) ?? `RTP/AVP/TCP;unicast;interleaved=${ch[0]}-${ch[1]};ssrc=1A2B3C4D`
+        ctx.reply(200, { Transport: transport, Session: session })
         rtpChannels.set(req.socket, ch[0])
         return
       }

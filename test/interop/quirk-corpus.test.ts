@@ -1,0 +1,254 @@
+// The camera quirk corpus: one scenario per behaviour, each named after the vendor or
+// behaviour it imitates, played by the scripted camera on 127.0.0.1. Scenarios a real
+// camera could present must pull; hostile ones must fail with the right typed error,
+// promptly, with bounded memory. The README's quirk table lists these names.
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { startFakeCamera, defaultSdp, CAMERA_PPS, CAMERA_SPS } from '../helpers/fake-camera.js'
+import type { CameraScenario } from '../helpers/fake-camera.js'
+import { startFakeServer } from '../helpers/fake-rtsp-server.js'
+import { LimitError, RtspClient, RtspError, TimeoutError } from '../../src/index.js'
+import type { PullSession } from '../../src/index.js'
+
+async function frames(session: PullSession, n: number): Promise<number> {
+  let got = 0
+  for await (const _ of session.frames()) if (++got >= n) break
+  return got
+}
+
+const sprop = `sprop-parameter-sets=${CAMERA_SPS.toString('base64')},${CAMERA_PPS.toString('base64')}`
+
+interface Playable {
+  name: string
+  scenario: CameraScenario
+  /** Path to pull; default /stream. */
+  path?: string
+  check?: (session: PullSession, camera: Awaited<ReturnType<typeof startFakeCamera>>) => void
+}
+
+const playable: Playable[] = [
+  {
+    name: 'Hikvision: Content-Base without trailing slash, control trackID=1',
+    scenario: { contentBase: (url) => url },
+    path: '/Streaming/Channels/101',
+    check: (s, cam) => assert.equal(s.tracks[0]!.control, cam.url('/Streaming/Channels/101/trackID=1')),
+  },
+  {
+    name: 'Dahua: query in the URL, Content-Base ending "?...&subtype=0/"',
+    scenario: { contentBase: (url) => `${url}/`, sdp: () => defaultSdp().replace('a=control:trackID=1', 'a=control:trackID=0') },
+    path: '/cam/realmonitor?channel=1&subtype=0',
+    check: (s, cam) => assert.equal(s.tracks[0]!.control, cam.url('/cam/realmonitor?channel=1&subtype=0/trackID=0')),
+  },
+  {
+    name: 'Axis: absolute a=control URLs and session-level a=control:*',
+    scenario: {
+      sdp: (url) => defaultSdp().replace('t=0 0', 't=0 0\r\na=control:*').replace('a=control:trackID=1', `a=control:${url}/trackID=1`),
+    },
+  },
+  {
+    name: 'media without a=control: the base URL is the track',
+    scenario: { contentBase: () => null, sdp: () => defaultSdp().replace('a=control:trackID=1\r\n', '') },
+    check: (s, cam) => assert.equal(s.tracks[0]!.control, cam.url('/stream')),
+  },
+  {
+    name: 'relative Content-Base',
+    scenario: { contentBase: () => 'live/' },
+    check: (s, cam) => assert.equal(s.tracks[0]!.control, cam.url('/live/trackID=1')),
+  },
+  {
+    name: 'Session header with spaces and ;timeout = 5',
+    scenario: { session: ' 1A2B3C ; timeout = 5' },
+    check: (_s, cam) => assert.ok(cam.requests.filter((r) => r.method === 'PLAY').every((r) => r.headers['session'] === '1A2B3C')),
+  },
+  {
+    name: 'status lines with empty reasons, lowercase header names, CSeq with spaces',
+    scenario: {
+      mangle: (raw) =>
+        raw
+          .replace(/^RTSP\/1\.0 (\d+) [^\r\n]*/, 'RTSP/1.0 $1')
+          .replace(/^([A-Za-z-]+):/gm, (_m, name: string) => `${name.toLowerCase()}:`)
+          .replace(/^cseq: (\d+)/m, 'cseq:   $1  '),
+    },
+  },
+  {
+    name: 'Transport reply with "ssrc= 1a2B" (spaces, short hex) and quoted mode',
+    scenario: { setupTransport: (ch) => `RTP/AVP/TCP;unicast;interleaved=${ch[0]}-${ch[1]};ssrc= 1a2B;mode="PLAY"` },
+  },
+  {
+    name: 'server-chosen interleaved channels (asked 0-1, got 10-11)',
+    scenario: { channels: () => [10, 11] },
+    check: (s) => assert.deepEqual(s.tracks[0]!.transport.interleaved, [10, 11]),
+  },
+  {
+    name: 'OPTIONS answered 501 (some NVRs): not fatal',
+    scenario: {
+      intercept: (req, ctx) => {
+        if (req.method !== 'OPTIONS') return false
+        ctx.reply(501)
+        return true
+      },
+    },
+  },
+  {
+    name: 'packetization-mode=0 SDP (single NAL units only)',
+    scenario: { sdp: () => defaultSdp().replace('packetization-mode=1', 'packetization-mode=0') },
+  },
+  {
+    name: 'SDP with LF line endings, trailing spaces and an ONVIF metadata track we skip',
+    scenario: {
+      sdp: () =>
+        [
+          'v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=Onvif ', 't=0 0',
+          'm=video 0 RTP/AVP 96  ', 'a=rtpmap:96 H264/90000', `a=fmtp:96 packetization-mode=1; ${sprop}`, 'a=control:trackID=1 ',
+          'm=application 0 RTP/AVP 107', 'a=rtpmap:107 vnd.onvif.metadata/90000', 'a=control:trackID=3', '',
+        ].join('\n'),
+    },
+    check: (s) => {
+      assert.equal(s.tracks.length, 1)
+      assert.deepEqual(s.skippedMedia, [{ type: 'application', codec: 'vnd.onvif.metadata' }])
+    },
+  },
+]
+
+describe('quirk corpus: cameras that must work', () => {
+  for (const q of playable) {
+    it(q.name, async () => {
+      const camera = await startFakeCamera(q.scenario)
+      try {
+        const session = await new RtspClient({ transport: 'tcp' }).pull(camera.url(q.path ?? '/stream'))
+        q.check?.(session, camera)
+        assert.equal(await frames(session, 10), 10)
+        await session.close()
+      } finally {
+        await camera.stop()
+      }
+    })
+  }
+
+  it('several WWW-Authenticate headers: Digest SHA-256 is chosen; reserved characters in the password; uri without credentials', async () => {
+    const seen: string[] = []
+    const camera = await startFakeCamera({
+      intercept: (req, ctx) => {
+        const auth = req.headers['authorization']
+        if (req.method === 'OPTIONS') return false
+        if (auth === undefined) {
+          ctx.reply(401, {
+            'WWW-Authenticate': 'Basic realm="cam", Digest realm="cam", nonce="n1", algorithm=MD5, Digest realm="cam", nonce="n1", algorithm=SHA-256, qop="auth"',
+          })
+          return true
+        }
+        seen.push(auth)
+        return false
+      },
+    })
+    try {
+      const url = camera.url('/stream').replace('rtsp://', 'rtsp://admin:p%40ss%3Aw0rd@')
+      const session = await new RtspClient({ transport: 'tcp' }).pull(url)
+      await frames(session, 3)
+      await session.close()
+      assert.ok(seen.length > 0)
+      for (const a of seen) {
+        assert.match(a, /^Digest /)
+        assert.match(a, /algorithm="?SHA-256/)
+        assert.match(a, /uri="rtsp:\/\/127\.0\.0\.1:\d+\/stream/)
+        assert.ok(!a.includes('p@ss') && !a.includes('p%40ss'))
+      }
+    } finally {
+      await camera.stop()
+    }
+  })
+
+  it('stale=true with a new nonce mid-session: re-authenticates and goes on; no algorithm= echoed when the challenge had none', async () => {
+    const nonces: string[] = []
+    let keepAlives = 0
+    let echoed = false
+    const camera = await startFakeCamera({
+      session: 'S1;timeout=1',
+      intercept: (req, ctx) => {
+        const auth = req.headers['authorization']
+        const nonce = /nonce="([^"]+)"/.exec(auth ?? '')?.[1]
+        if (req.method === 'OPTIONS' && auth === undefined) return false
+        if (auth === undefined) {
+          ctx.reply(401, { 'WWW-Authenticate': 'Digest realm="cam", nonce="first"' })
+          return true
+        }
+        nonces.push(nonce ?? '')
+        if (auth.includes('algorithm=')) echoed = true
+        if (req.method === 'GET_PARAMETER' && ++keepAlives === 1) {
+          ctx.reply(401, { 'WWW-Authenticate': 'Digest realm="cam", nonce="second", stale=true' })
+          return true
+        }
+        // Digest without qop (RFC 2069): response = MD5(HA1:nonce:HA2); check it really is right.
+        const md5 = (s: string) => createHash('md5').update(s).digest('hex')
+        const uri = /uri="([^"]+)"/.exec(auth)?.[1]
+        const expected = md5(`${md5('admin:cam:secret')}:${nonce}:${md5(`${req.method}:${uri}`)}`)
+        if (!auth.includes(`response="${expected}"`)) {
+          ctx.reply(401, { 'WWW-Authenticate': 'Digest realm="cam", nonce="first"' })
+          return true
+        }
+        return false
+      },
+    })
+    try {
+      const session = await new RtspClient({ transport: 'tcp' }).pull(camera.url().replace('rtsp://', 'rtsp://admin:secret@'))
+      await frames(session, 60)
+      await session.close()
+      assert.ok(nonces.includes('second'), `nonces: ${nonces.join(',')}`)
+      assert.ok(keepAlives >= 2)
+      assert.equal(echoed, false)
+    } finally {
+      await camera.stop()
+    }
+  })
+})
+
+describe('quirk corpus: hostile servers end in typed errors, promptly, with bounded memory', () => {
+  const hostile: Array<{ name: string; write: (cseq: string) => string | Buffer; expect: (e: unknown) => boolean }> = [
+    {
+      name: '100 000 header lines',
+      write: (cseq) => `RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\n${'X-Junk: 1\r\n'.repeat(100_000)}\r\n`,
+      expect: (e) => e instanceof LimitError,
+    },
+    {
+      name: 'a status line that never ends',
+      write: () => `RTSP/1.0 200 ${'A'.repeat(200_000)}`,
+      expect: (e) => e instanceof LimitError,
+    },
+    {
+      name: 'a 1 GB Content-Length on DESCRIBE',
+      write: (cseq) => `RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\nContent-Length: 1000000000\r\n\r\nv=0\r\n`,
+      expect: (e) => e instanceof LimitError,
+    },
+    {
+      name: 'a reply trickled one byte at a time, forever',
+      write: () => 'R',
+      expect: (e) => e instanceof TimeoutError,
+    },
+  ]
+  for (const h of hostile) {
+    it(h.name, async () => {
+      const server = await startFakeServer((req, ctx) => {
+        if (req.method === 'OPTIONS') return ctx.reply(200)
+        if (h.name.startsWith('a reply trickled')) {
+          const t = setInterval(() => (ctx.write(h.write(req.cseq)) ? undefined : clearInterval(t)), 20)
+          req.socket.on('close', () => clearInterval(t))
+          return
+        }
+        ctx.write(h.write(req.cseq))
+      })
+      const t0 = Date.now()
+      const before = process.memoryUsage().rss
+      try {
+        await assert.rejects(new RtspClient({ transport: 'tcp', timeoutMs: 1500 }).pull(server.url('/x')), (e: unknown) => {
+          assert.ok(e instanceof RtspError, String(e))
+          return h.expect(e)
+        })
+        assert.ok(Date.now() - t0 < 5000)
+        assert.ok(process.memoryUsage().rss - before < 64 * 1024 * 1024)
+      } finally {
+        await server.stop()
+      }
+    })
+  }
+})
