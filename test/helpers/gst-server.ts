@@ -16,6 +16,8 @@ const PYTHON = '/usr/bin/python3'
 const START_TIMEOUT_MS = 20_000
 
 export interface GstServerOptions {
+  /** Listen on this port instead of a free one (to restart a server where it was). */
+  port?: number
   user?: string
   password?: string
   protocols?: 'tcp' | 'udp' | 'all'
@@ -48,6 +50,7 @@ export async function startGstServer(opts: GstServerOptions = {}): Promise<GstSe
   if (opts.protocols) args.push('--protocols', opts.protocols)
   if (opts.sessionTimeout !== undefined) args.push('--session-timeout', String(opts.sessionTimeout))
   if (opts.unshared) args.push('--unshared')
+  if (opts.port !== undefined) args.push('--port', String(opts.port))
   for (const [name, launch] of Object.entries(opts.extra ?? {})) args.push('--extra', `${name}=${launch}`)
 
   // Its own process group, so stop() also reaches anything it forks. stdin stays a pipe:

@@ -62,6 +62,8 @@ def parse_args():
                    help='session timeout in seconds (0: server default, 60 s)')
     p.add_argument('--extra', action='append', default=[], metavar='NAME=LAUNCH',
                    help='extra mount: path name and launch line (payloaders pay0, pay1, ...)')
+    p.add_argument('--port', type=int, default=0,
+                   help='port to listen on (0: a free one); fixed for restart tests')
     p.add_argument('--unshared', action='store_true',
                    help='one pipeline per client instead of one shared pipeline per mount')
     a = p.parse_args()
@@ -121,7 +123,7 @@ def main():
 
     server = GstRtspServer.RTSPServer()
     server.set_address('127.0.0.1')
-    server.set_service('0')
+    server.set_service(str(args.port))
 
     permissions = None
     if args.user is not None:

@@ -52,6 +52,35 @@ async function startOutageProxy(targetPort: number) {
 }
 
 describe('reconnect', () => {
+  it('CLI: GStreamer killed and restarted during pull --reconnect; the recording resumes in the same file and decodes', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'rtspkit-restart-'))
+    let gst = await startGstServer()
+    const port = gst.port
+    const file = path.join(dir, 'rec.ts')
+    const child = spawnCli(['pull', `rtsp://127.0.0.1:${port}/h264aac`, '-o', file, '--transport', 'tcp', '--reconnect', '--timeout', '2000'])
+    let stderr = ''
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+    try {
+      await new Promise((r) => setTimeout(r, 2500))
+      await gst.stop()
+      await new Promise((r) => setTimeout(r, 500))
+      gst = await startGstServer({ port })
+      await new Promise((r) => setTimeout(r, 4000))
+      child.kill('SIGTERM')
+      const { code } = await waitForExit(child, 10_000)
+      assert.equal(code, 0, stderr)
+      assert.match(stderr, /reconnecting in \d+ ms/)
+      const probe = await ffprobeFile(file)
+      const video = Number(probe.streams.find((s) => s.codec_type === 'video')?.nb_read_packets ?? 0)
+      assert.ok(video > 90, `video packets ${video}`)
+      assert.equal(await decodeErrors(file), '')
+    } finally {
+      await killChild(child)
+      await gst.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('library: supervise() reconnects with backoff and keeps pts continuous', async () => {
     const gst = await startGstServer()
     const proxy = await startOutageProxy(gst.port)
