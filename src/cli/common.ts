@@ -7,8 +7,12 @@ export const USAGE = `rtspkit — RTSP toolkit
 
 Usage:
   rtspkit probe <url> [--transport auto|tcp|udp] [--timeout <ms>] [--json]
-  rtspkit pull <url> -o <file|-> [--format mp4|ts|h264] [--duration <s>]
+  rtspkit pull <url> -o <file|-> [--format mp4|ts|h264|h265|mjpeg] [--duration <s>]
                [--transport auto|tcp|udp] [--timeout <ms>] [--reconnect] [--quiet]
+  rtspkit push <file.mp4|.mov|.ts> <url> [--transport tcp|udp] [--loop] [--duration <s>]
+               [--no-realtime] [--timeout <ms>] [--quiet]
+  rtspkit relay <src-url> <dst-url> [--transport tcp|udp] [--src-transport auto|tcp|udp]
+               [--duration <s>] [--timeout <ms>] [--quiet]
 
 Connection options (probe, pull):
   --transport auto|tcp|udp   auto (default) tries UDP, then falls back to TCP

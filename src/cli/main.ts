@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs'
 import { probe } from './probe.js'
 import { pull } from './pull.js'
+import { push } from './push.js'
+import { relay } from './relay.js'
 import { USAGE, UsageError, formatError } from './common.js'
 import { RtspError } from '../errors.js'
 
@@ -10,7 +12,7 @@ function version(): string {
   return pkg.version
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { probe, pull }
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { probe, pull, push, relay }
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv

@@ -16,6 +16,8 @@ export interface ProbeTrack {
   height?: number
   profile?: string
   level?: string
+  /** H.265: 'Main' or 'High'. */
+  tier?: string
   codecString?: string
   sampleRate?: number
   channels?: number
@@ -44,6 +46,7 @@ export function describeTrack(t: Track): ProbeTrack {
     if (d.height !== undefined) out.height = d.height
     if (d.profile !== undefined) out.profile = d.profile
     if (d.level !== undefined) out.level = d.level
+    if (d.tier !== undefined) out.tier = d.tier
   } else if (t.type === 'audio') {
     const sampleRate = d.sampleRate ?? t.clockRate
     out.sampleRate = sampleRate

@@ -1,4 +1,6 @@
 import { PullSession } from './pull-session.js'
+import { PushSession } from './push-session.js'
+import type { PushOptions, PushTrackInit } from './push-session.js'
 import { PullSupervisor } from './supervisor.js'
 import type { ReconnectOptions } from './supervisor.js'
 import type { PullOptions, TransportProtocol } from './pull-session.js'
@@ -76,6 +78,20 @@ export class RtspClient {
     const supervisor = new PullSupervisor(this, url, { ...this.options, ...options })
     await supervisor.start()
     return supervisor
+  }
+
+  /**
+   * Connect, run OPTIONS → ANNOUNCE → SETUP (each track, mode=record) → RECORD, and return
+   * the recording session; `session.write(track, frame)` sends access units.
+   */
+  async push(url: string, tracks: readonly PushTrackInit[], options: PushOptions = {}): Promise<PushSession> {
+    const { transport, timeoutMs, readTimeoutMs, teardownTimeoutMs, credentials, tls, userAgent } = this.options
+    const defaults: PushOptions = { timeoutMs, readTimeoutMs, teardownTimeoutMs, credentials, tls, userAgent }
+    if (transport === 'tcp' || transport === 'udp') defaults.transport = transport
+    for (const k of Object.keys(defaults) as Array<keyof PushOptions>) if (defaults[k] === undefined) delete defaults[k]
+    const session = new PushSession(parseRtspUrl(url), tracks, { ...defaults, ...options })
+    await session.start(options.signal)
+    return session
   }
 
   private async pullWithTransport(target: ParsedRtspUrl, opts: ClientPullOptions): Promise<PullSession> {

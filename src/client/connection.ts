@@ -107,6 +107,8 @@ export class RtspConnection {
   onClose: ((err: RtspError | undefined) => void) | undefined
   /** Called for garbage bytes skipped between frames. */
   onGarbage: ((bytes: number) => void) | undefined
+  /** Called when the socket's send buffer has drained (push flow control). */
+  onDrain: (() => void) | undefined
 
   private socket: net.Socket | tls.TLSSocket | undefined
   private readonly reader: RtspReader
@@ -146,6 +148,11 @@ export class RtspConnection {
 
   get localAddress(): string | undefined {
     return this.socket?.localAddress
+  }
+
+  /** Bytes written but not yet taken by the kernel (push backpressure). */
+  get writableLength(): number {
+    return this.socket?.writableLength ?? 0
   }
 
   connect(signal?: AbortSignal): Promise<void> {
@@ -190,6 +197,7 @@ export class RtspConnection {
             this.fail(err instanceof RtspError ? err : new ClosedError('internal error while reading', { cause: err }))
           }
         })
+        socket.on('drain', () => this.onDrain?.())
         socket.on('close', () => this.fail(new ClosedError('the server closed the connection')))
         socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new ClosedError(describeSocketError(err), { cause: err })))
         resolve()

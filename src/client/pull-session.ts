@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { randomInt } from 'node:crypto'
 import { RtspConnection } from './connection.js'
+import type { TlsOptions } from './connection.js'
 import { FrameQueue } from './frame-queue.js'
 import type { Frame, Track, TrackStats, TrackTransport } from './track.js'
 import {
@@ -8,6 +9,7 @@ import {
   ProtocolError,
   RtspError,
   StateError,
+  StatusError,
   TimeoutError,
   UnsupportedError,
 } from '../errors.js'
@@ -20,7 +22,7 @@ import { parseRtpInfo } from '../rtsp/headers/rtp-info.js'
 import type { ReaderLimits } from '../rtsp/reader.js'
 import { parseSdp } from '../sdp/parse.js'
 import type { SessionDescription } from '../sdp/types.js'
-import { resolveFormat } from '../formats/index.js'
+import { h265UpdateDetails, mjpegUpdateDetails, resolveFormat, supportedCodecs } from '../formats/index.js'
 import type { AccessUnit, Depacketizer } from '../formats/types.js'
 import { parseH264Sps } from '../codec/h264-sps.js'
 import { createRtpPacket, parseRtpPacketInto } from '../rtp/packet.js'
@@ -46,6 +48,8 @@ export interface PullOptions {
   teardownTimeoutMs?: number
   /** Credentials when the URL has none. */
   credentials?: Credentials
+  /** rtsps:// only: CA to trust, or rejectUnauthorized: false to skip verification. */
+  tls?: TlsOptions
   userAgent?: string
   signal?: AbortSignal
   /** Frames buffered for a slow `frames()` consumer before it skips to the next key frame. Default 1024. */
@@ -54,6 +58,8 @@ export interface PullOptions {
   limits?: Partial<ReaderLimits>
   /** Interval of RTCP receiver reports. Default 5 000 ms (RFC 3550 §6.2 minimum). */
   rtcpIntervalMs?: number
+  /** With transport 'udp': on 461 to the first SETUP, continue over TCP (RtspClient's 'auto'). */
+  udpFallback?: boolean
   /** UDP receive buffer asked for each RTP socket. Default 4 MiB. */
   udpReceiveBufferSize?: number
 }
@@ -122,11 +128,14 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   }
   /** The URL without credentials. */
   readonly url: string
+  /** The transport in use and why it was chosen (set by RtspClient). */
+  transport: { protocol: TransportProtocol; reason: string } | undefined
   /** Resolves when the session has ended: undefined after close(), the error otherwise. Never rejects. */
   readonly closed: Promise<RtspError | undefined>
 
   private readonly conn: RtspConnection
-  private readonly opts: Required<Omit<PullOptions, 'credentials' | 'signal' | 'limits'>>
+  private readonly opts: Required<Omit<PullOptions, 'credentials' | 'signal' | 'limits' | 'tls' | 'udpFallback'>>
+  private readonly udpFallback: boolean
   private readonly runtimes: TrackRuntime[] = []
   private publicMethods = new Set<string>()
   private sessionTimeoutS = 60
@@ -148,6 +157,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   ) {
     super()
     this.url = target.url.toString()
+    this.udpFallback = options.udpFallback === true
     this.opts = {
       transport: options.transport ?? 'tcp',
       timeoutMs: options.timeoutMs ?? 10_000,
@@ -161,6 +171,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     this.conn = new RtspConnection({
       host: target.host,
       port: target.port,
+      secure: target.secure,
+      tls: options.tls,
       credentials: options.credentials ?? target.credentials,
       timeoutMs: this.opts.timeoutMs,
       userAgent: this.opts.userAgent,
@@ -217,7 +229,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
 
     // OPTIONS (RFC 2326 §10.1): learn whether GET_PARAMETER can serve as keep-alive.
     // Some cameras answer OPTIONS with an error; that is not fatal.
-    const options = await this.conn.request('OPTIONS', url, {}, undefined, () => true)
+    const options = await this.conn.request('OPTIONS', url, {}, undefined, (status) => status < 300 || status >= 400)
     this.publicMethods = parsePublic(options.headers.get('Public') ?? '')
     this.assertNotEnded()
 
@@ -306,7 +318,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     }
     if (this.tracks.length === 0) {
       const offered = this.skippedMedia.map((m) => `${m.type} ${m.codec}`).join(', ') || 'nothing'
-      throw new UnsupportedError(`the stream offers no track rtspkit can receive (offered: ${offered}); supported: H264, AAC`)
+      throw new UnsupportedError(`the stream offers no track rtspkit can receive (offered: ${offered}); supported: ${supportedCodecs.join(', ')}`)
     }
   }
 
@@ -322,7 +334,20 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     } else {
       request = { protocol: 'RTP/AVP', lowerTransport: 'TCP', delivery: 'unicast', interleaved: [2 * i, 2 * i + 1] }
     }
-    const res = await this.conn.request('SETUP', rt.track.control, { Transport: formatTransport(request) })
+    let res: RtspResponse
+    try {
+      res = await this.conn.request('SETUP', rt.track.control, { Transport: formatTransport(request) })
+    } catch (err) {
+      // 461 Unsupported Transport (RFC 2326 §11.3.18) to the first UDP SETUP: with transport
+      // 'auto', go on over TCP in this same connection (no new DESCRIBE: some servers, like
+      // GStreamer's, are still tearing the media down and answer 503 to a new one).
+      if (!(err instanceof StatusError && err.status === 461 && this.udpFallback && i === 0 && rt.udp !== undefined)) throw err
+      await rt.udp.close()
+      rt.udp = undefined
+      this.opts.transport = 'tcp'
+      this.transport = { protocol: 'tcp', reason: 'the server answered 461 Unsupported Transport to UDP' }
+      return this.setupTrack(rt)
+    }
     const sessionHeader = res.headers.get('Session')
     if (sessionHeader !== undefined) {
       const s = parseSession(sessionHeader)
@@ -425,6 +450,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     }
     rt.framesReceived++
     if (au.keyFrame && track.codec === 'H264') this.checkParameterSets(rt, au)
+    else if (au.keyFrame && track.codec === 'H265' && h265UpdateDetails(track.details, au.data)) this.emit('track-update', track)
+    else if (track.codec === 'JPEG' && mjpegUpdateDetails(track.details, au.data)) this.emit('track-update', track)
     const frame: Frame = {
       track,
       timestamp: ext,

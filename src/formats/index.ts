@@ -2,6 +2,8 @@ import { rtpMapFor } from '../sdp/parse.js'
 import type { MediaDescription, RtpMap } from '../sdp/types.js'
 import { aacFormat } from './aac/index.js'
 import { h264Format } from './h264/index.js'
+import { h265Format } from './h265/index.js'
+import { mjpegFormat } from './mjpeg/index.js'
 import type { CodecName, FormatHandler } from './types.js'
 
 /**
@@ -18,6 +20,8 @@ export interface FormatEntry {
 
 const FORMATS: readonly FormatEntry[] = [
   h264Format,
+  h265Format,
+  mjpegFormat,
   aacFormat,
 ]
 
@@ -38,5 +42,7 @@ export const supportedCodecs: readonly CodecName[] = FORMATS.map((f) => f.codec)
 
 export type { AccessUnit, CodecDetails, CodecName, Depacketizer, FormatHandler } from './types.js'
 export * from './h264/index.js'
+export * from './h265/index.js'
+export * from './mjpeg/index.js'
 export * from './aac/index.js'
 export { RtpHeaderWriter, type RtpWriterOptions } from './rtp-header.js'

@@ -39,9 +39,13 @@ export interface CodecDetails {
   level?: string
   /** e.g. avc1.64001f, mp4a.40.2 */
   codecString?: string
-  /** H.264 SPS/PPS (no start codes). */
+  /** H.264 SPS/PPS, H.265 SPS/PPS (no start codes). */
   sps?: Buffer
   pps?: Buffer
+  /** H.265 VPS (no start code). */
+  vps?: Buffer
+  /** H.265 tier: 'Main' or 'High'. */
+  tier?: string
   /** AAC */
   sampleRate?: number
   channels?: number

@@ -6,7 +6,8 @@
  * H.264 goes in as AVCC samples with an avcC description built from the first SPS/PPS (from
  * the SDP, or in-band in the first key frame); in-band parameter sets stay in the samples so a
  * mid-stream change reaches the decoder. The TS muxer turns AVCC back into Annex B and puts
- * the avcC parameter sets before every key frame. AAC goes in raw with the
+ * the avcC parameter sets before every key frame. H.265 goes the same way with an hvcC built
+ * from VPS/SPS/PPS (hvcc.ts). AAC goes in raw with the
  * AudioSpecificConfig as description (the TS muxer adds ADTS headers).
  */
 import {
@@ -22,6 +23,11 @@ import type { StreamTargetChunk } from 'mediabunny'
 import { H264NalType, joinAvcc, nalType } from '../codec/h264-nal.js'
 import { parseH264Sps } from '../codec/h264-sps.js'
 import type { H264SpsInfo } from '../codec/h264-sps.js'
+import { H265NalType, h265NalType } from '../codec/h265-nal.js'
+import { parseH265Sps } from '../codec/h265-sps.js'
+import type { H265SpsInfo } from '../codec/h265-sps.js'
+import { findH265ParameterSets } from './h265-annexb-recorder.js'
+import { buildHevcDecoderConfigurationRecord } from './hvcc.js'
 import { aacCodecString, buildAudioSpecificConfig, parseAudioSpecificConfig } from '../codec/aac-config.js'
 import { InvalidArgumentError, OutputError, RtspError, StateError, UnsupportedError } from '../errors.js'
 import { buildAvcDecoderConfigurationRecord, findParameterSets, withNalHeader } from './avc-config.js'
@@ -145,7 +151,7 @@ export class MediabunnyRecorder implements Recorder {
         outs.push(undefined)
         kinds.push('off')
       } else if (plan.kind === 'video') {
-        const source = new EncodedVideoPacketSource('avc')
+        const source = new EncodedVideoPacketSource(track.codec.toUpperCase() === 'H265' ? 'hevc' : 'avc')
         // frameRate sets the MP4 timescale: the RTP clock (90 kHz) keeps timestamps exact.
         const clock = Number.isInteger(track.clockRate) && track.clockRate > 0 ? track.clockRate : 90000
         output.addVideoTrack(source, { frameRate: clock })
@@ -261,9 +267,8 @@ export class MediabunnyRecorder implements Recorder {
     out.lastPts = pts
     // AUDs are dropped: MP4 has no use for them and the TS muxer writes its own.
     let nalus = frame.data
-    if (nalus.some((n) => n.length === 0 || nalType(n[0]!) === H264NalType.Aud)) {
-      nalus = nalus.filter((n) => n.length > 0 && nalType(n[0]!) !== H264NalType.Aud)
-    }
+    const isAud = out.track.codec.toUpperCase() === 'H265' ? isH265Aud : isH264Aud
+    if (nalus.some(isAud)) nalus = nalus.filter((n) => !isAud(n))
     const packet = new EncodedPacket(joinAvcc(nalus), frame.keyFrame ? 'key' : 'delta', pts, out.frameDuration)
     const meta = out.meta
     out.meta = null
@@ -280,6 +285,7 @@ export class MediabunnyRecorder implements Recorder {
 
   /** The decoder config for a video track from the SDP's or the key frame's SPS/PPS, or undefined. */
   private videoConfig(out: VideoOut, frame: RecorderFrame): EncodedVideoChunkMetadata | undefined {
+    if (out.track.codec.toUpperCase() === 'H265') return this.hevcConfig(out, frame)
     // In-band parameter sets win: they are what this key frame was encoded with.
     const inBand = findParameterSets(frame.data)
     const spsRaw = inBand.sps ?? out.track.details.sps
@@ -303,6 +309,34 @@ export class MediabunnyRecorder implements Recorder {
         codedWidth: info.width,
         codedHeight: info.height,
         description: buildAvcDecoderConfigurationRecord(sps, pps, info),
+      },
+    }
+  }
+
+  /** The decoder config for an H.265 track: hvcC from the key frame's (or the SDP's) VPS/SPS/PPS. */
+  private hevcConfig(out: VideoOut, frame: RecorderFrame): EncodedVideoChunkMetadata | undefined {
+    const inBand = findH265ParameterSets(frame.data)
+    const d = out.track.details
+    const vps = inBand.vps ?? d.vps
+    const sps = inBand.sps ?? d.sps
+    const pps = inBand.pps ?? d.pps
+    if (vps === undefined || sps === undefined || pps === undefined) {
+      this.startProblem = `track ${out.index}: no VPS/SPS/PPS in the SDP or before the key frame`
+      return undefined
+    }
+    let info: H265SpsInfo
+    try {
+      info = parseH265Sps(sps)
+    } catch (err) {
+      this.startProblem = `track ${out.index}: ${(err as Error).message}`
+      return undefined
+    }
+    return {
+      decoderConfig: {
+        codec: info.codecString,
+        codedWidth: info.width,
+        codedHeight: info.height,
+        description: buildHevcDecoderConfigurationRecord(vps, sps, pps, info),
       },
     }
   }
@@ -383,8 +417,8 @@ function planTrack(
 ): { kind: 'video' } | { kind: 'audio'; config: AudioDecoderConfig; frameDuration: number } | string {
   const codec = track.codec.toUpperCase()
   if (track.type === 'video') {
-    if (codec === 'H264') return { kind: 'video' }
-    return `${track.codec} video cannot be recorded to ${format} yet (H.264 only)`
+    if (codec === 'H264' || codec === 'H265') return { kind: 'video' }
+    return `${track.codec} video cannot be recorded to ${format} yet (H.264 and H.265 only)`
   }
   if (codec === 'AAC') {
     const d = track.details
@@ -424,4 +458,12 @@ function wrapError(err: unknown, format: OutputFormat): unknown {
   if (err instanceof RtspError) return err
   const message = err instanceof Error ? err.message : String(err)
   return new OutputError(`the ${format} muxer failed: ${message}`, { cause: err })
+}
+
+function isH264Aud(n: Buffer): boolean {
+  return n.length === 0 || nalType(n[0]!) === H264NalType.Aud
+}
+
+function isH265Aud(n: Buffer): boolean {
+  return n.length < 2 || h265NalType(n[0]!) === H265NalType.Aud
 }

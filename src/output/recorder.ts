@@ -6,10 +6,15 @@ import { extname } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
 import type { CodecDetails, CodecName } from '../formats/types.js'
 import { AnnexBRecorder } from './annexb-recorder.js'
+import { H265AnnexBRecorder } from './h265-annexb-recorder.js'
+import { MjpegRecorder } from './mjpeg-recorder.js'
 import { MediabunnyRecorder } from './mediabunny-recorder.js'
 
-/** mp4: fragmented MP4; ts: MPEG-TS; h264: raw H.264 Annex B elementary stream (video only). */
-export type OutputFormat = 'mp4' | 'ts' | 'h264'
+/**
+ * mp4: fragmented MP4; ts: MPEG-TS; h264 / h265: raw Annex B elementary stream (video only);
+ * mjpeg: concatenated JPEG frames (video only).
+ */
+export type OutputFormat = 'mp4' | 'ts' | 'h264' | 'h265' | 'mjpeg'
 
 export interface RecorderTrack {
   type: 'video' | 'audio'
@@ -95,8 +100,12 @@ export async function createRecorder(opts: RecorderOptions): Promise<Recorder> {
       return MediabunnyRecorder.create(opts)
     case 'h264':
       return AnnexBRecorder.create(opts)
+    case 'h265':
+      return H265AnnexBRecorder.create(opts)
+    case 'mjpeg':
+      return MjpegRecorder.create(opts)
     default:
-      throw new InvalidArgumentError(`unknown output format "${String(opts.format)}"; use mp4, ts or h264`)
+      throw new InvalidArgumentError(`unknown output format "${String(opts.format)}"; use mp4, ts, h264, h265 or mjpeg`)
   }
 }
 
@@ -107,6 +116,11 @@ const FORMAT_BY_EXTENSION: Readonly<Record<string, OutputFormat>> = {
   '.ts': 'ts',
   '.h264': 'h264',
   '.264': 'h264',
+  '.h265': 'h265',
+  '.265': 'h265',
+  '.hevc': 'h265',
+  '.mjpeg': 'mjpeg',
+  '.mjpg': 'mjpeg',
 }
 
 /** The format a file name asks for (case-insensitive extension), or undefined. */

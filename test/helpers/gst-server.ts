@@ -27,6 +27,8 @@ export interface GstServerOptions {
   extra?: Record<string, string>
   /** One pipeline per client instead of one per mount. */
   unshared?: boolean
+  /** RECORD mounts (push receivers): path name → launch line with depayloaders depay0, depay1, ... */
+  record?: Record<string, string>
 }
 
 export interface GstServer {
@@ -52,6 +54,7 @@ export async function startGstServer(opts: GstServerOptions = {}): Promise<GstSe
   if (opts.unshared) args.push('--unshared')
   if (opts.port !== undefined) args.push('--port', String(opts.port))
   for (const [name, launch] of Object.entries(opts.extra ?? {})) args.push('--extra', `${name}=${launch}`)
+  for (const [name, launch] of Object.entries(opts.record ?? {})) args.push('--record', `${name}=${launch}`)
 
   // Its own process group, so stop() also reaches anything it forks. stdin stays a pipe:
   // the script exits when it closes, so a crashed test run leaves no server behind.

@@ -62,6 +62,8 @@ def parse_args():
                    help='session timeout in seconds (0: server default, 60 s)')
     p.add_argument('--extra', action='append', default=[], metavar='NAME=LAUNCH',
                    help='extra mount: path name and launch line (payloaders pay0, pay1, ...)')
+    p.add_argument('--record', action='append', default=[], metavar='NAME=LAUNCH',
+                   help='RECORD mount (push receiver): launch line with depayloaders depay0, depay1, ...')
     p.add_argument('--port', type=int, default=0,
                    help='port to listen on (0: a free one); fixed for restart tests')
     p.add_argument('--unshared', action='store_true',
@@ -90,6 +92,8 @@ def not_seekable_probe(_pad, info):
 def on_media_configure(_factory, media):
     for i in range(media.n_streams()):
         pad = media.get_stream(i).get_srcpad()
+        if pad is None:  # RECORD mounts have no payloader to probe
+            continue
         pad.add_probe(Gst.PadProbeType.QUERY_UPSTREAM, not_seekable_probe)
 
 
@@ -141,6 +145,11 @@ def main():
     mount_points = server.get_mount_points()
     for name, launch in mounts.items():
         mount_points.add_factory('/' + name, make_factory(launch, args, permissions))
+    for item in args.record:
+        name, _, launch = item.partition('=')
+        f = make_factory(launch, args, permissions)
+        f.set_transport_mode(GstRtspServer.RTSPTransportMode.RECORD)
+        mount_points.add_factory('/' + name.strip('/'), f)
 
     if args.session_timeout > 0:
         def on_new_session(_client, session):

@@ -1,0 +1,93 @@
+import { parseArgs } from 'node:util'
+import { RtspClient } from '../client/client.js'
+import type { PushSession } from '../client/push-session.js'
+import type { TransportProtocol } from '../client/pull-session.js'
+import { openFileSource, paceFrames } from '../input/file-source.js'
+import { UsageError, formatBitrate, parsePositiveNumber, tlsOptions, withSignals } from './common.js'
+
+export function parsePushTransport(v: string | undefined): TransportProtocol {
+  if (v === undefined) return 'tcp'
+  if (v === 'tcp' || v === 'udp') return v
+  throw new UsageError(`--transport must be tcp or udp for push, not "${v}"`)
+}
+
+/** The live status line: `\r` + erase, only on a terminal. */
+export function statusLine(session: PushSession, started: number, extra: string): string {
+  const s = (performance.now() - started) / 1000
+  let bytes = 0
+  let frames = 0
+  let dropped = 0
+  for (const t of session.stats()) {
+    bytes += t.bytesSent
+    frames += t.framesSent
+    dropped += t.framesDropped
+  }
+  return `\r\x1b[Kpushing ${s.toFixed(1)} s, ${frames} frames${dropped > 0 ? ` (${dropped} dropped)` : ''}, ${formatBitrate((bytes * 8) / Math.max(s, 0.001))}${extra}`
+}
+
+export async function push(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      transport: { type: 'string' },
+      timeout: { type: 'string' },
+      ca: { type: 'string' },
+      insecure: { type: 'boolean', default: false },
+      loop: { type: 'boolean', default: false },
+      duration: { type: 'string', short: 't' },
+      'no-realtime': { type: 'boolean', default: false },
+      quiet: { type: 'boolean', short: 'q', default: false },
+    },
+  })
+  const [input, url] = positionals
+  if (input === undefined || url === undefined || positionals.length > 2) {
+    throw new UsageError('usage: rtspkit push <input> <url> [--transport tcp|udp] [--loop] [--duration <s>] [--no-realtime]')
+  }
+  const transport = parsePushTransport(values.transport)
+  const timeoutMs = parsePositiveNumber('--timeout', values.timeout, 10_000)
+  const durationS = values.duration === undefined ? undefined : parsePositiveNumber('--duration', values.duration, 0)
+  const live = !values.quiet && process.stderr.isTTY === true
+
+  const source = await openFileSource(input)
+  try {
+    return await withSignals(async (signal) => {
+      const client = new RtspClient({ timeoutMs, readTimeoutMs: timeoutMs, tls: tlsOptions(values) })
+      const session = await client.push(url, source.tracks, { transport, signal })
+      const ac = new AbortController()
+      const stop = () => ac.abort()
+      signal.addEventListener('abort', stop, { once: true })
+      // A server that goes away ends the loop below at once.
+      void session.closed.then(stop)
+      const started = performance.now()
+      const statusTimer = live ? setInterval(() => process.stderr.write(statusLine(session, started, '')), 500) : undefined
+      let failure: unknown
+      let first: number | undefined
+      try {
+        for await (const f of paceFrames(source, { loop: values.loop, realtime: !values['no-realtime'], signal: ac.signal })) {
+          first ??= f.dts
+          if (durationS !== undefined && f.dts - first >= durationS) break
+          await session.write(f.trackIndex, f)
+        }
+      } catch (err) {
+        failure = err
+      } finally {
+        clearInterval(statusTimer)
+        signal.removeEventListener('abort', stop)
+      }
+      const ended = session.state === 'closed' ? await session.closed : undefined
+      await session.close()
+      if (live) process.stderr.write('\n')
+      if (ended !== undefined) throw ended
+      if (failure !== undefined) throw failure
+      if (!values.quiet) {
+        const s = session.stats()
+        const frames = s.reduce((n, t) => n + t.framesSent, 0)
+        process.stderr.write(`rtspkit: pushed ${frames} frames in ${((performance.now() - started) / 1000).toFixed(1)} s to ${session.url}\n`)
+      }
+      return 0
+    })
+  } finally {
+    await source.close()
+  }
+}

@@ -1,0 +1,636 @@
+import { EventEmitter } from 'node:events'
+import { randomInt } from 'node:crypto'
+import { RtspConnection } from './connection.js'
+import type { TlsOptions } from './connection.js'
+import { USER_AGENT } from './pull-session.js'
+import type { TransportProtocol } from './pull-session.js'
+import {
+  AbortError,
+  ClosedError,
+  InvalidArgumentError,
+  LimitError,
+  ProtocolError,
+  RtspError,
+  StateError,
+  TimeoutError,
+  UnsupportedError,
+} from '../errors.js'
+import { H264NalType, nalType } from '../codec/h264-nal.js'
+import { H265NalType, h265NalType } from '../codec/h265-nal.js'
+import { parseAudioSpecificConfig } from '../codec/aac-config.js'
+import { AacPacketizer } from '../formats/aac/packetizer.js'
+import { aacMediaDescription } from '../formats/aac/sdp.js'
+import { H264Packetizer } from '../formats/h264/packetizer.js'
+import { h264MediaDescription } from '../formats/h264/sdp.js'
+import { H265Packetizer } from '../formats/h265/packetizer.js'
+import { h265MediaDescription } from '../formats/h265/sdp.js'
+import type { CodecDetails } from '../formats/types.js'
+import { parseSession } from '../rtsp/headers/session.js'
+import { formatTransport, parseTransport } from '../rtsp/headers/transport.js'
+import type { TransportSpec } from '../rtsp/headers/transport.js'
+import { buildSenderReport, ntpFromDate } from '../rtcp/packets.js'
+import { writeSdp } from '../sdp/write.js'
+import type { MediaDescription } from '../sdp/types.js'
+import { bindRtpPortPair } from '../transport/udp.js'
+import type { UdpPortPair } from '../transport/udp.js'
+import type { Credentials, ParsedRtspUrl } from '../util/url.js'
+import { redactUrl, resolveControl } from '../util/url.js'
+
+/** A track to publish: what the SDP announces and the packetizer needs. */
+export interface PushTrackInit {
+  type: 'video' | 'audio'
+  /** 'H264', 'H265' or 'AAC'. */
+  codec: string
+  /** RTP clock; default 90000 for video, the AAC sample rate for AAC. */
+  clockRate?: number
+  /** H.264/H.265: sps, pps (vps); AAC: audioSpecificConfig. */
+  details: CodecDetails
+  /** Default 96 + index. */
+  payloadType?: number
+}
+
+export interface PushTrack {
+  index: number
+  type: 'video' | 'audio'
+  codec: string
+  clockRate: number
+  payloadType: number
+  /** Absolute SETUP URL, credentials removed. */
+  control: string
+  ssrc: number
+  transport: { protocol: TransportProtocol; interleaved?: [number, number]; clientPort?: [number, number]; serverPort?: [number, number] }
+}
+
+/** One access unit to send. */
+export interface PushFrame {
+  /** Presentation time in seconds on a timeline shared by all tracks; the RTP timestamp follows it. */
+  pts: number
+  /** Key frame (IDR / IRAP). Audio: ignored. */
+  keyFrame?: boolean
+  /** H.264/H.265: NAL units without start codes; AAC: [raw frame]. */
+  data: readonly Buffer[]
+}
+
+export interface PushOptions {
+  /** Media interleaved in the RTSP connection ('tcp', default) or over UDP. */
+  transport?: TransportProtocol
+  /** Handshake and per-request reply timeout. Default 10 000 ms. */
+  timeoutMs?: number
+  /**
+   * A server that stops taking data (TCP send buffer not draining) or stops answering the
+   * keep-alive for this long ends the push with an error. Default 10 000 ms.
+   */
+  readTimeoutMs?: number
+  /** Upper bound on waiting for the TEARDOWN reply in close(). Default 2 000 ms. */
+  teardownTimeoutMs?: number
+  credentials?: Credentials
+  tls?: TlsOptions
+  userAgent?: string
+  signal?: AbortSignal
+  /** RTCP sender report interval. Default 5 000 ms. */
+  rtcpIntervalMs?: number
+  /** Keep-alive interval; default half the session timeout the server gives (60 s if none). */
+  keepAliveMs?: number
+  /** Largest RTP payload. Default 1400. */
+  mtu?: number
+  /** `write()` waits for the socket to drain above this many queued bytes (TCP). Default 1 MiB. */
+  highWaterMark?: number
+  /** Queued bytes at which frames are dropped (or the push fails). Default 8 MiB. */
+  maxQueueBytes?: number
+  /** Over maxQueueBytes: 'drop' skips frames until the next key frame, 'error' ends the push. Default 'drop'. */
+  overflow?: 'drop' | 'error'
+}
+
+export type PushState = 'connecting' | 'announcing' | 'setting-up' | 'starting' | 'recording' | 'closing' | 'closed'
+
+export interface PushStats {
+  packetsSent: number
+  bytesSent: number
+  framesSent: number
+  framesDropped: number
+}
+
+export interface PushSessionEvents {
+  warning: [message: string]
+  /** A frame was dropped because the queue was full (overflow 'drop'). */
+  drop: [track: PushTrack]
+  error: [err: RtspError]
+  close: [err: RtspError | undefined]
+}
+
+interface Packetizer {
+  packetize(au: { data: readonly Buffer[]; rtpTimestamp: number }): Buffer[]
+}
+
+/** Per-track sending state. */
+class TrackSender {
+  readonly rtpBase = randomInt(0x100000000)
+  packetsSent = 0
+  bytesSent = 0
+  framesSent = 0
+  framesDropped = 0
+  /** overflow 'drop': skipping until the next key frame. */
+  skipping = false
+  udp: UdpPortPair | undefined
+  rtpChannel = -1
+  rtcpChannel = -1
+  /** Parameter sets to repeat before every key frame that lacks them. */
+  readonly parameterSets: Buffer[]
+  readonly unit = { data: [] as readonly Buffer[], rtpTimestamp: 0 }
+  constructor(
+    readonly track: PushTrack,
+    readonly packetizer: Packetizer,
+    readonly media: MediaDescription,
+    parameterSets: Buffer[],
+  ) {
+    this.parameterSets = parameterSets
+  }
+}
+
+const SUPPORTED = 'H264, H265, AAC'
+
+/**
+ * A recording RTSP session (RFC 2326 §10.11 ANNOUNCE, §10.4 SETUP with mode=record,
+ * §10.11 RECORD): sends access units as RTP over TCP interleaved or UDP, with sender
+ * reports, keep-alive and TEARDOWN. Created by `RtspClient.push()`.
+ */
+export class PushSession extends EventEmitter<PushSessionEvents> {
+  state: PushState = 'connecting'
+  readonly tracks: PushTrack[] = []
+  /** The URL without credentials. */
+  readonly url: string
+  /** The SDP sent with ANNOUNCE. */
+  sdp = ''
+  /** Resolves when the session has ended: undefined after close(), the error otherwise. Never rejects. */
+  readonly closed: Promise<RtspError | undefined>
+  get server(): string | undefined {
+    return this.conn.server
+  }
+
+  private readonly conn: RtspConnection
+  private readonly opts: Required<Omit<PushOptions, 'credentials' | 'signal' | 'tls' | 'keepAliveMs'>> & { keepAliveMs?: number }
+  private readonly senders: TrackSender[] = []
+  private sessionTimeoutS = 60
+  private keepAliveTimer: NodeJS.Timeout | undefined
+  private rtcpTimer: NodeJS.Timeout | undefined
+  private stallTimer: NodeJS.Timeout | undefined
+  private resolveClosed!: (err: RtspError | undefined) => void
+  private endError: RtspError | undefined
+  /** Media clock ↔ wall clock anchor for sender reports, set by the first frame. */
+  private anchorMedia: number | undefined
+  private anchorWallMs = 0
+  private drainWaiters: Array<() => void> = []
+  private lastProgressAt = 0
+  private lastBuffered = 0
+  private keepAlivePending = false
+
+  /** @internal use RtspClient.push() */
+  constructor(
+    private readonly target: ParsedRtspUrl,
+    trackInits: readonly PushTrackInit[],
+    options: PushOptions,
+  ) {
+    super()
+    this.url = redactUrl(target.url)
+    this.opts = {
+      transport: target.secure ? 'tcp' : (options.transport ?? 'tcp'),
+      timeoutMs: options.timeoutMs ?? 10_000,
+      readTimeoutMs: options.readTimeoutMs ?? 10_000,
+      teardownTimeoutMs: options.teardownTimeoutMs ?? 2_000,
+      userAgent: options.userAgent ?? USER_AGENT,
+      rtcpIntervalMs: options.rtcpIntervalMs ?? 5_000,
+      keepAliveMs: options.keepAliveMs,
+      mtu: options.mtu ?? 1400,
+      highWaterMark: options.highWaterMark ?? 1024 * 1024,
+      maxQueueBytes: options.maxQueueBytes ?? 8 * 1024 * 1024,
+      overflow: options.overflow ?? 'drop',
+    }
+    if (trackInits.length === 0) throw new InvalidArgumentError('push needs at least one track')
+    trackInits.forEach((init, i) => this.addTrack(init, i))
+    this.conn = new RtspConnection({
+      host: target.host,
+      port: target.port,
+      secure: target.secure,
+      tls: options.tls,
+      credentials: options.credentials ?? target.credentials,
+      timeoutMs: this.opts.timeoutMs,
+      userAgent: this.opts.userAgent,
+    })
+    this.conn.onClose = (err) => {
+      if (err !== undefined) this.fail(err)
+    }
+    this.conn.onDrain = () => this.onDrain()
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve
+    })
+  }
+
+  private addTrack(init: PushTrackInit, i: number): void {
+    const pt = init.payloadType ?? 96 + i
+    const control = `trackID=${i}`
+    const ssrc = randomInt(1, 0xffffffff)
+    const d = init.details
+    const writer = { payloadType: pt, ssrc, mtu: this.opts.mtu }
+    let packetizer: Packetizer
+    let media: MediaDescription
+    let clockRate: number
+    let sets: Buffer[] = []
+    switch (init.codec.toUpperCase()) {
+      case 'H264':
+        packetizer = new H264Packetizer(writer)
+        media = h264MediaDescription({ payloadType: pt, control, sps: d.sps, pps: d.pps })
+        clockRate = 90000
+        sets = [d.sps, d.pps].filter((b): b is Buffer => b !== undefined)
+        break
+      case 'H265':
+        packetizer = new H265Packetizer(writer)
+        media = h265MediaDescription({ payloadType: pt, control, vps: d.vps, sps: d.sps, pps: d.pps })
+        clockRate = 90000
+        sets = [d.vps, d.sps, d.pps].filter((b): b is Buffer => b !== undefined)
+        break
+      case 'AAC': {
+        if (d.audioSpecificConfig === undefined) throw new InvalidArgumentError(`AAC track ${i} needs details.audioSpecificConfig`)
+        const asc = parseAudioSpecificConfig(d.audioSpecificConfig)
+        clockRate = asc.sampleRate
+        packetizer = new AacPacketizer({ ...writer, frameDuration: asc.frameLength ?? 1024, maxFramesPerPacket: 1 })
+        media = aacMediaDescription({ payloadType: pt, control, config: d.audioSpecificConfig })
+        break
+      }
+      default:
+        throw new UnsupportedError(`cannot push ${init.codec}; supported: ${SUPPORTED}`)
+    }
+    if (init.clockRate !== undefined && init.clockRate !== clockRate) {
+      throw new InvalidArgumentError(`track ${i}: ${init.codec} runs at ${clockRate} Hz, not ${init.clockRate}`)
+    }
+    const track: PushTrack = {
+      index: i,
+      type: init.type,
+      codec: init.codec.toUpperCase(),
+      clockRate,
+      payloadType: pt,
+      control: '',
+      ssrc,
+      transport: { protocol: this.opts.transport },
+    }
+    this.tracks.push(track)
+    this.senders.push(new TrackSender(track, packetizer, media, sets))
+  }
+
+  /** OPTIONS → ANNOUNCE → SETUP (each track, mode=record) → RECORD within one timeout; on failure everything is released. */
+  async start(signal?: AbortSignal): Promise<void> {
+    const { timeoutMs } = this.opts
+    let timer: NodeJS.Timeout | undefined
+    let onAbort: (() => void) | undefined
+    const guard = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const method = this.conn.pendingMethod
+        reject(method !== undefined
+          ? new TimeoutError({ phase: 'reply', timeoutMs, detail: `to ${method}` })
+          : new TimeoutError({ phase: 'handshake', timeoutMs }))
+      }, timeoutMs)
+      if (signal !== undefined) {
+        onAbort = () => reject(new AbortError(signal.reason))
+        if (signal.aborted) onAbort()
+        else signal.addEventListener('abort', onAbort, { once: true })
+      }
+    })
+    const handshake = this.handshake(signal)
+    handshake.catch(() => {})
+    try {
+      await Promise.race([handshake, guard])
+    } catch (err) {
+      const e = err instanceof RtspError ? err : new ProtocolError(`push handshake failed: ${String(err)}`, { cause: err })
+      this.release(e)
+      throw e
+    } finally {
+      clearTimeout(timer)
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  private async handshake(signal?: AbortSignal): Promise<void> {
+    const url = this.target.url.toString()
+    await this.conn.connect(signal)
+    this.assertNotEnded()
+    // Some servers answer OPTIONS with an error; that is not fatal.
+    await this.conn.request('OPTIONS', url, {}, undefined, (s) => s < 300 || s >= 400)
+    this.assertNotEnded()
+
+    this.state = 'announcing'
+    this.sdp = writeSdp({
+      origin: `- ${randomInt(1, 0x7fffffff)} 1 IN IP4 ${this.conn.localAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1'}`,
+      sessionName: 'rtspkit',
+      connection: `IN IP4 ${this.target.host.includes(':') ? '0.0.0.0' : this.target.host}`,
+      attributes: [['tool', USER_AGENT]],
+      media: this.senders.map((s) => s.media),
+    })
+    // RFC 2326 §10.3: the SDP describes what we are about to send.
+    await this.conn.request('ANNOUNCE', url, { 'Content-Type': 'application/sdp' }, this.sdp)
+    this.assertNotEnded()
+
+    this.state = 'setting-up'
+    for (const s of this.senders) {
+      await this.setupTrack(s, url)
+      this.assertNotEnded()
+    }
+
+    this.state = 'starting'
+    await this.conn.request('RECORD', url, { Range: 'npt=0.000-' })
+    this.assertNotEnded()
+    this.state = 'recording'
+    this.startTimers()
+  }
+
+  private async setupTrack(s: TrackSender, base: string): Promise<void> {
+    const i = s.track.index
+    const control = resolveControl(base, s.media.control)
+    s.track.control = redactUrl(control)
+    let request: TransportSpec
+    if (this.opts.transport === 'udp') {
+      s.udp = await bindRtpPortPair({ host: this.conn.localAddress })
+      request = { protocol: 'RTP/AVP', lowerTransport: 'UDP', delivery: 'unicast', clientPort: [s.udp.rtpPort, s.udp.rtcpPort], mode: 'record' }
+    } else {
+      request = { protocol: 'RTP/AVP', lowerTransport: 'TCP', delivery: 'unicast', interleaved: [2 * i, 2 * i + 1], mode: 'record' }
+    }
+    // formatTransport writes mode lower-case: ffmpeg's listener drops `mode=RECORD` silently.
+    const res = await this.conn.request('SETUP', control, { Transport: formatTransport(request) })
+    const sessionHeader = res.headers.get('Session')
+    if (sessionHeader !== undefined) {
+      const parsed = parseSession(sessionHeader)
+      this.conn.session = parsed.id
+      if (parsed.timeout !== undefined && parsed.timeout > 0) this.sessionTimeoutS = parsed.timeout
+    } else if (this.conn.session === undefined) {
+      throw new ProtocolError(`SETUP reply for ${s.track.control} has no Session header`)
+    }
+    const header = res.headers.get('Transport')
+    const reply = header !== undefined ? parseTransport(header)[0] : undefined
+    const t = s.track.transport
+    if (this.opts.transport === 'tcp') {
+      if (reply !== undefined && reply.lowerTransport !== 'TCP') {
+        throw new ProtocolError(`server answered a TCP SETUP for ${s.track.control} with UDP transport; try --transport udp`)
+      }
+      const channels = reply?.interleaved ?? request.interleaved!
+      t.interleaved = channels
+      s.rtpChannel = channels[0]
+      s.rtcpChannel = channels[1]
+      // Receiver reports from the server: not needed, but route them so they are not garbage.
+      this.conn.channels[channels[1]] = noop
+      this.conn.channels[channels[0]] = noop
+      return
+    }
+    if (reply?.lowerTransport === 'TCP') {
+      throw new ProtocolError(`server answered a UDP SETUP for ${s.track.control} with TCP transport; try --transport tcp`)
+    }
+    const serverPort = reply?.serverPort
+    if (serverPort === undefined) {
+      throw new ProtocolError(`SETUP reply for ${s.track.control} has no server_port; the server did not say where to send UDP`)
+    }
+    t.clientPort = [s.udp!.rtpPort, s.udp!.rtcpPort]
+    t.serverPort = serverPort
+    s.udp!.setRemote(reply?.source ?? this.conn.remoteAddress ?? this.target.host, serverPort[0], serverPort[1])
+    s.udp!.onError((err) => this.emit('warning', `UDP send to ${s.track.control} failed: ${err.message}`))
+  }
+
+  private assertNotEnded(): void {
+    if (this.endError !== undefined) throw this.endError
+    if (this.state === 'closing' || this.state === 'closed') throw new AbortError('session closed')
+  }
+
+  // ---- media path ----
+
+  /**
+   * Send one access unit of `track` (index or PushTrack). Packets go out at once; the
+   * promise resolves when the TCP send queue is below highWaterMark (await it for flow
+   * control). Over maxQueueBytes the frame is dropped up to the next key frame, or the
+   * push fails, by the `overflow` option. Rejects with the error that ended the session.
+   */
+  write(track: number | PushTrack, frame: PushFrame): Promise<void> {
+    if (this.state !== 'recording') {
+      if (this.endError !== undefined) return Promise.reject(this.endError)
+      return Promise.reject(new StateError({ action: 'write', state: this.state, allowed: ['recording'] }))
+    }
+    const s = this.senders[typeof track === 'number' ? track : track.index]
+    if (s === undefined) return Promise.reject(new InvalidArgumentError(`no track ${typeof track === 'number' ? track : track.index}`))
+    if (!Number.isFinite(frame.pts)) return Promise.reject(new InvalidArgumentError(`frame pts must be a finite number of seconds, got ${frame.pts}`))
+    const key = s.track.type === 'audio' || frame.keyFrame === true
+    const buffered = this.conn.writableLength
+    if (buffered > this.opts.maxQueueBytes) {
+      if (this.opts.overflow === 'error') {
+        const err = new LimitError({ limit: 'push send queue', max: this.opts.maxQueueBytes, detail: 'the server does not take data as fast as it is written' })
+        this.fail(err)
+        return Promise.reject(err)
+      }
+      s.skipping = s.track.type === 'video'
+      s.framesDropped++
+      this.emit('drop', s.track)
+      return Promise.resolve()
+    }
+    if (s.skipping) {
+      if (!key) {
+        s.framesDropped++
+        this.emit('drop', s.track)
+        return Promise.resolve()
+      }
+      s.skipping = false
+    }
+    if (this.anchorMedia === undefined) {
+      this.anchorMedia = frame.pts
+      this.anchorWallMs = Date.now()
+    }
+    const unit = s.unit
+    unit.rtpTimestamp = (s.rtpBase + Math.round(frame.pts * s.track.clockRate)) >>> 0
+    unit.data = key && s.parameterSets.length > 0 ? this.withParameterSets(s, frame.data) : frame.data
+    const packets = s.packetizer.packetize(unit)
+    s.framesSent++
+    s.packetsSent += packets.length
+    for (let i = 0; i < packets.length; i++) s.bytesSent += packets[i]!.length - 12
+    if (s.udp !== undefined) {
+      for (let i = 0; i < packets.length; i++) s.udp.sendRtp(packets[i]!)
+      return Promise.resolve()
+    }
+    this.conn.write(interleave(s.rtpChannel, packets))
+    if (this.conn.writableLength <= this.opts.highWaterMark) return Promise.resolve()
+    return new Promise((resolve) => this.drainWaiters.push(resolve))
+  }
+
+  /** RFC 6184 §8.4 / RFC 7798: repeat parameter sets in-band before key frames that lack them. */
+  private withParameterSets(s: TrackSender, data: readonly Buffer[]): readonly Buffer[] {
+    const h265 = s.track.codec === 'H265'
+    let has = false
+    for (const n of data) {
+      const t = h265 ? h265NalType(n[0] ?? 0) : nalType(n[0] ?? 0)
+      if (h265 ? t === H265NalType.Sps : t === H264NalType.Sps) {
+        has = true
+        break
+      }
+    }
+    if (has) return data
+    // After an AUD, if any: keep it first.
+    const first = data[0]
+    const aud = first !== undefined && (h265 ? h265NalType(first[0] ?? 0) === H265NalType.Aud : nalType(first[0] ?? 0) === H264NalType.Aud)
+    return aud ? [first, ...s.parameterSets, ...data.slice(1)] : [...s.parameterSets, ...data]
+  }
+
+  private onDrain(): void {
+    this.lastProgressAt = performance.now()
+    const waiters = this.drainWaiters
+    if (waiters.length === 0) return
+    this.drainWaiters = []
+    for (const w of waiters) w()
+  }
+
+  // ---- timers ----
+
+  private startTimers(): void {
+    // Keep-alive with OPTIONS (RFC 2326 §10.1): ffmpeg's listener gives up on a GET_PARAMETER
+    // in a UDP record session (INTEROP.md), and every server answers OPTIONS.
+    const keepAliveMs = this.opts.keepAliveMs ?? Math.max(1000, Math.floor((this.sessionTimeoutS * 1000) / 2))
+    this.keepAliveTimer = setInterval(() => this.keepAlive(), keepAliveMs)
+    this.keepAliveTimer.unref()
+    this.rtcpTimer = setInterval(() => this.sendSenderReports(), this.opts.rtcpIntervalMs)
+    this.rtcpTimer.unref()
+    this.lastProgressAt = performance.now()
+    const readTimeout = this.opts.readTimeoutMs
+    this.stallTimer = setInterval(() => {
+      // TCP: bytes queued and none taken by the kernel for readTimeoutMs means the server is stuck.
+      const buffered = this.conn.writableLength
+      const now = performance.now()
+      if (buffered === 0 || buffered < this.lastBuffered) this.lastProgressAt = now
+      this.lastBuffered = buffered
+      if (now - this.lastProgressAt > readTimeout) {
+        this.fail(new TimeoutError({ phase: 'reply', timeoutMs: readTimeout, detail: `: the server took no data for ${readTimeout} ms` }))
+      }
+    }, Math.min(1000, Math.max(50, readTimeout / 4)))
+    this.stallTimer.unref()
+  }
+
+  private keepAlive(): void {
+    if (this.keepAlivePending) return
+    this.keepAlivePending = true
+    this.conn.request('OPTIONS', this.target.url.toString(), {}, undefined, () => true).then(
+      () => {
+        this.keepAlivePending = false
+      },
+      (err: unknown) => {
+        this.keepAlivePending = false
+        if (this.state !== 'recording') return
+        // An unanswered keep-alive means the server is gone; a refused one is only worth a warning.
+        if (err instanceof TimeoutError || err instanceof ClosedError) this.fail(err)
+        else this.emit('warning', `keep-alive OPTIONS failed: ${(err as Error).message}`)
+      },
+    )
+  }
+
+  private sendSenderReports(bye?: boolean): void {
+    if (this.anchorMedia === undefined) return
+    const nowMs = Date.now()
+    const mediaNow = this.anchorMedia + (nowMs - this.anchorWallMs) / 1000
+    for (const s of this.senders) {
+      if (s.packetsSent === 0) continue
+      // RFC 3550 §6.4.1: the NTP time and the RTP timestamp of the same instant, on the media clock shared by all tracks.
+      const sr = buildSenderReport({
+        ssrc: s.track.ssrc,
+        ntp: ntpFromDate(nowMs),
+        rtpTimestamp: (s.rtpBase + Math.round(mediaNow * s.track.clockRate)) >>> 0,
+        packetCount: s.packetsSent >>> 0,
+        octetCount: s.bytesSent >>> 0,
+        cname: 'rtspkit',
+        ...(bye === true ? { bye: {} } : {}),
+      })
+      if (s.udp !== undefined) s.udp.sendRtcp(sr)
+      else if (s.rtcpChannel >= 0) this.conn.writeInterleaved(s.rtcpChannel, sr)
+    }
+  }
+
+  private stopTimers(): void {
+    clearInterval(this.keepAliveTimer)
+    clearInterval(this.rtcpTimer)
+    clearInterval(this.stallTimer)
+  }
+
+  // ---- public API ----
+
+  stats(): PushStats[] {
+    return this.senders.map((s) => ({ packetsSent: s.packetsSent, bytesSent: s.bytesSent, framesSent: s.framesSent, framesDropped: s.framesDropped }))
+  }
+
+  /** Bytes queued in the TCP socket, not yet taken by the kernel. */
+  get queuedBytes(): number {
+    return this.conn.writableLength
+  }
+
+  /** Sender reports with BYE, TEARDOWN (bounded wait), then release sockets and timers. Idempotent. */
+  async close(): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') {
+      await this.closed
+      return
+    }
+    const wasRecording = this.state === 'recording'
+    this.state = 'closing'
+    this.stopTimers()
+    if (wasRecording && this.conn.state === 'open') {
+      this.sendSenderReports(true)
+      // ffmpeg's listener answers TEARDOWN over TCP with a bare 501 (no CSeq); any reply will do.
+      const teardown = this.conn.request('TEARDOWN', this.target.url.toString(), {}, undefined, () => true)
+      let t: NodeJS.Timeout | undefined
+      const bound = new Promise<void>((resolve) => {
+        t = setTimeout(resolve, this.opts.teardownTimeoutMs)
+      })
+      await Promise.race([teardown.then(() => undefined, () => undefined), bound])
+      clearTimeout(t)
+    }
+    this.release(undefined)
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  private fail(err: RtspError): void {
+    if (this.state === 'closed') return
+    if (this.state !== 'recording' && this.state !== 'closing') {
+      this.endError ??= err
+      return
+    }
+    if (this.conn.state === 'open') this.conn.request('TEARDOWN', this.target.url.toString()).catch(() => {})
+    this.release(err)
+  }
+
+  /** Free everything; the single place a session ends. */
+  private release(err: RtspError | undefined): void {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    this.endError ??= err ?? new ClosedError('the push session was closed')
+    this.stopTimers()
+    this.conn.onClose = undefined
+    this.conn.onDrain = undefined
+    this.conn.close()
+    for (const s of this.senders) {
+      void s.udp?.close()
+      s.udp = undefined
+    }
+    this.onDrain()
+    if (err !== undefined && this.listenerCount('error') > 0) this.emit('error', err)
+    this.emit('close', err)
+    this.resolveClosed(err)
+  }
+}
+
+function noop(): void {}
+
+/** One buffer with every packet of an access unit framed as `$` channel length (RFC 2326 §10.12): one socket write per unit. */
+function interleave(channel: number, packets: readonly Buffer[]): Buffer {
+  let size = 0
+  for (let i = 0; i < packets.length; i++) size += 4 + packets[i]!.length
+  const out = Buffer.allocUnsafe(size)
+  let o = 0
+  for (let i = 0; i < packets.length; i++) {
+    const p = packets[i]!
+    out[o] = 0x24
+    out[o + 1] = channel
+    out.writeUInt16BE(p.length, o + 2)
+    p.copy(out, o + 4)
+    o += 4 + p.length
+  }
+  return out
+}
