@@ -7,7 +7,7 @@ export const USAGE = `rtspkit — RTSP toolkit
 
 Usage:
   rtspkit probe <url> [--transport auto|tcp|udp] [--timeout <ms>] [--json]
-  rtspkit pull <url> -o <file|-> [--format mp4|ts|h264|h265|mjpeg] [--duration <s>]
+  rtspkit pull <url> -o <file|-> [--format mp4|mov|ts|h264|h265|mjpeg|aac] [--duration <s>]
                [--transport auto|tcp|udp] [--timeout <ms>] [--reconnect] [--quiet]
   rtspkit push <file.mp4|.mov|.ts> <url> [--transport tcp|udp] [--loop] [--duration <s>]
                [--no-realtime] [--timeout <ms>] [--quiet]

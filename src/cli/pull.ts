@@ -5,16 +5,16 @@ import { createRecorder, formatFromPath } from '../output/index.js'
 import type { OutputFormat, RecorderTrack } from '../output/index.js'
 import { UsageError, formatBitrate, formatBytes, parsePositiveNumber, parseTransport, tlsOptions, withSignals, CONNECT_OPTIONS } from './common.js'
 
-const FORMATS: readonly OutputFormat[] = ['mp4', 'ts', 'h264', 'h265', 'mjpeg']
+const FORMATS: readonly OutputFormat[] = ['mp4', 'mov', 'ts', 'h264', 'h265', 'mjpeg', 'aac']
 
 function parseFormat(v: string | undefined, output: string): OutputFormat {
   if (v !== undefined) {
     if ((FORMATS as readonly string[]).includes(v)) return v as OutputFormat
     throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, not "${v}"`)
   }
-  if (output === '-') throw new UsageError('writing to stdout (-o -) needs --format mp4|ts|h264|h265|mjpeg')
+  if (output === '-') throw new UsageError('writing to stdout (-o -) needs --format mp4|mov|ts|h264|h265|mjpeg|aac')
   const f = formatFromPath(output)
-  if (f === undefined) throw new UsageError(`cannot tell the format from "${output}"; use a .mp4, .ts, .h264, .h265 or .mjpeg name or give --format`)
+  if (f === undefined) throw new UsageError(`cannot tell the format from "${output}"; use a .mp4, .mov, .ts, .h264, .h265, .mjpeg or .aac name or give --format`)
   return f
 }
 
@@ -37,7 +37,7 @@ export async function pull(argv: string[]): Promise<number> {
   })
   const url = positionals[0]
   if (url === undefined || positionals.length > 1 || values.output === undefined) {
-    throw new UsageError('usage: rtspkit pull <url> -o <file|-> [--format mp4|ts|h264|h265|mjpeg] [--duration <s>] [--transport auto|tcp|udp] [--timeout <ms>] [--reconnect]')
+    throw new UsageError('usage: rtspkit pull <url> -o <file|-> [--format mp4|mov|ts|h264|h265|mjpeg|aac] [--duration <s>] [--transport auto|tcp|udp] [--timeout <ms>] [--reconnect]')
   }
   const output = values.output
   const format = parseFormat(values.format, output)
@@ -74,6 +74,8 @@ export async function pull(argv: string[]): Promise<number> {
     if (toStdout) process.stdout.on('error', onStdoutError)
     try {
       recorder = await createRecorder({ format, tracks: session.tracks.map(recorderTrack), sink: toStdout ? process.stdout : output })
+      // A track the container cannot hold (G.711 in MP4: "use .mov") is left out, with a warning.
+      if (!values.quiet) for (const s of recorder.skippedTracks) process.stderr.write(`rtspkit: warning: track ${s.trackIndex} is not recorded: ${s.reason}\n`)
       if (live) {
         statusTimer = setInterval(() => {
           const s = (performance.now() - started) / 1000

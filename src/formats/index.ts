@@ -4,6 +4,9 @@ import { aacFormat } from './aac/index.js'
 import { h264Format } from './h264/index.js'
 import { h265Format } from './h265/index.js'
 import { mjpegFormat } from './mjpeg/index.js'
+import { pcmaFormat, pcmuFormat } from './g711/index.js'
+import { opusFormat } from './opus/index.js'
+import { latmFormat } from './latm/index.js'
 import type { CodecName, FormatHandler } from './types.js'
 
 /**
@@ -23,6 +26,10 @@ const FORMATS: readonly FormatEntry[] = [
   h265Format,
   mjpegFormat,
   aacFormat,
+  pcmuFormat,
+  pcmaFormat,
+  opusFormat,
+  latmFormat,
 ]
 
 /**
@@ -45,4 +52,7 @@ export * from './h264/index.js'
 export * from './h265/index.js'
 export * from './mjpeg/index.js'
 export * from './aac/index.js'
+export * from './g711/index.js'
+export * from './opus/index.js'
+export * from './latm/index.js'
 export { RtpHeaderWriter, type RtpWriterOptions } from './rtp-header.js'

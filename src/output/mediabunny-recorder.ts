@@ -8,18 +8,23 @@
  * mid-stream change reaches the decoder. The TS muxer turns AVCC back into Annex B and puts
  * the avcC parameter sets before every key frame. H.265 goes the same way with an hvcC built
  * from VPS/SPS/PPS (hvcc.ts). AAC goes in raw with the
- * AudioSpecificConfig as description (the TS muxer adds ADTS headers).
+ * AudioSpecificConfig as description (the TS muxer adds ADTS headers); AAC from MP4A-LATM the
+ * same, its config taken from the StreamMuxConfig. MOV is fragmented like MP4 and also takes
+ * G.711 (ulaw/alaw), which mediabunny's MP4 and TS muxers refuse: such a track is skipped with
+ * "use .mov" (or, alone, the recorder refuses). Opus goes in MP4/MOV with an OpusHead of
+ * pre-skip 0 (RTP carries no encoder delay); mediabunny's TS muxer has no Opus.
  */
 import {
   EncodedAudioPacketSource,
   EncodedPacket,
   EncodedVideoPacketSource,
   Mp4OutputFormat,
+  MovOutputFormat,
   MpegTsOutputFormat,
   Output,
   StreamTarget,
 } from 'mediabunny'
-import type { StreamTargetChunk } from 'mediabunny'
+import type { AudioCodec, StreamTargetChunk } from 'mediabunny'
 import { H264NalType, joinAvcc, nalType } from '../codec/h264-nal.js'
 import { parseH264Sps } from '../codec/h264-sps.js'
 import type { H264SpsInfo } from '../codec/h264-sps.js'
@@ -29,6 +34,7 @@ import type { H265SpsInfo } from '../codec/h265-sps.js'
 import { findH265ParameterSets } from './h265-annexb-recorder.js'
 import { buildHevcDecoderConfigurationRecord } from './hvcc.js'
 import { aacCodecString, buildAudioSpecificConfig, parseAudioSpecificConfig } from '../codec/aac-config.js'
+import { buildOpusHead, opusPacketSamples } from '../codec/opus.js'
 import { InvalidArgumentError, OutputError, RtspError, StateError, UnsupportedError } from '../errors.js'
 import { buildAvcDecoderConfigurationRecord, findParameterSets, withNalHeader } from './avc-config.js'
 import { openByteSink } from './byte-sink.js'
@@ -68,6 +74,17 @@ interface AudioOut {
   source: EncodedAudioPacketSource
   meta: EncodedAudioChunkMetadata | null
   frameDuration: number
+  /** Seconds of one access unit when it varies (G.711 sample runs, Opus packets); else frameDuration. */
+  durationOf?: (data: Buffer) => number | undefined
+}
+
+/** How an audio track goes into the container. */
+interface AudioPlan {
+  kind: 'audio'
+  codec: AudioCodec
+  config: AudioDecoderConfig
+  frameDuration: number
+  durationOf?: (data: Buffer) => number | undefined
 }
 
 type TrackOut = VideoOut | AudioOut
@@ -100,9 +117,9 @@ export class MediabunnyRecorder implements Recorder {
 
   static async create(opts: RecorderOptions): Promise<MediabunnyRecorder> {
     const format = opts.format
-    if (format !== 'mp4' && format !== 'ts') throw new InvalidArgumentError(`MediabunnyRecorder writes mp4 or ts, not ${format}`)
+    if (format !== 'mp4' && format !== 'ts' && format !== 'mov') throw new InvalidArgumentError(`MediabunnyRecorder writes mp4, mov or ts, not ${format}`)
     const skipped: SkippedTrack[] = []
-    const plans: Array<{ kind: 'video' } | { kind: 'audio'; config: AudioDecoderConfig; frameDuration: number } | undefined> = []
+    const plans: Array<{ kind: 'video' } | AudioPlan | undefined> = []
     opts.tracks.forEach((track, index) => {
       const plan = planTrack(track, format)
       if (typeof plan === 'string') {
@@ -138,7 +155,13 @@ export class MediabunnyRecorder implements Recorder {
               minimumFragmentDuration: 1,
               onMoof: () => void fragments.written++,
             })
-          : new MpegTsOutputFormat(),
+          : format === 'mov'
+            ? new MovOutputFormat({
+                fastStart: 'fragmented',
+                minimumFragmentDuration: 1,
+                onMoof: () => void fragments.written++,
+              })
+            : new MpegTsOutputFormat(),
       // Not chunked: each fragment (MP4) or PES batch (TS) reaches the sink as soon as it is muxed.
       target: new StreamTarget(writable),
     })
@@ -159,9 +182,11 @@ export class MediabunnyRecorder implements Recorder {
         kinds.push('video')
         if (primaryVideo < 0) primaryVideo = index
       } else {
-        const source = new EncodedAudioPacketSource('aac')
+        const source = new EncodedAudioPacketSource(plan.codec)
         output.addAudioTrack(source)
-        outs.push({ kind: 'audio', index, source, meta: { decoderConfig: plan.config }, frameDuration: plan.frameDuration })
+        const out: AudioOut = { kind: 'audio', index, source, meta: { decoderConfig: plan.config }, frameDuration: plan.frameDuration }
+        if (plan.durationOf) out.durationOf = plan.durationOf
+        outs.push(out)
         kinds.push('audio')
       }
     })
@@ -277,7 +302,7 @@ export class MediabunnyRecorder implements Recorder {
 
   private async addAudio(out: AudioOut, frame: RecorderFrame, pts: number): Promise<void> {
     const data = frame.data.length === 1 ? frame.data[0]! : Buffer.concat(frame.data)
-    const packet = new EncodedPacket(data, 'key', pts, out.frameDuration)
+    const packet = new EncodedPacket(data, 'key', pts, out.durationOf?.(data) ?? out.frameDuration)
     const meta = out.meta
     out.meta = null
     await out.source.add(packet, meta ?? undefined)
@@ -414,13 +439,14 @@ export class MediabunnyRecorder implements Recorder {
 function planTrack(
   track: RecorderTrack,
   format: OutputFormat,
-): { kind: 'video' } | { kind: 'audio'; config: AudioDecoderConfig; frameDuration: number } | string {
+): { kind: 'video' } | AudioPlan | string {
   const codec = track.codec.toUpperCase()
   if (track.type === 'video') {
     if (codec === 'H264' || codec === 'H265') return { kind: 'video' }
     return `${track.codec} video cannot be recorded to ${format} yet (H.264 and H.265 only)`
   }
-  if (codec === 'AAC') {
+  // AAC, and AAC carried as LATM: its AudioSpecificConfig came from the StreamMuxConfig.
+  if (codec === 'AAC' || codec === 'MP4A-LATM') {
     const d = track.details
     let asc = d.audioSpecificConfig
     if (asc === undefined && d.objectType !== undefined && d.sampleRate !== undefined && d.channels !== undefined) {
@@ -441,6 +467,7 @@ function planTrack(
     const channels = parsed.channels || d.channels || 1
     return {
       kind: 'audio',
+      codec: 'aac',
       config: {
         // From the config itself: mediabunny validates the string against the description.
         codec: aacCodecString(parsed.objectType),
@@ -451,7 +478,44 @@ function planTrack(
       frameDuration: (parsed.frameLength ?? 1024) / sampleRate,
     }
   }
-  return `${track.codec} audio cannot be recorded to ${format} (AAC only)`
+  if (codec === 'OPUS') return opusPlan(track, format)
+  if (codec === 'PCMA' || codec === 'PCMU') return g711Plan(track, format)
+  return `${track.codec} audio cannot be recorded to ${format} (AAC, Opus and, in MOV, G.711 only)`
+}
+
+const CONTAINER_NAMES: Readonly<Record<string, string>> = { mp4: 'MP4', ts: 'MPEG-TS', mov: 'MOV' }
+
+/** Opus in MP4/MOV with an OpusHead of pre-skip 0: RTP carries no encoder delay. mediabunny's TS muxer has no Opus. */
+function opusPlan(track: RecorderTrack, format: OutputFormat): AudioPlan | string {
+  if (format === 'ts') return 'OPUS audio cannot go in MPEG-TS; use .mp4 or .mov'
+  const channels = track.details.channels === 1 ? 1 : 2
+  return {
+    kind: 'audio',
+    codec: 'opus',
+    config: { codec: 'opus', sampleRate: 48000, numberOfChannels: channels, description: buildOpusHead({ channels }) },
+    frameDuration: 0.02,
+    // From the TOC byte: 2.5 to 120 ms per packet.
+    durationOf: (data) => {
+      const n = opusPacketSamples(data)
+      return n === undefined ? undefined : n / 48000
+    },
+  }
+}
+
+/** G.711 goes in MOV only (mediabunny's MP4 and TS muxers refuse it); one byte per sample and channel. */
+function g711Plan(track: RecorderTrack, format: OutputFormat): AudioPlan | string {
+  if (format !== 'mov') return `${track.codec} audio cannot go in ${CONTAINER_NAMES[format] ?? format}; use .mov`
+  const sampleRate = track.details.sampleRate || track.clockRate || 8000
+  const channels = track.details.channels || 1
+  const codec = track.codec.toUpperCase() === 'PCMU' ? 'ulaw' : 'alaw'
+  const bytesPerSecond = sampleRate * channels
+  return {
+    kind: 'audio',
+    codec,
+    config: { codec, sampleRate, numberOfChannels: channels },
+    frameDuration: 0.02,
+    durationOf: (data) => (data.length > 0 ? data.length / bytesPerSecond : undefined),
+  }
 }
 
 function wrapError(err: unknown, format: OutputFormat): unknown {

@@ -9,12 +9,14 @@ import { AnnexBRecorder } from './annexb-recorder.js'
 import { H265AnnexBRecorder } from './h265-annexb-recorder.js'
 import { MjpegRecorder } from './mjpeg-recorder.js'
 import { MediabunnyRecorder } from './mediabunny-recorder.js'
+import { AdtsRecorder } from './adts-recorder.js'
 
 /**
  * mp4: fragmented MP4; ts: MPEG-TS; h264 / h265: raw Annex B elementary stream (video only);
- * mjpeg: concatenated JPEG frames (video only).
+ * mjpeg: concatenated JPEG frames (video only); mov: fragmented QuickTime (also takes G.711);
+ * aac: raw AAC with ADTS headers (one AAC or MP4A-LATM track).
  */
-export type OutputFormat = 'mp4' | 'ts' | 'h264' | 'h265' | 'mjpeg'
+export type OutputFormat = 'mp4' | 'ts' | 'h264' | 'h265' | 'mjpeg' | 'mov' | 'aac'
 
 export interface RecorderTrack {
   type: 'video' | 'audio'
@@ -97,7 +99,10 @@ export async function createRecorder(opts: RecorderOptions): Promise<Recorder> {
   switch (opts.format) {
     case 'mp4':
     case 'ts':
+    case 'mov':
       return MediabunnyRecorder.create(opts)
+    case 'aac':
+      return AdtsRecorder.create(opts)
     case 'h264':
       return AnnexBRecorder.create(opts)
     case 'h265':
@@ -105,7 +110,7 @@ export async function createRecorder(opts: RecorderOptions): Promise<Recorder> {
     case 'mjpeg':
       return MjpegRecorder.create(opts)
     default:
-      throw new InvalidArgumentError(`unknown output format "${String(opts.format)}"; use mp4, ts, h264, h265 or mjpeg`)
+      throw new InvalidArgumentError(`unknown output format "${String(opts.format)}"; use mp4, mov, ts, h264, h265, mjpeg or aac`)
   }
 }
 
@@ -121,6 +126,9 @@ const FORMAT_BY_EXTENSION: Readonly<Record<string, OutputFormat>> = {
   '.hevc': 'h265',
   '.mjpeg': 'mjpeg',
   '.mjpg': 'mjpeg',
+  '.mov': 'mov',
+  '.aac': 'aac',
+  '.adts': 'aac',
 }
 
 /** The format a file name asks for (case-insensitive extension), or undefined. */

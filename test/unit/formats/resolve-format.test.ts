@@ -52,7 +52,7 @@ describe('resolveFormat', () => {
   })
 
   test('undefined for what no format consumes', () => {
-    assert.equal(resolveFormat(sdp('hikvision-relative-control.sdp').media[1]!, 8), undefined, 'PCMA (not yet)')
+    assert.equal(resolveFormat(sdp('hikvision-relative-control.sdp').media[1]!, 8)?.codec, 'PCMA', 'PCMA (static payload type 8)')
     assert.equal(resolveFormat(sdp('onvif-metadata.sdp').media[1]!, 107), undefined, 'ONVIF metadata')
     const celp = parseSdp('m=audio 0 RTP/AVP 97\na=rtpmap:97 mpeg4-generic/8000\na=fmtp:97 mode=CELP-cbr;streamtype=5\n').media[0]!
     assert.equal(resolveFormat(celp, 97), undefined, 'CELP')

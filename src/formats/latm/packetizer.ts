@@ -1,0 +1,70 @@
+import { RTP_HEADER_SIZE, RtpHeaderWriter, checkMtu, type RtpWriterOptions } from '../rtp-header.js'
+
+export interface LatmPacketizerOptions extends RtpWriterOptions {
+  /** Largest RTP payload in bytes (header excluded). Default 1400. */
+  mtu?: number
+}
+
+interface Unit {
+  data: readonly Buffer[]
+  rtpTimestamp: number
+}
+
+/**
+ * Raw AAC frames → RTP, RFC 6416 MP4A-LATM with cpresent=0: each frame becomes one
+ * AudioMuxElement (one subframe: PayloadLengthInfo + PayloadMux), in one packet when it
+ * fits, else fragmented over several with the same timestamp and the marker on the last
+ * (§6.1). The SDP carries the StreamMuxConfig (buildStreamMuxConfig, numSubFrames 0).
+ */
+export class LatmPacketizer {
+  private readonly header: RtpHeaderWriter
+  private readonly mtu: number
+
+  constructor(opts: LatmPacketizerOptions) {
+    this.header = new RtpHeaderWriter(opts)
+    this.mtu = checkMtu(opts.mtu ?? 1400, 2)
+  }
+
+  /** The sequence number the next packet gets. */
+  get sequenceNumber(): number {
+    return this.header.sequenceNumber
+  }
+
+  /** Whole RTP packets (12-byte header included) for one frame or several; empty frames are skipped. */
+  packetize(units: Unit | readonly Unit[]): Buffer[] {
+    const list: readonly Unit[] = Array.isArray(units) ? units : [units as Unit]
+    const out: Buffer[] = []
+    for (const unit of list) {
+      let size = 0
+      for (const part of unit.data) size += part.length
+      if (size === 0) continue
+      // PayloadLengthInfo: one 0xff per 255 bytes, then the remainder (0..254).
+      const lengthBytes = Math.floor(size / 255) + 1
+      const total = lengthBytes + size
+      if (total <= this.mtu) {
+        const pkt = this.header.allocate(total, true, unit.rtpTimestamp)
+        let o = writeLength(pkt, RTP_HEADER_SIZE, size)
+        for (const part of unit.data) o += part.copy(pkt, o)
+        out.push(pkt)
+        continue
+      }
+      const element = Buffer.allocUnsafe(total)
+      let o = writeLength(element, 0, size)
+      for (const part of unit.data) o += part.copy(element, o)
+      for (let off = 0; off < total; off += this.mtu) {
+        const end = Math.min(off + this.mtu, total)
+        const pkt = this.header.allocate(end - off, end === total, unit.rtpTimestamp)
+        element.copy(pkt, RTP_HEADER_SIZE, off, end)
+        out.push(pkt)
+      }
+    }
+    return out
+  }
+}
+
+function writeLength(buf: Buffer, at: number, size: number): number {
+  let o = at
+  for (let left = size; left >= 255; left -= 255) buf[o++] = 255
+  buf[o++] = size % 255
+  return o
+}
