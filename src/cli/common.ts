@@ -19,6 +19,7 @@ Connection options (probe, pull):
   --timeout <ms>             handshake, reply and media timeout (default 10000)
   --ca <file>                rtsps://: trust this CA certificate (PEM)
   --insecure                 rtsps://: do not verify the server certificate
+
   rtspkit --version | --help
 
 Credentials go in the URL: rtsp://user:password@host:554/path
