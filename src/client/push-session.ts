@@ -23,6 +23,10 @@ import { aacMediaDescription } from '../formats/aac/sdp.js'
 import { H264Packetizer } from '../formats/h264/packetizer.js'
 import { h264MediaDescription } from '../formats/h264/sdp.js'
 import { H265Packetizer } from '../formats/h265/packetizer.js'
+import { OpusPacketizer } from '../formats/opus/packetizer.js'
+import { OPUS_CLOCK_RATE, opusMediaDescription } from '../formats/opus/sdp.js'
+import { G711Packetizer } from '../formats/g711/packetizer.js'
+import { g711MediaDescription } from '../formats/g711/sdp.js'
 import { h265MediaDescription } from '../formats/h265/sdp.js'
 import type { CodecDetails } from '../formats/types.js'
 import { parseSession } from '../rtsp/headers/session.js'
@@ -147,7 +151,7 @@ class TrackSender {
   }
 }
 
-const SUPPORTED = 'H264, H265, AAC'
+const SUPPORTED = 'H264, H265, AAC, OPUS, PCMA, PCMU'
 
 /**
  * A recording RTSP session (RFC 2326 §10.11 ANNOUNCE, §10.4 SETUP with mode=record,
@@ -226,7 +230,7 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
   }
 
   private addTrack(init: PushTrackInit, i: number): void {
-    const pt = init.payloadType ?? 96 + i
+    let pt = init.payloadType ?? 96 + i
     const control = `trackID=${i}`
     const ssrc = randomInt(1, 0xffffffff)
     const d = init.details
@@ -254,6 +258,24 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
         clockRate = asc.sampleRate
         packetizer = new AacPacketizer({ ...writer, frameDuration: asc.frameLength ?? 1024, maxFramesPerPacket: 1 })
         media = aacMediaDescription({ payloadType: pt, control, config: d.audioSpecificConfig })
+        break
+      }
+      case 'OPUS': {
+        // RFC 7587 §4.1: always a 48 kHz clock, whatever the encoder's rate.
+        clockRate = OPUS_CLOCK_RATE
+        packetizer = new OpusPacketizer(writer)
+        media = opusMediaDescription({ payloadType: pt, control, channels: d.channels ?? 2 })
+        break
+      }
+      case 'PCMA':
+      case 'PCMU': {
+        const codec = init.codec.toUpperCase() as 'PCMA' | 'PCMU'
+        clockRate = d.sampleRate ?? init.clockRate ?? 8000
+        const channels = d.channels ?? 1
+        // RFC 3551 static types (PCMU 0, PCMA 8) for 8 kHz mono unless the caller chose one.
+        pt = init.payloadType ?? (clockRate === 8000 && channels === 1 ? (codec === 'PCMU' ? 0 : 8) : pt)
+        packetizer = new G711Packetizer({ ...writer, payloadType: pt, sampleRate: clockRate, channels })
+        media = g711MediaDescription({ codec, sampleRate: clockRate, channels, payloadType: pt, control })
         break
       }
       default:

@@ -23,6 +23,7 @@ before(() => {
     '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '64k']
   execFileSync('ffmpeg', ['-v', 'error', '-y', ...common, '-bf', '0', join(dir, 'nob.mp4')])
   execFileSync('ffmpeg', ['-v', 'error', '-y', ...common, '-bf', '2', join(dir, 'bf.mp4')])
+  execFileSync('ffmpeg', ['-v', 'error', '-y', ...common.slice(0, -4), '-c:a', 'libopus', '-bf', '0', join(dir, 'opus.mp4')])
 })
 after(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -62,6 +63,21 @@ async function counts(path: string): Promise<{ video: number; audio: number }> {
 }
 
 describe('rtspkit push → ffmpeg listen', () => {
+  test('H.264 + Opus over tcp', async (t) => {
+    const out = join(dir, 'ffmpeg-opus.mkv')
+    const { url, child } = await startListener(out)
+    t.after(() => killChild(child))
+    const r = await runCli(['push', join(dir, 'opus.mp4'), url, '--transport', 'tcp'], { timeoutMs: 20_000 })
+    assert.equal(r.code, 0, r.stderr)
+    await waitForExit(child, 10_000)
+    assert.equal(await decodeErrors(out), '')
+    const p = await ffprobeFile(out)
+    assert.deepEqual(p.streams.map((s) => s.codec_name).sort(), ['h264', 'opus'])
+    const c = await counts(out)
+    assert.equal(c.video, 50)
+    assert.ok(c.audio >= 95, `audio ${c.audio}`) // 2 s of 20 ms Opus packets
+  })
+
   for (const transport of ['tcp', 'udp'] as const) {
     test(`H.264 + AAC over ${transport}`, async (t) => {
       const out = join(dir, `ffmpeg-${transport}.mkv`)
