@@ -6,7 +6,6 @@ import { extname } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
 import type { CodecDetails, CodecName } from '../formats/types.js'
 import { AnnexBRecorder } from './annexb-recorder.js'
-import { H265AnnexBRecorder } from './h265-annexb-recorder.js'
 import { MjpegRecorder } from './mjpeg-recorder.js'
 import { MediabunnyRecorder } from './mediabunny-recorder.js'
 import { AdtsRecorder } from './adts-recorder.js'
@@ -106,7 +105,7 @@ export async function createRecorder(opts: RecorderOptions): Promise<Recorder> {
     case 'h264':
       return AnnexBRecorder.create(opts)
     case 'h265':
-      return H265AnnexBRecorder.create(opts)
+      return AnnexBRecorder.create(opts, 'h265')
     case 'mjpeg':
       return MjpegRecorder.create(opts)
     default:
