@@ -380,7 +380,9 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       }
       t.protocol = 'udp'
       t.clientPort = [rt.udp.rtpPort, rt.udp.rtcpPort]
-      t.serverPort = reply?.serverPort
+      // `server_port=0-1` (some cameras behind NAT helpers) means "unknown": learn it from the first packet.
+      const sp = reply?.serverPort
+      t.serverPort = sp !== undefined && sp[0] > 0 && sp[1] > 0 ? sp : undefined
       // Accept packets only from the server we talk to (RFC 2326 §12.39 `source`, else the RTSP peer).
       const remote = reply?.source ?? this.conn.remoteAddress ?? this.target.host
       rt.udp.setRemote(remote, t.serverPort?.[0], t.serverPort?.[1])

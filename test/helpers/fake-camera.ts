@@ -1,6 +1,7 @@
 // A scripted RTSP camera on 127.0.0.1 for quirks and faults a real peer will not produce on
 // demand. It answers the pull handshake, then streams a small synthetic H.264 stream
 // (real SPS/PPS, dummy slices) interleaved on the TCP connection at 30 fps.
+import dgram from 'node:dgram'
 import { formatResponse, startFakeServer } from './fake-rtsp-server.js'
 import { H264Packetizer } from '../../src/formats/h264/packetizer.js'
 
@@ -35,8 +36,10 @@ export interface CameraScenario {
   fps?: number
   /** Rewrite every reply's bytes (empty reasons, lowercase names, odd spacing...). */
   mangle?: (reply: string) => string
-  /** Transport header of the SETUP reply, from the channels chosen. */
-  setupTransport?: (channels: [number, number]) => string
+  /** Transport header of the SETUP reply, from the channels chosen (TCP) or ports (UDP). */
+  setupTransport?: (channels: [number, number], udp?: { clientPort: [number, number]; serverPort: [number, number] }) => string
+  /** UDP only: return false to drop the n-th RTP packet (a lossy network). */
+  udpFilter?: (packetIndex: number, packet: Buffer) => boolean
 }
 
 export interface ReplyCtx {
@@ -90,6 +93,8 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
   const fps = scenario.fps ?? 30
   let setupIndex = 0
   const rtpChannels = new WeakMap<object, number>()
+  const udpTargets = new WeakMap<object, { socket: dgram.Socket; port: number }>()
+  const udpSockets: dgram.Socket[] = []
   const server = await startFakeServer(
     (req, ctx) => {
     const r: CameraRequest = { method: req.method, url: req.url, headers: req.headers }
@@ -112,6 +117,26 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
         return
       }
       case 'SETUP': {
+        const cp = /client_port=(\d+)-(\d+)/.exec(req.headers['transport'] ?? '')
+        if (cp && !/TCP/i.test(req.headers['transport'] ?? '')) {
+          // UDP: send from a socket of our own; its port pair is the server_port we announce.
+          const rtp = dgram.createSocket('udp4')
+          const rtcp = dgram.createSocket('udp4')
+          udpSockets.push(rtp, rtcp)
+          void Promise.all([
+            new Promise<void>((r) => rtp.bind(0, '127.0.0.1', r)),
+            new Promise<void>((r) => rtcp.bind(0, '127.0.0.1', r)),
+          ]).then(() => {
+            const clientPort: [number, number] = [Number(cp[1]), Number(cp[2])]
+            const serverPort: [number, number] = [rtp.address().port, rtcp.address().port]
+            udpTargets.set(req.socket, { socket: rtp, port: clientPort[0] })
+            const transport =
+              scenario.setupTransport?.([0, 1], { clientPort, serverPort }) ??
+              `RTP/AVP;unicast;client_port=${clientPort[0]}-${clientPort[1]};server_port=${serverPort[0]}-${serverPort[1]};ssrc=1A2B3C4D`
+            ctx.reply(200, { Transport: transport, Session: session })
+          })
+          return
+        }
         const m = /interleaved=(\d+)-(\d+)/.exec(req.headers['transport'] ?? '')
         const asked: [number, number] = m ? [Number(m[1]), Number(m[2])] : [0, 1]
         const ch = scenario.channels ? scenario.channels(asked, setupIndex) : asked
@@ -127,6 +152,7 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
         const pk = new H264Packetizer({ payloadType: 96, ssrc: 0x1a2b3c4d, initialSequenceNumber: 65500 })
         let n = 0
         let framesSent = 0
+        let udpIndex = 0
         const timer = setInterval(() => {
           if (req.socket.destroyed) {
             clearInterval(timer)
@@ -139,7 +165,12 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
           }
           // Start near the 32-bit wrap so every test crosses it.
           const ts = (0xffff0000 + n * Math.round(90000 / fps)) >>> 0
+          const udp = udpTargets.get(req.socket)
           for (const pkt of pk.packetize({ data: cameraAccessUnit(n), rtpTimestamp: ts })) {
+            if (udp !== undefined) {
+              if (scenario.udpFilter?.(udpIndex++, pkt) !== false) udp.socket.send(pkt, udp.port, '127.0.0.1')
+              continue
+            }
             const head = Buffer.from([0x24, channel, pkt.length >> 8, pkt.length & 0xff])
             ctx.write(Buffer.concat([head, pkt]))
             framesSent++
@@ -171,6 +202,7 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
     async stop() {
       for (const t of timers) clearInterval(t)
       timers.clear()
+      for (const u of udpSockets) u.close()
       await server.stop()
     },
   }

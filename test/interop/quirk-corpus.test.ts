@@ -126,6 +126,66 @@ describe('quirk corpus: cameras that must work', () => {
     })
   }
 
+  for (const [name, transport] of [
+    ['UDP: Transport reply without server_port', (cp: [number, number]) => `RTP/AVP;unicast;client_port=${cp[0]}-${cp[1]};ssrc=1A2B3C4D`],
+    ['UDP: server_port=0-1 (a camera behind a NAT helper)', (cp: [number, number]) => `RTP/AVP;unicast;client_port=${cp[0]}-${cp[1]};server_port=0-1`],
+    ['UDP: a normal reply, packets from the announced port', undefined],
+  ] as const) {
+    it(name, async () => {
+      const camera = await startFakeCamera({
+        setupTransport: transport ? (_ch, udp) => transport(udp!.clientPort) : undefined,
+      })
+      try {
+        const session = await new RtspClient({ transport: 'udp' }).pull(camera.url())
+        assert.equal(session.tracks[0]!.transport.protocol, 'udp')
+        assert.equal(await frames(session, 10), 10)
+        await session.close()
+      } finally {
+        await camera.stop()
+      }
+    })
+  }
+
+  it('UDP with loss (the first fragment of every other key frame): losses counted, partial pictures dropped, the stream goes on', async () => {
+    let fuStarts = 0
+    // RTP header (12 bytes), then FU indicator (type 28) and FU header (S bit 0x80): RFC 6184 §5.8.
+    const isFuStart = (pkt: Buffer) => (pkt[12]! & 0x1f) === 28 && (pkt[13]! & 0x80) !== 0
+    const camera = await startFakeCamera({ udpFilter: (_i, pkt) => !(isFuStart(pkt) && fuStarts++ % 2 === 1) })
+    try {
+      const session = await new RtspClient({ transport: 'udp' }).pull(camera.url())
+      let keys = 0
+      let n = 0
+      for await (const f of session.frames()) {
+        if (f.keyFrame) keys++
+        if (++n >= 100) break
+      }
+      const [stats] = session.stats()
+      await session.close()
+      assert.ok(stats!.packetsLost > 0, `lost ${stats!.packetsLost}`)
+      assert.ok(stats!.framesDropped > 0, `dropped ${stats!.framesDropped}`)
+      assert.ok(keys >= 1)
+    } finally {
+      await camera.stop()
+    }
+  })
+
+  it('keep-alives never answered: warnings, but the stream goes on', async () => {
+    const camera = await startFakeCamera({
+      session: 'K;timeout=1',
+      intercept: (req) => req.method === 'GET_PARAMETER', // swallowed: no reply at all
+    })
+    try {
+      const session = await new RtspClient({ transport: 'tcp', timeoutMs: 400 }).pull(camera.url())
+      const warnings: string[] = []
+      session.on('warning', (w) => warnings.push(w))
+      assert.equal(await frames(session, 60), 60)
+      await session.close()
+      assert.ok(warnings.some((w) => /keep-alive GET_PARAMETER failed: no reply within 400 ms/.test(w)), warnings.join('; '))
+    } finally {
+      await camera.stop()
+    }
+  })
+
   it('several WWW-Authenticate headers: Digest SHA-256 is chosen; reserved characters in the password; uri without credentials', async () => {
     const seen: string[] = []
     const camera = await startFakeCamera({
