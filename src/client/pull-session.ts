@@ -28,6 +28,8 @@ import { parseH264Sps } from '../codec/h264-sps.js'
 import { createRtpPacket, parseRtpPacketInto } from '../rtp/packet.js'
 import { seqDiff } from '../rtp/sequence.js'
 import { TimestampUnwrapper } from '../rtp/timestamp-unwrapper.js'
+import { ReorderBuffer } from '../rtp/reorder-buffer.js'
+import type { ReorderOptions } from '../rtp/reorder-buffer.js'
 import { ReceiverStats } from '../rtcp/receiver-stats.js'
 import { buildReceiverReport, ntpMiddle32, parseRtcpPacket } from '../rtcp/packets.js'
 import { bindRtpPortPair } from '../transport/udp.js'
@@ -60,6 +62,10 @@ export interface PullOptions {
   rtcpIntervalMs?: number
   /** With transport 'udp': on 461 to the first SETUP, continue over TCP (RtspClient's 'auto'). */
   udpFallback?: boolean
+  /** UDP only: hold out-of-order packets this long / this many before giving a gap up; false turns it off. Default 64 packets, 100 ms. */
+  reorder?: ReorderOptions | false
+  /** An RTP timestamp jump larger than this (seconds) that wall-clock time does not match is a discontinuity. Default 5. */
+  maxTimestampJumpS?: number
   /** UDP receive buffer asked for each RTP socket. Default 4 MiB. */
   udpReceiveBufferSize?: number
 }
@@ -73,6 +79,8 @@ export interface PullSessionEvents {
   rtp: [track: Track, packet: import('../rtp/packet-types.js').RtpPacket]
   /** A track's codec details changed (in-band SPS with another resolution, first in-band SPS). */
   'track-update': [track: Track]
+  /** The RTP clock of a track jumped without wall-clock time passing; the timeline was kept continuous. */
+  discontinuity: [track: Track, jumpSeconds: number]
   /** Something worth knowing that does not end the session (keep-alive refused, garbage skipped). */
   warning: [message: string]
   /** A fatal error; emitted only when someone listens (the error also reaches `closed` and `frames()`). */
@@ -99,6 +107,16 @@ class TrackRuntime {
   malformed = 0
   udp: UdpPortPair | undefined
   rtcpChannel = -1
+  /** UDP: puts packets back in order; its timer runs only while packets wait. */
+  reorder: ReorderBuffer | undefined
+  reorderTimer: NodeJS.Timeout | undefined
+  /** Bound once: the reorder buffer's output goes to the packet path. */
+  emitOrdered: ((buf: Buffer) => void) | undefined
+  /** Last unit's extended timestamp and arrival, for discontinuity detection. */
+  lastExt = 0
+  lastArrival = 0
+  lastPts = 0
+  discontinuities = 0
   constructor(
     readonly track: Track,
     readonly depacketizer: Depacketizer,
@@ -134,7 +152,9 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   readonly closed: Promise<RtspError | undefined>
 
   private readonly conn: RtspConnection
-  private readonly opts: Required<Omit<PullOptions, 'credentials' | 'signal' | 'limits' | 'tls' | 'udpFallback'>>
+  private readonly opts: Required<Omit<PullOptions, 'credentials' | 'signal' | 'limits' | 'tls' | 'udpFallback' | 'reorder' | 'maxTimestampJumpS'>>
+  private readonly reorder: ReorderOptions | false
+  private readonly maxJumpS: number
   private readonly udpFallback: boolean
   private readonly runtimes: TrackRuntime[] = []
   private publicMethods = new Set<string>()
@@ -158,6 +178,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     super()
     this.url = target.url.toString()
     this.udpFallback = options.udpFallback === true
+    this.reorder = options.reorder ?? {}
+    this.maxJumpS = options.maxTimestampJumpS ?? 5
     this.opts = {
       transport: options.transport ?? 'tcp',
       timeoutMs: options.timeoutMs ?? 10_000,
@@ -386,7 +408,14 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       // Accept packets only from the server we talk to (RFC 2326 §12.39 `source`, else the RTSP peer).
       const remote = reply?.source ?? this.conn.remoteAddress ?? this.target.host
       rt.udp.setRemote(remote, t.serverPort?.[0], t.serverPort?.[1])
-      rt.udp.onRtp((buf) => this.onRtp(rt, buf))
+      if (this.reorder !== false) {
+        const rb = new ReorderBuffer(this.reorder)
+        rt.reorder = rb
+        rt.emitOrdered = (buf) => this.onRtp(rt, buf)
+        rt.udp.onRtp((buf) => this.onDatagram(rt, rb, buf))
+      } else {
+        rt.udp.onRtp((buf) => this.onRtp(rt, buf))
+      }
       rt.udp.onRtcp((buf) => this.onRtcp(rt, buf))
       // NAT-opening packets, so that a firewall in front of us lets the server's stream in.
       rt.udp.punch()
@@ -410,6 +439,28 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   }
 
   // ---- media path (hot) ----
+
+  /** UDP: through the reorder buffer first (RTP version 2 and a whole header, else dropped). */
+  private onDatagram(rt: TrackRuntime, rb: ReorderBuffer, buf: Buffer): void {
+    if (buf.length < 12 || buf[0]! >> 6 !== 2) {
+      rt.malformed++
+      return
+    }
+    const now = performance.now()
+    rb.push(buf, buf.readUInt16BE(2), now, rt.emitOrdered!)
+    if (rb.waiting > 0 && rt.reorderTimer === undefined) {
+      const tick = () => {
+        rt.reorderTimer = undefined
+        rb.flushExpired(performance.now(), rt.emitOrdered!)
+        if (rb.waiting > 0 && this.state === 'playing') {
+          rt.reorderTimer = setTimeout(tick, 20)
+          rt.reorderTimer.unref()
+        }
+      }
+      rt.reorderTimer = setTimeout(tick, 20)
+      rt.reorderTimer.unref()
+    }
+  }
 
   private onRtp(rt: TrackRuntime, buf: Buffer): void {
     if (this.state !== 'playing' && this.state !== 'starting') return
@@ -450,14 +501,31 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
         rt.offset = (now - this.playStartedAt) / 1000
       }
     }
+    else if (rt.framesReceived > 0) {
+      // A jump of the RTP clock that wall-clock time does not match (camera restart, a
+      // server switching sources): keep the timeline continuous instead of leaving a gap of
+      // hours in recordings, and say so.
+      const jumpS = (ext - rt.lastExt) / track.clockRate
+      const wallS = (now - rt.lastArrival) / 1000
+      if (Math.abs(jumpS - wallS) > this.maxJumpS) {
+        rt.base = ext
+        rt.offset = rt.lastPts + Math.max(wallS, 0.001)
+        rt.discontinuities++
+        this.emit('discontinuity', track, jumpS)
+      }
+    }
+    rt.lastExt = ext
+    rt.lastArrival = now
     rt.framesReceived++
     if (au.keyFrame && track.codec === 'H264') this.checkParameterSets(rt, au)
     else if (au.keyFrame && track.codec === 'H265' && h265UpdateDetails(track.details, au.data)) this.emit('track-update', track)
     else if (track.codec === 'JPEG' && mjpegUpdateDetails(track.details, au.data)) this.emit('track-update', track)
+    const pts = rt.offset + (ext - rt.base) / track.clockRate
+    if (pts > rt.lastPts) rt.lastPts = pts
     const frame: Frame = {
       track,
       timestamp: ext,
-      pts: rt.offset + (ext - rt.base) / track.clockRate,
+      pts,
       keyFrame: au.keyFrame,
       data: au.data,
     }
@@ -537,6 +605,10 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   }
 
   private stopTimers(): void {
+    for (const rt of this.runtimes) {
+      clearTimeout(rt.reorderTimer)
+      rt.reorderTimer = undefined
+    }
     clearInterval(this.keepAliveTimer)
     clearInterval(this.rtcpTimer)
     clearInterval(this.readTimer)

@@ -39,7 +39,9 @@ export interface CameraScenario {
   /** Transport header of the SETUP reply, from the channels chosen (TCP) or ports (UDP). */
   setupTransport?: (channels: [number, number], udp?: { clientPort: [number, number]; serverPort: [number, number] }) => string
   /** UDP only: return false to drop the n-th RTP packet (a lossy network). */
-  udpFilter?: (packetIndex: number, packet: Buffer) => boolean
+  udpFilter?: (packetIndex: number, packet: Buffer) => boolean | 'swap'
+  /** Add this many seconds to every RTP timestamp from frame `atFrame` on (a camera whose clock jumps). */
+  timestampJump?: { atFrame: number; seconds: number }
 }
 
 export interface ReplyCtx {
@@ -153,6 +155,7 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
         let n = 0
         let framesSent = 0
         let udpIndex = 0
+        let held: Buffer | undefined
         const timer = setInterval(() => {
           if (req.socket.destroyed) {
             clearInterval(timer)
@@ -164,11 +167,21 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
             return
           }
           // Start near the 32-bit wrap so every test crosses it.
-          const ts = (0xffff0000 + n * Math.round(90000 / fps)) >>> 0
+          const jump = scenario.timestampJump && n >= scenario.timestampJump.atFrame ? scenario.timestampJump.seconds * 90000 : 0
+          const ts = (0xffff0000 + n * Math.round(90000 / fps) + jump) >>> 0
           const udp = udpTargets.get(req.socket)
           for (const pkt of pk.packetize({ data: cameraAccessUnit(n), rtpTimestamp: ts })) {
             if (udp !== undefined) {
-              if (scenario.udpFilter?.(udpIndex++, pkt) !== false) udp.socket.send(pkt, udp.port, '127.0.0.1')
+              const verdict = scenario.udpFilter?.(udpIndex++, pkt) ?? true
+              if (verdict === 'swap' && held === undefined) {
+                held = pkt // goes out after the next one: a reordering network
+                continue
+              }
+              if (verdict !== false) udp.socket.send(pkt, udp.port, '127.0.0.1')
+              if (held !== undefined) {
+                udp.socket.send(held, udp.port, '127.0.0.1')
+                held = undefined
+              }
               continue
             }
             const head = Buffer.from([0x24, channel, pkt.length >> 8, pkt.length & 0xff])
