@@ -117,6 +117,9 @@ class TrackRuntime {
   lastArrival = 0
   lastPts = 0
   discontinuities = 0
+  /** Latest sender report: its wall clock and the RTP time of the same instant. */
+  srUnixMs: number | undefined
+  srRtpTime = 0
   constructor(
     readonly track: Track,
     readonly depacketizer: Depacketizer,
@@ -528,6 +531,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       pts,
       keyFrame: au.keyFrame,
       data: au.data,
+      // RFC 3550 §6.4.1: the SR pairs an NTP instant with an RTP time; signed 32-bit distance from it.
+      captureTime: rt.srUnixMs === undefined ? undefined : rt.srUnixMs + (((au.rtpTimestamp - rt.srRtpTime) | 0) * 1000) / track.clockRate,
     }
     if (this.queue !== undefined) this.queue.push(frame)
     this.emit('frame', frame)
@@ -563,7 +568,11 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     const packets = parseRtcpPacket(buf)
     if (packets === undefined) return
     for (const p of packets) {
-      if (p.type === 'sr') rt.stats.onSenderReport(ntpMiddle32(p.ntp), now)
+      if (p.type === 'sr') {
+        rt.stats.onSenderReport(ntpMiddle32(p.ntp), now)
+        rt.srUnixMs = p.unixMs
+        rt.srRtpTime = p.rtpTimestamp
+      }
     }
   }
 

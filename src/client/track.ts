@@ -48,6 +48,11 @@ export interface Frame {
   keyFrame: boolean
   /** H.264: NAL units of one picture, without start codes. AAC: [one raw frame]. */
   data: Buffer[]
+  /**
+   * Wall-clock capture time (ms since the Unix epoch) from the server's RTCP sender reports
+   * (RFC 3550 §6.4.1: NTP ↔ RTP mapping); undefined until the first SR of the track.
+   */
+  captureTime?: number
 }
 
 export interface TrackStats {

@@ -119,6 +119,29 @@ describe('GStreamer server, no auth', () => {
   })
 })
 
+describe('GStreamer server: RTCP sender reports', () => {
+  it('frames carry a wall-clock capture time once the first SR has arrived', async () => {
+    const server = await startGstServer()
+    try {
+      const session = await new RtspClient({ transport: 'udp' }).pull(server.url('/h264aac'))
+      let captured: { track: string; captureTime: number } | undefined
+      const t0 = Date.now()
+      for await (const f of session.frames()) {
+        if (f.captureTime !== undefined) {
+          captured = { track: f.track.type, captureTime: f.captureTime }
+          break
+        }
+        if (Date.now() - t0 > 12_000) break
+      }
+      await session.close()
+      assert.ok(captured !== undefined, 'no SR within 12 s')
+      assert.ok(Math.abs(captured.captureTime - Date.now()) < 5_000, `capture time ${new Date(captured.captureTime).toISOString()}`)
+    } finally {
+      await server.stop()
+    }
+  })
+})
+
 describe('GStreamer server: stopping and watching a recording', () => {
   let server: Server
   before(async () => {
