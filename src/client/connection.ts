@@ -296,6 +296,24 @@ export class RtspConnection {
     this.write(serializeResponse({ status: 200, reason: 'OK', headers }))
   }
 
+  /**
+   * TEARDOWN (RFC 2326 §10.7) with a bounded wait; any reply will do (ffmpeg's listener
+   * answers a bare 501 without CSeq) and no failure is reported: the session ends anyway.
+   */
+  async teardown(url: string, timeoutMs: number): Promise<void> {
+    if (this.state !== 'open') return
+    const reply = this.request('TEARDOWN', url, {}, undefined, () => true).then(
+      () => undefined,
+      () => undefined,
+    )
+    let timer: NodeJS.Timeout | undefined
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs)
+    })
+    await Promise.race([reply, bound])
+    clearTimeout(timer)
+  }
+
   /** Send an interleaved frame (RTCP receiver reports, or media when pushing). */
   writeInterleaved(channel: number, payload: Buffer): void {
     this.write(encodeInterleaved(channel, payload))

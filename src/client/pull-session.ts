@@ -128,8 +128,6 @@ class TrackRuntime {
   }
 }
 
-const EMPTY: readonly AccessUnit[] = []
-void EMPTY
 
 /**
  * A playing RTSP session (RFC 2326 §A.1 client state machine: Init → Ready → Playing).
@@ -661,15 +659,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     const wasPlaying = this.state === 'playing'
     this.state = 'closing'
     this.stopTimers()
-    if (wasPlaying && this.conn.state === 'open') {
-      const teardown = this.conn.request('TEARDOWN', this.aggregateUrl, {}, undefined, () => true)
-      let t: NodeJS.Timeout | undefined
-      const bound = new Promise<void>((resolve) => {
-        t = setTimeout(resolve, this.opts.teardownTimeoutMs)
-      })
-      await Promise.race([teardown.then(() => undefined, () => undefined), bound])
-      clearTimeout(t)
-    }
+    if (wasPlaying) await this.conn.teardown(this.aggregateUrl, this.opts.teardownTimeoutMs)
     this.release(undefined)
   }
 

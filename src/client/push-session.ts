@@ -592,14 +592,7 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
     this.stopTimers()
     if (wasRecording && this.conn.state === 'open') {
       this.sendSenderReports(true)
-      // ffmpeg's listener answers TEARDOWN over TCP with a bare 501 (no CSeq); any reply will do.
-      const teardown = this.conn.request('TEARDOWN', this.target.url.toString(), {}, undefined, () => true)
-      let t: NodeJS.Timeout | undefined
-      const bound = new Promise<void>((resolve) => {
-        t = setTimeout(resolve, this.opts.teardownTimeoutMs)
-      })
-      await Promise.race([teardown.then(() => undefined, () => undefined), bound])
-      clearTimeout(t)
+      await this.conn.teardown(this.target.url.toString(), this.opts.teardownTimeoutMs)
     }
     this.release(undefined)
   }
