@@ -8,14 +8,12 @@
  *   channel config (3) | orig 0 | home 0 | copyright 00 | frame_length (13) | fullness 0x7ff | blocks 0
  */
 import { AAC_SAMPLE_RATES, buildAudioSpecificConfig, parseAudioSpecificConfig } from '../codec/aac-config.js'
-import { OutputError, RtspError, StateError, UnsupportedError } from '../errors.js'
+import { RtspError, UnsupportedError } from '../errors.js'
 import { openByteSink } from './byte-sink.js'
 import type { ByteSink } from './byte-sink.js'
-import type { OutputFormat, Recorder, RecorderDropCounts, RecorderFrame, RecorderOptions, RecorderTrack, SkippedTrack } from './recorder.js'
-import { DROPPED, Timeline, checkFrame } from './timeline.js'
-import type { TimelineTrackKind } from './timeline.js'
-
-type RecorderState = 'open' | 'finalized' | 'failed'
+import type { RecorderFrame, RecorderOptions, RecorderTrack, SkippedTrack } from './recorder.js'
+import { SingleTrackRecorder } from './single-track-recorder.js'
+import { DROPPED } from './timeline.js'
 
 const HEADER_SIZE = 7
 /** frame_length is 13 bits and counts the header. */
@@ -54,25 +52,15 @@ export function adtsHeaderTemplate(track: RecorderTrack): Buffer | string {
   }
 }
 
-export class AdtsRecorder implements Recorder {
-  readonly format: OutputFormat = 'aac'
-  framesWritten = 0
-  readonly skippedTracks: readonly SkippedTrack[]
-
-  private state: RecorderState = 'open'
-  private failure: unknown
-  private readonly timeline: Timeline
-
+export class AdtsRecorder extends SingleTrackRecorder {
   private constructor(
-    private readonly sink: ByteSink,
-    private readonly trackCount: number,
-    private readonly audio: number,
+    sink: ByteSink,
+    trackCount: number,
+    audio: number,
     private readonly template: Buffer,
     skipped: SkippedTrack[],
   ) {
-    this.skippedTracks = skipped
-    const kinds: TimelineTrackKind[] = Array.from({ length: trackCount }, (_, i) => (i === audio ? 'audio' : 'off'))
-    this.timeline = new Timeline(kinds, -1)
+    super('aac', sink, trackCount, audio, 'audio', skipped)
   }
 
   static async create(opts: RecorderOptions): Promise<AdtsRecorder> {
@@ -101,62 +89,24 @@ export class AdtsRecorder implements Recorder {
     return new AdtsRecorder(sink, opts.tracks.length, audio, template, skipped)
   }
 
-  get bytesWritten(): number {
-    return this.sink.bytesWritten
-  }
-
-  get dropped(): Readonly<RecorderDropCounts> {
-    return this.timeline.dropped
-  }
-
-  async write(frame: RecorderFrame): Promise<void> {
-    if (this.state !== 'open') {
-      if (this.state === 'failed') throw this.failure
-      throw new StateError({ action: 'write a frame', state: this.state, allowed: ['open'] })
-    }
-    const invalid = checkFrame(frame, this.trackCount)
-    if (invalid) throw invalid
+  protected chunksOf(frame: RecorderFrame): readonly Buffer[] | undefined {
     let size = 0
     for (const part of frame.data) size += part.length
-    if (frame.trackIndex !== this.audio || size === 0 || size > MAX_FRAME) {
+    if (size === 0 || size > MAX_FRAME) {
       this.timeline.dropped.ignored++
-      return
+      return undefined
     }
-    if (this.timeline.admit(frame.trackIndex, frame.pts, true) === DROPPED) return
+    if (this.timeline.admit(frame.trackIndex, frame.pts, true) === DROPPED) return undefined
+    // ISO/IEC 14496-3 §1.A.2.2: frame_length (13 bits, header included) across bytes 3–5.
     const header = Buffer.from(this.template)
     const length = size + HEADER_SIZE
     header[3] = header[3]! | (length >> 11)
     header[4] = (length >> 3) & 0xff
     header[5] = ((length & 7) << 5) | 0x1f
-    this.framesWritten++
-    try {
-      await this.sink.writev([header, ...frame.data])
-    } catch (err) {
-      this.fail(err)
-      throw this.failure
-    }
+    return [header, ...frame.data]
   }
 
-  async finalize(): Promise<void> {
-    if (this.state === 'finalized') return
-    const failed = this.state === 'failed'
-    this.state = failed ? 'failed' : 'finalized'
-    try {
-      await this.sink.close()
-    } catch (err) {
-      this.fail(err)
-    }
-    if (this.state === 'failed') throw this.failure
-    if (this.framesWritten === 0) {
-      this.failure = new OutputError(`nothing was recorded to ${this.sink.name}: no AAC frame arrived`)
-      this.state = 'failed'
-      throw this.failure
-    }
-  }
-
-  private fail(err: unknown): void {
-    if (this.state === 'failed' && this.failure !== undefined) return
-    this.state = 'failed'
-    this.failure = err instanceof OutputError ? err : new OutputError(`writing aac failed: ${(err as Error).message}`, { cause: err })
+  protected nothingRecorded(): string {
+    return 'no AAC frame arrived'
   }
 }

@@ -7,18 +7,17 @@
  */
 import { H264NalType, nalType } from '../codec/h264-nal.js'
 import { H265NalType, h265NalType } from '../codec/h265-nal.js'
-import { OutputError, StateError, UnsupportedError } from '../errors.js'
+import { UnsupportedError } from '../errors.js'
 import type { CodecDetails } from '../formats/types.js'
 import { findParameterSets, withNalHeader } from './avc-config.js'
 import { openByteSink } from './byte-sink.js'
 import type { ByteSink } from './byte-sink.js'
-import type { OutputFormat, Recorder, RecorderDropCounts, RecorderFrame, RecorderOptions, SkippedTrack } from './recorder.js'
-import { DROPPED, Timeline, checkFrame } from './timeline.js'
-import type { TimelineTrackKind } from './timeline.js'
+import type { RecorderFrame, RecorderOptions, SkippedTrack } from './recorder.js'
+import { SingleTrackRecorder } from './single-track-recorder.js'
+import { DROPPED } from './timeline.js'
 
 const START_CODE = Buffer.from([0, 0, 0, 1])
 
-type RecorderState = 'open' | 'finalized' | 'failed'
 type SetName = 'vps' | 'sps' | 'pps'
 type ParameterSets = Partial<Record<SetName, Buffer>>
 
@@ -75,28 +74,18 @@ const CODECS: Record<'h264' | 'h265', AnnexBCodec> = {
   },
 }
 
-export class AnnexBRecorder implements Recorder {
-  readonly format: OutputFormat
-  framesWritten = 0
-  readonly skippedTracks: readonly SkippedTrack[]
-
-  private state: RecorderState = 'open'
-  private failure: unknown
+export class AnnexBRecorder extends SingleTrackRecorder {
   /** Latest parameter sets: from the SDP, replaced by in-band ones as they arrive. */
   private readonly sets: ParameterSets = {}
-  private readonly timeline: Timeline
 
   private constructor(
     private readonly c: AnnexBCodec,
-    private readonly sink: ByteSink,
+    sink: ByteSink,
     private readonly opts: RecorderOptions,
-    private readonly video: number,
+    video: number,
     skipped: SkippedTrack[],
   ) {
-    this.format = c.format
-    this.skippedTracks = skipped
-    const kinds: TimelineTrackKind[] = opts.tracks.map((_, i) => (i === video ? 'video' : 'off'))
-    this.timeline = new Timeline(kinds, video)
+    super(c.format, sink, opts.tracks.length, video, 'video', skipped)
   }
 
   static async create(opts: RecorderOptions, format: 'h264' | 'h265' = 'h264'): Promise<AnnexBRecorder> {
@@ -115,38 +104,20 @@ export class AnnexBRecorder implements Recorder {
     return new AnnexBRecorder(c, sink, opts, video, skipped)
   }
 
-  get bytesWritten(): number {
-    return this.sink.bytesWritten
-  }
-
-  get dropped(): Readonly<RecorderDropCounts> {
-    return this.timeline.dropped
-  }
-
-  async write(frame: RecorderFrame): Promise<void> {
-    if (this.state !== 'open') {
-      if (this.state === 'failed') throw this.failure
-      throw new StateError({ action: 'write a frame', state: this.state, allowed: ['open'] })
-    }
-    const invalid = checkFrame(frame, this.opts.tracks.length)
-    if (invalid) throw invalid
-    if (frame.trackIndex !== this.video || frame.data.length === 0) {
-      this.timeline.dropped.ignored++
-      return
-    }
+  protected chunksOf(frame: RecorderFrame): readonly Buffer[] | undefined {
     const c = this.c
     const inBand = c.find(frame.data)
     if (!this.timeline.started) {
       // Read the SDP's parameter sets late: the session may have filled them in meanwhile.
-      const details = this.opts.tracks[this.video]!.details
+      const details = this.opts.tracks[this.track]!.details
       for (const name of c.sets) this.sets[name] ??= c.fromDetails(details, name)
       // A stream that starts without its parameter sets decodes nothing; wait for a key frame that has them.
       if (frame.keyFrame && c.sets.some((name) => (inBand[name] ?? this.sets[name]) === undefined)) {
         this.timeline.dropped.beforeStart++
-        return
+        return undefined
       }
     }
-    if (this.timeline.admit(frame.trackIndex, frame.pts, frame.keyFrame) === DROPPED) return
+    if (this.timeline.admit(frame.trackIndex, frame.pts, frame.keyFrame) === DROPPED) return undefined
     for (const name of c.sets) if (inBand[name]) this.sets[name] = inBand[name]
     let nalus = frame.data
     if (frame.keyFrame && c.sets.some((name) => !inBand[name])) {
@@ -155,44 +126,17 @@ export class AnnexBRecorder implements Recorder {
       const known = new Set<Buffer>(c.sets.map((name) => inBand[name]).filter((b): b is Buffer => b !== undefined))
       nalus = [...nalus.slice(0, at), ...c.sets.map((name) => this.sets[name]!), ...nalus.slice(at).filter((n) => !known.has(n))]
     }
-    this.framesWritten++
-    try {
-      // Start codes and NAL units go out as one writev: the picture is never copied.
-      const chunks: Buffer[] = new Array(nalus.length * 2)
-      for (let i = 0; i < nalus.length; i++) {
-        chunks[2 * i] = START_CODE
-        chunks[2 * i + 1] = nalus[i]!
-      }
-      await this.sink.writev(chunks)
-    } catch (err) {
-      this.fail(err)
-      throw this.failure
+    // Start codes and NAL units, written without joining: the picture is never copied.
+    const chunks: Buffer[] = new Array(nalus.length * 2)
+    for (let i = 0; i < nalus.length; i++) {
+      chunks[2 * i] = START_CODE
+      chunks[2 * i + 1] = nalus[i]!
     }
+    return chunks
   }
 
-  async finalize(): Promise<void> {
-    if (this.state === 'finalized') return
-    const failed = this.state === 'failed'
-    this.state = failed ? 'failed' : 'finalized'
-    try {
-      await this.sink.close()
-    } catch (err) {
-      this.fail(err)
-    }
-    if (this.state === 'failed') throw this.failure
-    if (this.framesWritten === 0) {
-      const names = this.c.sets.map((n) => n.toUpperCase()).join('/')
-      this.failure = new OutputError(
-        `nothing was recorded to ${this.sink.name}: no ${this.c.label} key frame with ${names} arrived (${this.timeline.dropped.beforeStart} frames dropped before the start)`,
-      )
-      this.state = 'failed'
-      throw this.failure
-    }
-  }
-
-  private fail(err: unknown): void {
-    if (this.state === 'failed' && this.failure !== undefined) return
-    this.state = 'failed'
-    this.failure = err instanceof OutputError ? err : new OutputError(`writing ${this.c.format} failed: ${(err as Error).message}`, { cause: err })
+  protected nothingRecorded(): string {
+    const names = this.c.sets.map((n) => n.toUpperCase()).join('/')
+    return `no ${this.c.label} key frame with ${names} arrived (${this.timeline.dropped.beforeStart} frames dropped before the start)`
   }
 }

@@ -3,33 +3,16 @@
  * JPEG video track, one complete frame after another, no timestamps. Every frame is a key
  * frame, so the recording starts at once.
  */
-import { OutputError, StateError, UnsupportedError } from '../errors.js'
+import { UnsupportedError } from '../errors.js'
 import { openByteSink } from './byte-sink.js'
 import type { ByteSink } from './byte-sink.js'
-import type { OutputFormat, Recorder, RecorderDropCounts, RecorderFrame, RecorderOptions, SkippedTrack } from './recorder.js'
-import { DROPPED, Timeline, checkFrame } from './timeline.js'
-import type { TimelineTrackKind } from './timeline.js'
+import type { RecorderFrame, RecorderOptions, SkippedTrack } from './recorder.js'
+import { SingleTrackRecorder } from './single-track-recorder.js'
+import { DROPPED } from './timeline.js'
 
-type RecorderState = 'open' | 'finalized' | 'failed'
-
-export class MjpegRecorder implements Recorder {
-  readonly format: OutputFormat = 'mjpeg'
-  framesWritten = 0
-  readonly skippedTracks: readonly SkippedTrack[]
-
-  private state: RecorderState = 'open'
-  private failure: unknown
-  private readonly timeline: Timeline
-
-  private constructor(
-    private readonly sink: ByteSink,
-    private readonly trackCount: number,
-    private readonly video: number,
-    skipped: SkippedTrack[],
-  ) {
-    this.skippedTracks = skipped
-    const kinds: TimelineTrackKind[] = Array.from({ length: trackCount }, (_, i) => (i === video ? 'video' : 'off'))
-    this.timeline = new Timeline(kinds, video)
+export class MjpegRecorder extends SingleTrackRecorder {
+  private constructor(sink: ByteSink, trackCount: number, video: number, skipped: SkippedTrack[]) {
+    super('mjpeg', sink, trackCount, video, 'video', skipped)
   }
 
   static async create(opts: RecorderOptions): Promise<MjpegRecorder> {
@@ -47,55 +30,12 @@ export class MjpegRecorder implements Recorder {
     return new MjpegRecorder(sink, opts.tracks.length, video, skipped)
   }
 
-  get bytesWritten(): number {
-    return this.sink.bytesWritten
+  protected chunksOf(frame: RecorderFrame): readonly Buffer[] | undefined {
+    // Every JPEG is a key frame.
+    return this.timeline.admit(frame.trackIndex, frame.pts, true) === DROPPED ? undefined : frame.data
   }
 
-  get dropped(): Readonly<RecorderDropCounts> {
-    return this.timeline.dropped
-  }
-
-  async write(frame: RecorderFrame): Promise<void> {
-    if (this.state !== 'open') {
-      if (this.state === 'failed') throw this.failure
-      throw new StateError({ action: 'write a frame', state: this.state, allowed: ['open'] })
-    }
-    const invalid = checkFrame(frame, this.trackCount)
-    if (invalid) throw invalid
-    if (frame.trackIndex !== this.video || frame.data.length === 0) {
-      this.timeline.dropped.ignored++
-      return
-    }
-    if (this.timeline.admit(frame.trackIndex, frame.pts, true) === DROPPED) return
-    this.framesWritten++
-    try {
-      await this.sink.writev(frame.data)
-    } catch (err) {
-      this.fail(err)
-      throw this.failure
-    }
-  }
-
-  async finalize(): Promise<void> {
-    if (this.state === 'finalized') return
-    const failed = this.state === 'failed'
-    this.state = failed ? 'failed' : 'finalized'
-    try {
-      await this.sink.close()
-    } catch (err) {
-      this.fail(err)
-    }
-    if (this.state === 'failed') throw this.failure
-    if (this.framesWritten === 0) {
-      this.failure = new OutputError(`nothing was recorded to ${this.sink.name}: no JPEG frame arrived`)
-      this.state = 'failed'
-      throw this.failure
-    }
-  }
-
-  private fail(err: unknown): void {
-    if (this.state === 'failed' && this.failure !== undefined) return
-    this.state = 'failed'
-    this.failure = err instanceof OutputError ? err : new OutputError(`writing mjpeg failed: ${(err as Error).message}`, { cause: err })
+  protected nothingRecorded(): string {
+    return 'no JPEG frame arrived'
   }
 }
