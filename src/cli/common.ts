@@ -12,7 +12,7 @@ Usage:
   rtspkit push <file.mp4|.mov|.ts> <url> [--transport tcp|udp] [--loop] [--duration <s>]
                [--no-realtime] [--timeout <ms>] [--quiet]
   rtspkit relay <src-url> <dst-url> [--transport tcp|udp] [--src-transport auto|tcp|udp]
-               [--duration <s>] [--timeout <ms>] [--quiet]
+               [--duration <s>] [--timeout <ms>] [--reconnect] [--quiet]
 
 Connection options (probe, pull):
   --transport auto|tcp|udp   auto (default) tries UDP, then falls back to TCP

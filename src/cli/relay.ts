@@ -18,11 +18,12 @@ export async function relay(argv: string[]): Promise<number> {
       insecure: { type: 'boolean', default: false },
       duration: { type: 'string', short: 't' },
       quiet: { type: 'boolean', short: 'q', default: false },
+      reconnect: { type: 'boolean', default: false },
     },
   })
   const [src, dst] = positionals
   if (src === undefined || dst === undefined || positionals.length > 2) {
-    throw new UsageError('usage: rtspkit relay <src-url> <dst-url> [--transport tcp|udp] [--src-transport auto|tcp|udp] [--duration <s>]')
+    throw new UsageError('usage: rtspkit relay <src-url> <dst-url> [--transport tcp|udp] [--src-transport auto|tcp|udp] [--duration <s>] [--reconnect]')
   }
   const transport = parsePushTransport(values.transport)
   const srcTransport = parseTransport(values['src-transport'])
@@ -32,7 +33,14 @@ export async function relay(argv: string[]): Promise<number> {
 
   return withSignals(async (signal) => {
     const client = new RtspClient({ timeoutMs, readTimeoutMs: timeoutMs, tls: tlsOptions(values) })
-    const source = await client.pull(src, { signal, transport: srcTransport })
+    // --reconnect: the source side survives drops; the destination session is kept meanwhile.
+    const supervisor = values.reconnect ? await client.supervise(src, { signal, transport: srcTransport }) : undefined
+    const source = supervisor ?? (await client.pull(src, { signal, transport: srcTransport }))
+    if (supervisor !== undefined && !values.quiet) {
+      supervisor.on('reconnecting', (e) => {
+        process.stderr.write(`${live ? '\r\x1b[K' : ''}rtspkit: relay source dropped (${e.error.message}); reconnecting in ${e.delayMs} ms (attempt ${e.attempt})\n`)
+      })
+    }
     let failure: unknown
     try {
       // Same codec parameters downstream: no re-encoding, only repacketizing.
@@ -69,9 +77,9 @@ export async function relay(argv: string[]): Promise<number> {
       if (live) process.stderr.write('\n')
       if (sinkError !== undefined) throw sinkError
       if (failure !== undefined) {
-        // The source dropped (reconnect is a later feature): say which side it was.
+        // The source dropped (and was not, or could not be, reconnected): say which side it was.
         const message = failure instanceof Error ? failure.message : String(failure)
-        throw new ClosedError(`the relay source ${redactUrl(source.url)} dropped (${message})`, { cause: failure })
+        throw new ClosedError(`the relay source ${redactUrl(src)} dropped (${message})`, { cause: failure })
       }
       if (!values.quiet) {
         const frames = sink.stats().reduce((n, t) => n + t.framesSent, 0)
