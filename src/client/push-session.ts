@@ -15,20 +15,8 @@ import {
   TimeoutError,
   UnsupportedError,
 } from '../errors.js'
-import { H264NalType, nalType } from '../codec/h264-nal.js'
-import { H265NalType, h265NalType } from '../codec/h265-nal.js'
-import { parseAudioSpecificConfig } from '../codec/aac-config.js'
-import { AacPacketizer } from '../formats/aac/packetizer.js'
-import { aacMediaDescription } from '../formats/aac/sdp.js'
-import { H264Packetizer } from '../formats/h264/packetizer.js'
-import { h264MediaDescription } from '../formats/h264/sdp.js'
-import { H265Packetizer } from '../formats/h265/packetizer.js'
-import { OpusPacketizer } from '../formats/opus/packetizer.js'
-import { OPUS_CLOCK_RATE, opusMediaDescription } from '../formats/opus/sdp.js'
-import { G711Packetizer } from '../formats/g711/packetizer.js'
-import { g711MediaDescription } from '../formats/g711/sdp.js'
-import { h265MediaDescription } from '../formats/h265/sdp.js'
-import type { CodecDetails } from '../formats/types.js'
+import { createSendTrack, withParameterSets } from '../formats/send-track.js'
+import type { SendTrackInit } from '../formats/send-track.js'
 import { parseSession } from '../rtsp/headers/session.js'
 import { formatTransport, parseTransport } from '../rtsp/headers/transport.js'
 import type { TransportSpec } from '../rtsp/headers/transport.js'
@@ -41,17 +29,7 @@ import type { Credentials, ParsedRtspUrl } from '../util/url.js'
 import { redactUrl, resolveControl } from '../util/url.js'
 
 /** A track to publish: what the SDP announces and the packetizer needs. */
-export interface PushTrackInit {
-  type: 'video' | 'audio'
-  /** 'H264', 'H265' or 'AAC'. */
-  codec: string
-  /** RTP clock; default 90000 for video, the AAC sample rate for AAC. */
-  clockRate?: number
-  /** H.264/H.265: sps, pps (vps); AAC: audioSpecificConfig. */
-  details: CodecDetails
-  /** Default 96 + index. */
-  payloadType?: number
-}
+export type PushTrackInit = SendTrackInit
 
 export interface PushTrack {
   index: number
@@ -151,8 +129,6 @@ class TrackSender {
   }
 }
 
-const SUPPORTED = 'H264, H265, AAC, OPUS, PCMA, PCMU'
-
 /**
  * A recording RTSP session (RFC 2326 §10.11 ANNOUNCE, §10.4 SETUP with mode=record,
  * §10.11 RECORD): sends access units as RTP over TCP interleaved or UDP, with sender
@@ -230,72 +206,20 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
   }
 
   private addTrack(init: PushTrackInit, i: number): void {
-    let pt = init.payloadType ?? 96 + i
-    const control = `trackID=${i}`
     const ssrc = randomInt(1, 0xffffffff)
-    const d = init.details
-    const writer = { payloadType: pt, ssrc, mtu: this.opts.mtu }
-    let packetizer: Packetizer
-    let media: MediaDescription
-    let clockRate: number
-    let sets: Buffer[] = []
-    switch (init.codec.toUpperCase()) {
-      case 'H264':
-        packetizer = new H264Packetizer(writer)
-        media = h264MediaDescription({ payloadType: pt, control, sps: d.sps, pps: d.pps })
-        clockRate = 90000
-        sets = [d.sps, d.pps].filter((b): b is Buffer => b !== undefined)
-        break
-      case 'H265':
-        packetizer = new H265Packetizer(writer)
-        media = h265MediaDescription({ payloadType: pt, control, vps: d.vps, sps: d.sps, pps: d.pps })
-        clockRate = 90000
-        sets = [d.vps, d.sps, d.pps].filter((b): b is Buffer => b !== undefined)
-        break
-      case 'AAC': {
-        if (d.audioSpecificConfig === undefined) throw new InvalidArgumentError(`AAC track ${i} needs details.audioSpecificConfig`)
-        const asc = parseAudioSpecificConfig(d.audioSpecificConfig)
-        clockRate = asc.sampleRate
-        packetizer = new AacPacketizer({ ...writer, frameDuration: asc.frameLength ?? 1024, maxFramesPerPacket: 1 })
-        media = aacMediaDescription({ payloadType: pt, control, config: d.audioSpecificConfig })
-        break
-      }
-      case 'OPUS': {
-        // RFC 7587 §4.1: always a 48 kHz clock, whatever the encoder's rate.
-        clockRate = OPUS_CLOCK_RATE
-        packetizer = new OpusPacketizer(writer)
-        media = opusMediaDescription({ payloadType: pt, control, channels: d.channels ?? 2 })
-        break
-      }
-      case 'PCMA':
-      case 'PCMU': {
-        const codec = init.codec.toUpperCase() as 'PCMA' | 'PCMU'
-        clockRate = d.sampleRate ?? init.clockRate ?? 8000
-        const channels = d.channels ?? 1
-        // RFC 3551 static types (PCMU 0, PCMA 8) for 8 kHz mono unless the caller chose one.
-        pt = init.payloadType ?? (clockRate === 8000 && channels === 1 ? (codec === 'PCMU' ? 0 : 8) : pt)
-        packetizer = new G711Packetizer({ ...writer, payloadType: pt, sampleRate: clockRate, channels })
-        media = g711MediaDescription({ codec, sampleRate: clockRate, channels, payloadType: pt, control })
-        break
-      }
-      default:
-        throw new UnsupportedError(`cannot push ${init.codec}; supported: ${SUPPORTED}`)
-    }
-    if (init.clockRate !== undefined && init.clockRate !== clockRate) {
-      throw new InvalidArgumentError(`track ${i}: ${init.codec} runs at ${clockRate} Hz, not ${init.clockRate}`)
-    }
+    const t = createSendTrack(init, i, { ssrc, mtu: this.opts.mtu, control: `trackID=${i}` })
     const track: PushTrack = {
       index: i,
       type: init.type,
-      codec: init.codec.toUpperCase(),
-      clockRate,
-      payloadType: pt,
+      codec: t.codec,
+      clockRate: t.clockRate,
+      payloadType: t.payloadType,
       control: '',
       ssrc,
       transport: { protocol: this.opts.transport },
     }
     this.tracks.push(track)
-    this.senders.push(new TrackSender(track, packetizer, media, sets))
+    this.senders.push(new TrackSender(track, t.packetizer, t.media, t.parameterSets))
   }
 
   /** OPTIONS → ANNOUNCE → SETUP (each track, mode=record) → RECORD within one timeout; on failure everything is released. */
@@ -461,7 +385,7 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
     }
     const unit = s.unit
     unit.rtpTimestamp = (s.rtpBase + Math.round(frame.pts * s.track.clockRate)) >>> 0
-    unit.data = key && s.parameterSets.length > 0 ? this.withParameterSets(s, frame.data) : frame.data
+    unit.data = key ? withParameterSets(s.track.codec, s.parameterSets, frame.data) : frame.data
     const packets = s.packetizer.packetize(unit)
     s.framesSent++
     s.packetsSent += packets.length
@@ -473,24 +397,6 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
     this.conn.write(interleave(s.rtpChannel, packets))
     if (this.conn.writableLength <= this.opts.highWaterMark) return Promise.resolve()
     return new Promise((resolve) => this.drainWaiters.push(resolve))
-  }
-
-  /** RFC 6184 §8.4 / RFC 7798: repeat parameter sets in-band before key frames that lack them. */
-  private withParameterSets(s: TrackSender, data: readonly Buffer[]): readonly Buffer[] {
-    const h265 = s.track.codec === 'H265'
-    let has = false
-    for (const n of data) {
-      const t = h265 ? h265NalType(n[0] ?? 0) : nalType(n[0] ?? 0)
-      if (h265 ? t === H265NalType.Sps : t === H264NalType.Sps) {
-        has = true
-        break
-      }
-    }
-    if (has) return data
-    // After an AUD, if any: keep it first.
-    const first = data[0]
-    const aud = first !== undefined && (h265 ? h265NalType(first[0] ?? 0) === H265NalType.Aud : nalType(first[0] ?? 0) === H264NalType.Aud)
-    return aud ? [first, ...s.parameterSets, ...data.slice(1)] : [...s.parameterSets, ...data]
   }
 
   private onDrain(): void {
