@@ -25,7 +25,8 @@ export interface BindRtpPortPairOptions {
   filterSource?: boolean
 }
 
-export type DatagramHandler = (buf: Buffer) => void
+/** `rinfo` says where the datagram came from (the embedded server routes by it). */
+export type DatagramHandler = (buf: Buffer, rinfo: dgram.RemoteInfo) => void
 
 const DEFAULT_RECV_BUFFER = 4 * 1024 * 1024
 const RETRYABLE = new Set(['EADDRINUSE', 'EACCES'])
@@ -245,7 +246,8 @@ export class UdpPortPair {
 
   #accepts(address: string): boolean {
     const remote = this.#remote
-    if (remote === undefined) return false
+    // No remote: a pair without source filtering (the embedded server's) takes every datagram.
+    if (remote === undefined) return !this.#filterSource
     if (!this.#filterSource || address === remote) return true
     return normalizeAddress(address) === remote
   }
@@ -258,7 +260,7 @@ export class UdpPortPair {
     }
     this.rtpPacketsReceived++
     if (this.#remoteRtpPort === undefined) this.#remoteRtpPort = rinfo.port
-    this.#onRtp?.(msg)
+    this.#onRtp?.(msg, rinfo)
   }
 
   readonly #handleRtcp = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
@@ -268,7 +270,7 @@ export class UdpPortPair {
     }
     this.rtcpPacketsReceived++
     if (this.#remoteRtcpPort === undefined) this.#remoteRtcpPort = rinfo.port
-    this.#onRtcp?.(msg)
+    this.#onRtcp?.(msg, rinfo)
   }
 
   readonly #handleError = (err: Error): void => {
@@ -285,6 +287,14 @@ export class UdpPortPair {
   #send(socket: dgram.Socket, port: number | undefined, buf: Uint8Array): boolean {
     if (port === undefined || this.#remote === undefined || this.#closing) return false
     socket.send(buf, port, this.#sendAddress, this.#afterSend)
+    return true
+  }
+
+  /** Send to any address (the embedded server's shared pair serves many clients). False once closed. */
+  sendTo(kind: 'rtp' | 'rtcp', buf: Uint8Array, port: number, address: string): boolean {
+    if (this.#closing) return false
+    const to = this.#mapIPv4 && isIPv4(address) ? `::ffff:${address}` : address
+    ;(kind === 'rtp' ? this.#rtp : this.#rtcp).send(buf, port, to, this.#afterSend)
     return true
   }
 

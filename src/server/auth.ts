@@ -1,0 +1,81 @@
+/**
+ * Server side of RTSP authentication (RFC 2326 §12.5 / §12.44, borrowed from HTTP):
+ * challenges with Digest (RFC 7616 / RFC 2617, MD5) and Basic (RFC 7617), and checks the
+ * Authorization header a client sends back. The password stays in a #private field.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { quote } from '../rtsp/headers/quoted.js'
+import { parseWwwAuthenticate } from '../rtsp/headers/www-authenticate.js'
+
+export interface ServerCredentials {
+  username: string
+  password: string
+}
+
+/** The verdict on one request's Authorization header. */
+export type AuthResult = { ok: true; user: string } | { ok: false; reason: 'missing' | 'bad-user' | 'bad-password' | 'stale' | 'malformed' }
+
+export class ServerAuth {
+  readonly realm: string
+  readonly #username: string
+  readonly #password: string
+  /** One nonce per server run: long-lived sessions (keep-alives, TEARDOWN) never go stale. */
+  readonly #nonce = randomBytes(16).toString('hex')
+
+  constructor(credentials: ServerCredentials, realm = 'rtspkit') {
+    this.#username = credentials.username
+    this.#password = credentials.password
+    this.realm = realm
+  }
+
+  /** WWW-Authenticate values for a 401: Digest first (clients pick the strongest they know), then Basic. */
+  challenges(): string[] {
+    return [`Digest realm=${quote(this.realm)}, nonce=${quote(this.#nonce)}, algorithm=MD5`, `Basic realm=${quote(this.realm)}`]
+  }
+
+  /** Check a request's Authorization header, computed with the request's own method (RFC 7616 §3.4.3). */
+  verify(method: string, authorization: string | undefined): AuthResult {
+    if (authorization === undefined) return { ok: false, reason: 'missing' }
+    const m = /^\s*([A-Za-z]+)\s+(.*)$/s.exec(authorization)
+    if (m === null) return { ok: false, reason: 'malformed' }
+    const scheme = m[1]!.toLowerCase()
+    if (scheme === 'basic') {
+      // RFC 7617 §2: base64(user-id ":" password).
+      const decoded = Buffer.from(m[2]!.trim(), 'base64').toString('utf8')
+      const colon = decoded.indexOf(':')
+      if (colon < 0) return { ok: false, reason: 'malformed' }
+      const user = decoded.slice(0, colon)
+      if (!same(user, this.#username)) return { ok: false, reason: 'bad-user' }
+      if (!same(decoded.slice(colon + 1), this.#password)) return { ok: false, reason: 'bad-password' }
+      return { ok: true, user }
+    }
+    if (scheme !== 'digest') return { ok: false, reason: 'malformed' }
+    const p = parseWwwAuthenticate(authorization)[0]?.params
+    if (p === undefined || p.username === undefined || p.response === undefined || p.uri === undefined || p.nonce === undefined) {
+      return { ok: false, reason: 'malformed' }
+    }
+    if (!same(p.username, this.#username)) return { ok: false, reason: 'bad-user' }
+    if (p.nonce !== this.#nonce) return { ok: false, reason: 'stale' }
+    const algorithm = (p.algorithm ?? 'MD5').toUpperCase()
+    if (algorithm !== 'MD5') return { ok: false, reason: 'malformed' }
+    const H = (s: string): string => createHash('md5').update(s, 'utf8').digest('hex')
+    const ha1 = H(`${this.#username}:${p.realm ?? this.realm}:${this.#password}`)
+    // The uri the client hashed is the one it sends in the header (FFmpeg and GStreamer send the request URL).
+    const ha2 = H(`${method}:${p.uri}`)
+    const expected = p.qop !== undefined
+      ? H(`${ha1}:${p.nonce}:${p.nc ?? ''}:${p.cnonce ?? ''}:${p.qop}:${ha2}`)
+      : H(`${ha1}:${p.nonce}:${ha2}`)
+    if (!same(expected, p.response.toLowerCase())) return { ok: false, reason: 'bad-password' }
+    return { ok: true, user: p.username }
+  }
+
+  toJSON(): { realm: string; username: string } {
+    return { realm: this.realm, username: this.#username }
+  }
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8')
+  const y = Buffer.from(b, 'utf8')
+  return x.length === y.length && timingSafeEqual(x, y)
+}

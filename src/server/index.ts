@@ -1,0 +1,5 @@
+export { RtspServer, normalizePath } from './server.js'
+export type { AuthorizeContext, RtspServerEvents, RtspServerOptions, ServerSessionInfo } from './server.js'
+export { StreamPublisher } from './stream.js'
+export type { PublishFrame, StreamTrackInfo } from './stream.js'
+export type { ServerCredentials } from './auth.js'

@@ -1,0 +1,807 @@
+/**
+ * The embedded RTSP 1.0 server (RFC 2326): serves files and in-process media as live
+ * streams, takes publishers (ANNOUNCE / RECORD) on any other path and fans each stream out
+ * to its readers over TCP interleaved or UDP. Built on the same wire layer as the client.
+ */
+import { EventEmitter } from 'node:events'
+import * as net from 'node:net'
+import { isIPv6 } from 'node:net'
+import { InvalidArgumentError, RtspError, StateError } from '../errors.js'
+import { openFileSource, paceFrames } from '../input/file-source.js'
+import { resolveFormat } from '../formats/index.js'
+import type { SendTrackInit } from '../formats/send-track.js'
+import { Headers } from '../rtsp/message.js'
+import type { RtspRequest } from '../rtsp/message.js'
+import { cseqOf } from '../rtsp/message.js'
+import { RtspReader } from '../rtsp/reader.js'
+import { serializeResponse } from '../rtsp/serialize.js'
+import { parseSession } from '../rtsp/headers/session.js'
+import { formatTransport, parseTransport } from '../rtsp/headers/transport.js'
+import type { TransportSpec } from '../rtsp/headers/transport.js'
+import { formatRtpInfo } from '../rtsp/headers/rtp-info.js'
+import { parseSdp, rtpMapFor } from '../sdp/parse.js'
+import { bindRtpPortPair } from '../transport/udp.js'
+import type { UdpPortPair } from '../transport/udp.js'
+import { ServerAuth } from './auth.js'
+import type { ServerCredentials } from './auth.js'
+import { keyFrameProbe } from './keyframe.js'
+import { ServerSession } from './session.js'
+import type { SessionHost, TrackTransport } from './session.js'
+import { Stream, StreamPublisher } from './stream.js'
+import type { StreamTrackInfo } from './stream.js'
+import { USER_AGENT } from '../client/pull-session.js'
+
+export interface AuthorizeContext {
+  /** Stream path without the leading slash, e.g. 'cam1'. */
+  path: string
+  action: 'read' | 'publish'
+  /** The authenticated user when credentials are set. */
+  user: string | undefined
+  remoteAddress: string
+}
+
+export interface RtspServerOptions {
+  /** Address to listen on. Default '127.0.0.1'. */
+  host?: string
+  /** TCP port; 0 picks a free one. Default 8554. */
+  port?: number
+  /** Require Basic or Digest authentication (every method but OPTIONS). */
+  credentials?: ServerCredentials
+  /** Realm in challenges. Default 'rtspkit'. */
+  realm?: string
+  /** Decide per path and action (after authentication); false answers 403. */
+  authorize?: (ctx: AuthorizeContext) => boolean | Promise<boolean>
+  /** Session timeout advertised in `Session: id;timeout=N`; silent sessions expire after it. Default 60 s. */
+  sessionTimeoutS?: number
+  /** Bytes queued for one TCP reader before it skips ahead to the next key frame. Default 4 MiB. */
+  maxReaderQueueBytes?: number
+  /** A reader that stays behind this long is disconnected. Default 10 000 ms. */
+  lagCutMs?: number
+  /** Most client connections at once. Default 1024. */
+  maxConnections?: number
+  /** UDP RTP port of the server (RTCP is the next one); default a free even pair. */
+  rtpPort?: number
+  /** Largest RTP payload for served files and API streams. Default 1400. */
+  mtu?: number
+  /** One line per session start and end, and per problem. Default: silent. */
+  log?: (line: string) => void
+}
+
+export interface ServerSessionInfo {
+  id: string
+  role: 'reader' | 'publisher'
+  path: string
+  remoteAddress: string
+  protocol: 'tcp' | 'udp' | undefined
+}
+
+export interface RtspServerEvents {
+  'session-start': [info: ServerSessionInfo]
+  'session-end': [info: ServerSessionInfo, reason: string]
+}
+
+const PUBLIC = 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER, ANNOUNCE, RECORD'
+const MAX_SESSIONS_PER_CONNECTION = 16
+
+class HttpishError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string | string[]> = {},
+  ) {
+    super(message)
+  }
+}
+
+interface Announced {
+  path: string
+  stream: Stream
+  /** The publisher's a=control of each media, for matching its SETUP URLs. */
+  controls: string[]
+}
+
+/** One client TCP connection: RTSP requests in, replies and interleaved media out. */
+class ServerConnection {
+  readonly remoteAddress: string
+  readonly label: string
+  readonly sessions = new Set<ServerSession>()
+  /** Interleaved channel → where its frames go. */
+  readonly channels = new Map<number, { session: ServerSession; track: number; rtcp: boolean }>()
+  announced: Announced | undefined
+  /** Work to do once the reply is on the wire (PLAY: media must follow the reply, never precede it). */
+  afterReply: (() => void) | undefined
+  lastActivity = performance.now()
+  private queue: Promise<void> = Promise.resolve()
+  private readonly reader: RtspReader
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly server: RtspServer,
+  ) {
+    this.remoteAddress = normalizeAddress(socket.remoteAddress ?? '')
+    this.label = `${this.remoteAddress}:${socket.remotePort ?? 0}`
+    socket.setNoDelay(true)
+    this.reader = new RtspReader({
+      onRequest: (req) => {
+        this.queue = this.queue.then(() => this.server.handle(this, req)).catch((err: unknown) => {
+          this.server.logLine(`connection ${this.label}: ${(err as Error).message}`)
+          socket.destroy()
+        })
+      },
+      onResponse: () => {}, // replies to requests we never send
+      onInterleaved: (channel, payload) => {
+        const route = this.channels.get(channel)
+        if (route === undefined) return
+        if (route.session.role === 'publisher') {
+          if (route.rtcp) route.session.ingestRtcp(route.track, payload)
+          else route.session.ingest(route.track, payload)
+        } else {
+          route.session.lastActivity = performance.now() // receiver reports keep a reader alive
+        }
+      },
+    })
+    socket.on('data', (chunk) => {
+      this.lastActivity = performance.now()
+      try {
+        this.reader.push(chunk)
+      } catch (err) {
+        // A client that breaks the framing or a limit: say so and hang up.
+        const msg = err instanceof RtspError ? err.message : String(err)
+        this.server.logLine(`connection ${this.label}: ${msg}`)
+        if (!socket.destroyed) socket.end(serializeResponse({ status: 400, headers: { Server: USER_AGENT } }))
+      }
+    })
+    socket.on('error', () => {}) // 'close' follows
+    socket.on('close', () => this.server.connectionClosed(this))
+  }
+
+  write(buf: Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(buf)
+  }
+}
+
+/**
+ * `new RtspServer({ port: 8554 })`, then `addFile('cam', 'clip.mp4')` or `publish('live', tracks)`,
+ * then `listen()`. Publishers may ANNOUNCE on any path not taken.
+ */
+export class RtspServer extends EventEmitter<RtspServerEvents> {
+  private readonly opts: Required<Omit<RtspServerOptions, 'credentials' | 'realm' | 'authorize' | 'rtpPort' | 'log'>> & Pick<RtspServerOptions, 'authorize' | 'rtpPort' | 'log'>
+  private readonly auth: ServerAuth | undefined
+  private readonly netServer: net.Server
+  private readonly connections = new Set<ServerConnection>()
+  private readonly sessions = new Map<string, ServerSession>()
+  /** Stream path → live stream (files, API publishers, RECORD publishers). */
+  private readonly streams = new Map<string, Stream>()
+  private readonly publishers = new Map<string, StreamPublisher>()
+  /** `address:port` of a UDP publisher's RTP/RTCP → its session and track. */
+  private readonly udpRoutes = new Map<string, { session: ServerSession; track: number; rtcp: boolean }>()
+  private readonly fileLoops = new Set<AbortController>()
+  private readonly host: SessionHost
+  private udp: UdpPortPair | undefined
+  private sweepTimer: NodeJS.Timeout | undefined
+  private state: 'new' | 'listening' | 'closed' = 'new'
+  private boundPort = 0
+
+  constructor(options: RtspServerOptions = {}) {
+    super()
+    this.opts = {
+      host: options.host === 'localhost' || options.host === undefined ? '127.0.0.1' : options.host,
+      port: options.port ?? 8554,
+      sessionTimeoutS: options.sessionTimeoutS ?? 60,
+      maxReaderQueueBytes: options.maxReaderQueueBytes ?? 4 * 1024 * 1024,
+      lagCutMs: options.lagCutMs ?? 10_000,
+      maxConnections: options.maxConnections ?? 1024,
+      mtu: options.mtu ?? 1400,
+      authorize: options.authorize,
+      rtpPort: options.rtpPort,
+      log: options.log,
+    }
+    if (!net.isIP(this.opts.host)) throw new InvalidArgumentError(`server host must be an IP address, got ${JSON.stringify(this.opts.host)}`)
+    if (!Number.isInteger(this.opts.port) || this.opts.port < 0 || this.opts.port > 65535) {
+      throw new InvalidArgumentError(`server port must be 0-65535, got ${this.opts.port}`)
+    }
+    if (!(this.opts.sessionTimeoutS >= 1)) throw new InvalidArgumentError(`sessionTimeoutS must be at least 1, got ${this.opts.sessionTimeoutS}`)
+    if (options.credentials !== undefined) this.auth = new ServerAuth(options.credentials, options.realm)
+    this.netServer = net.createServer((socket) => this.accept(socket))
+    this.netServer.maxConnections = this.opts.maxConnections
+    const server = this
+    this.host = {
+      get udp() {
+        return server.udp
+      },
+      maxReaderQueueBytes: this.opts.maxReaderQueueBytes,
+      sessionEnded: (session, reason) => this.endSession(session, reason),
+    }
+  }
+
+  /** The TCP port listened on (after listen()). */
+  get port(): number {
+    return this.boundPort
+  }
+
+  /** The server's UDP RTP port (RTCP is +1), after listen(). */
+  get rtpPort(): number | undefined {
+    return this.udp?.rtpPort
+  }
+
+  /** `rtsp://host:port/path` for a stream of this server. */
+  url(path: string): string {
+    const h = this.opts.host === '0.0.0.0' ? '127.0.0.1' : this.opts.host === '::' ? '[::1]' : isIPv6(this.opts.host) ? `[${this.opts.host}]` : this.opts.host
+    return `rtsp://${h}:${this.boundPort}/${normalizePath(path)}`
+  }
+
+  /** Paths served now, with their codecs. */
+  paths(): Array<{ path: string; kind: string; codecs: string; readers: number }> {
+    return [...this.streams.values()].map((s) => ({ path: s.path, kind: s.kind, codecs: s.summary, readers: s.readers.size }))
+  }
+
+  async listen(): Promise<{ host: string; port: number }> {
+    if (this.state !== 'new') throw new StateError({ action: 'listen', state: this.state, allowed: ['new'] })
+    const rtpPort = this.opts.rtpPort
+    this.udp = await bindRtpPortPair({
+      host: this.opts.host,
+      filterSource: false,
+      recvBufferSize: 4 * 1024 * 1024,
+      ...(rtpPort !== undefined ? { minPort: rtpPort, maxPort: rtpPort + 1, attempts: 1 } : {}),
+    })
+    this.udp.onRtp((buf, rinfo) => this.onUdp(buf, rinfo.address, rinfo.port, false))
+    this.udp.onRtcp((buf, rinfo) => this.onUdp(buf, rinfo.address, rinfo.port, true))
+    this.udp.onError(() => {}) // ICMP port unreachable from a reader that went away: its session expires
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        void this.udp?.close()
+        reject(new RtspError('RTSP_ERR_CONNECT', `cannot listen on ${this.opts.host}:${this.opts.port}: ${err.code ?? err.message}; choose another --port`, { cause: err }))
+      }
+      this.netServer.once('error', onError)
+      this.netServer.listen(this.opts.port, this.opts.host, () => {
+        this.netServer.off('error', onError)
+        resolve()
+      })
+    })
+    this.boundPort = (this.netServer.address() as net.AddressInfo).port
+    this.state = 'listening'
+    this.sweepTimer = setInterval(() => this.sweep(), 1000)
+    this.sweepTimer.unref()
+    return { host: this.opts.host, port: this.boundPort }
+  }
+
+  /**
+   * Serve a media file (MP4, MOV, MPEG-TS) on `path` as a live stream: paced in real time,
+   * looping with continuous timestamps, one timeline shared by every reader.
+   */
+  async addFile(path: string, file: string, options: { loop?: boolean } = {}): Promise<StreamPublisher> {
+    const source = await openFileSource(file)
+    let publisher: StreamPublisher
+    try {
+      publisher = this.createPublisher(path, 'file', source.tracks)
+    } catch (err) {
+      await source.close()
+      throw err
+    }
+    const abort = new AbortController()
+    this.fileLoops.add(abort)
+    publisher.onClose = ((prev) => () => {
+      abort.abort()
+      prev?.()
+    })(publisher.onClose)
+    void (async () => {
+      try {
+        for await (const f of paceFrames(source, { loop: options.loop ?? true, realtime: true, signal: abort.signal })) {
+          if (abort.signal.aborted) break
+          publisher.write(f.trackIndex, f)
+        }
+      } catch (err) {
+        if (!abort.signal.aborted) this.logLine(`stream /${publisher.stream.path}: reading ${file} failed: ${(err as Error).message}`)
+      } finally {
+        this.fileLoops.delete(abort)
+        await source.close().catch(() => {})
+        publisher.close('the file ended')
+      }
+    })()
+    return publisher
+  }
+
+  /** Serve media written by this program: `publisher.write(track, { pts, keyFrame, data })`. */
+  publish(path: string, tracks: readonly SendTrackInit[]): StreamPublisher {
+    return this.createPublisher(path, 'api', tracks)
+  }
+
+  private createPublisher(path: string, kind: 'file' | 'api', tracks: readonly SendTrackInit[]): StreamPublisher {
+    if (this.state === 'closed') throw new StateError({ action: 'publish', state: 'closed', allowed: ['new', 'listening'] })
+    const p = normalizePath(path)
+    if (this.streams.has(p) || this.isAnnounced(p)) throw new InvalidArgumentError(`path /${p} is already served; choose another path`)
+    const publisher = new StreamPublisher(p, kind, tracks, { mtu: this.opts.mtu })
+    this.streams.set(p, publisher.stream)
+    this.publishers.set(p, publisher)
+    publisher.onClose = () => {
+      if (this.streams.get(p) === publisher.stream) this.streams.delete(p)
+      this.publishers.delete(p)
+    }
+    return publisher
+  }
+
+  /** Stop listening, end every session and stream, release every socket. Idempotent. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return
+    const wasListening = this.state === 'listening'
+    this.state = 'closed'
+    clearInterval(this.sweepTimer)
+    for (const a of this.fileLoops) a.abort()
+    for (const p of [...this.publishers.values()]) p.close('the server is shutting down')
+    for (const s of [...this.sessions.values()]) this.endSession(s, 'the server is shutting down')
+    for (const c of this.connections) c.socket.destroy()
+    await this.udp?.close()
+    if (wasListening) await new Promise<void>((resolve) => this.netServer.close(() => resolve()))
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  /** @internal */
+  logLine(line: string): void {
+    this.opts.log?.(line)
+  }
+
+  // ---- connections ----
+
+  private accept(socket: net.Socket): void {
+    if (this.state !== 'listening') {
+      socket.destroy()
+      return
+    }
+    this.connections.add(new ServerConnection(socket, this))
+  }
+
+  /** @internal */
+  connectionClosed(conn: ServerConnection): void {
+    this.connections.delete(conn)
+    for (const s of conn.sessions) {
+      // TCP sessions live in their connection; UDP ones stay until TEARDOWN or timeout (RFC 2326 §3.6).
+      if (s.socket === conn.socket || s.role === 'publisher') this.endSession(s, 'the client disconnected')
+    }
+    conn.sessions.clear()
+  }
+
+  private onUdp(buf: Buffer, address: string, port: number, rtcp: boolean): void {
+    const route = this.udpRoutes.get(`${normalizeAddress(address)}:${port}`)
+    if (route === undefined) return
+    if (route.session.role === 'publisher') {
+      if (rtcp) route.session.ingestRtcp(route.track, buf)
+      else route.session.ingest(route.track, buf)
+    } else {
+      route.session.lastActivity = performance.now() // receiver reports keep a UDP reader alive
+    }
+  }
+
+  private sweep(): void {
+    const now = performance.now()
+    const timeoutMs = this.opts.sessionTimeoutS * 1000
+    for (const s of [...this.sessions.values()]) {
+      let last = s.lastActivity
+      if (s.socket !== undefined) {
+        for (const c of this.connections) if (c.socket === s.socket && c.lastActivity > last) last = c.lastActivity
+      }
+      if (now - last > timeoutMs) this.endSession(s, `no request or RTCP for ${this.opts.sessionTimeoutS} s`)
+      else if (s.laggingSince !== 0 && now - s.laggingSince > this.opts.lagCutMs) {
+        this.endSession(s, `the reader fell behind for ${Math.round(this.opts.lagCutMs / 1000)} s`)
+        s.socket?.destroy()
+      }
+    }
+  }
+
+  private endSession(s: ServerSession, reason: string): void {
+    if (s.state === 'closed') return
+    const wasPublishing = s.role === 'publisher'
+    s.state = 'closed'
+    this.sessions.delete(s.id)
+    s.stream.readers.delete(s)
+    for (const [key, route] of this.udpRoutes) if (route.session === s) this.udpRoutes.delete(key)
+    for (const c of this.connections) {
+      c.sessions.delete(s)
+      for (const [ch, route] of c.channels) if (route.session === s) c.channels.delete(ch)
+    }
+    if (wasPublishing && this.streams.get(s.stream.path) === s.stream) {
+      this.streams.delete(s.stream.path)
+      s.stream.end('the publisher went away')
+    }
+    if (s.role === 'reader' && s.stream.ended && s.socket !== undefined) {
+      // The source is gone: hang up so the client sees the end at once (RFC 2326 gives no push notice in 1.0).
+      s.socket.end()
+    }
+    const info = this.info(s)
+    this.logLine(`session ${s.id} ended (${reason}) ${s.summary()}`)
+    this.emit('session-end', info, reason)
+  }
+
+  private info(s: ServerSession): ServerSessionInfo {
+    return { id: s.id, role: s.role, path: s.stream.path, remoteAddress: s.remoteAddress, protocol: s.protocol }
+  }
+
+  private isAnnounced(path: string): boolean {
+    for (const c of this.connections) if (c.announced?.path === path) return true
+    return false
+  }
+
+  // ---- requests ----
+
+  /** @internal One request, answered in order per connection. */
+  async handle(conn: ServerConnection, req: RtspRequest): Promise<void> {
+    const cseq = req.headers.get('CSeq')
+    const headers = new Headers()
+    if (cseq !== undefined) headers.set('CSeq', cseqOf(req) ?? cseq.trim())
+    headers.set('Server', USER_AGENT)
+    let status = 200
+    let body: string | undefined
+    try {
+      if (req.version !== 'RTSP/1.0') throw new HttpishError(505, `RTSP version ${req.version} is not supported; use RTSP/1.0`)
+      body = await this.dispatch(conn, req, headers)
+    } catch (err) {
+      if (!(err instanceof HttpishError)) throw err
+      status = err.status
+      for (const [name, value] of Object.entries(err.headers)) {
+        if (Array.isArray(value)) for (const v of value) headers.append(name, v)
+        else headers.set(name, value)
+      }
+      if (status >= 500 || status === 400) this.logLine(`${req.method} from ${conn.label}: ${status} ${err.message}`)
+    }
+    if (body !== undefined) headers.set('Content-Type', 'application/sdp')
+    conn.write(serializeResponse({ status, headers, ...(body !== undefined ? { body } : {}) }))
+    const after = conn.afterReply
+    conn.afterReply = undefined
+    if (status === 200) after?.()
+  }
+
+  private async dispatch(conn: ServerConnection, req: RtspRequest, headers: Headers): Promise<string | undefined> {
+    const method = req.method
+    switch (method) {
+      case 'OPTIONS':
+        headers.set('Public', PUBLIC)
+        this.touchSession(req)
+        return undefined
+      case 'DESCRIBE': {
+        const { path, url } = parseRequestPath(req.url)
+        const stream = this.streams.get(path)
+        await this.authorize(conn, req, path, 'read')
+        if (stream === undefined) throw new HttpishError(404, `no stream at /${path}`)
+        headers.set('Content-Base', url.endsWith('/') ? url : `${url}/`)
+        return stream.sdp
+      }
+      case 'SETUP':
+        await this.setup(conn, req, headers)
+        return undefined
+      case 'PLAY':
+        this.play(conn, req, headers)
+        return undefined
+      case 'PAUSE': {
+        const s = this.sessionOf(req)
+        if (s.role !== 'reader') throw new HttpishError(455, 'PAUSE is for readers')
+        s.pause()
+        headers.set('Session', s.id)
+        return undefined
+      }
+      case 'RECORD':
+        this.record(conn, req, headers)
+        return undefined
+      case 'ANNOUNCE':
+        await this.announce(conn, req)
+        return undefined
+      case 'GET_PARAMETER':
+      case 'SET_PARAMETER': {
+        // Keep-alive (RFC 2326 §10.8): refresh the session if there is one.
+        const s = this.touchSession(req)
+        if (s !== undefined) headers.set('Session', `${s.id};timeout=${this.opts.sessionTimeoutS}`)
+        return undefined
+      }
+      case 'TEARDOWN': {
+        const id = sessionIdOf(req)
+        const s = id !== undefined ? this.sessions.get(id) : undefined
+        if (s !== undefined) this.endSession(s, 'teardown')
+        return undefined
+      }
+      default:
+        throw new HttpishError(501, `method ${method} is not implemented`, { Public: PUBLIC })
+    }
+  }
+
+  private touchSession(req: RtspRequest): ServerSession | undefined {
+    const id = sessionIdOf(req)
+    const s = id !== undefined ? this.sessions.get(id) : undefined
+    if (s !== undefined) s.lastActivity = performance.now()
+    return s
+  }
+
+  private sessionOf(req: RtspRequest): ServerSession {
+    const id = sessionIdOf(req)
+    if (id === undefined) throw new HttpishError(454, 'the request has no Session header')
+    const s = this.sessions.get(id)
+    if (s === undefined) throw new HttpishError(454, `no session ${id}`)
+    s.lastActivity = performance.now()
+    return s
+  }
+
+  private async authorize(conn: ServerConnection, req: RtspRequest, path: string, action: 'read' | 'publish'): Promise<void> {
+    let user: string | undefined
+    if (this.auth !== undefined) {
+      const result = this.auth.verify(req.method, req.headers.get('Authorization'))
+      if (!result.ok) {
+        if (result.reason !== 'missing') this.logLine(`${req.method} /${path} from ${conn.label}: authentication failed (${result.reason})`)
+        throw new HttpishError(401, 'authentication required', { 'WWW-Authenticate': this.auth.challenges() })
+      }
+      user = result.user
+    }
+    if (this.opts.authorize !== undefined) {
+      let allowed = false
+      try {
+        allowed = await this.opts.authorize({ path, action, user, remoteAddress: conn.remoteAddress })
+      } catch (err) {
+        this.logLine(`authorize hook failed for /${path}: ${(err as Error).message}`)
+      }
+      if (!allowed) throw new HttpishError(403, `${action} /${path} is not allowed`)
+    }
+  }
+
+  private async announce(conn: ServerConnection, req: RtspRequest): Promise<void> {
+    const { path } = parseRequestPath(req.url)
+    await this.authorize(conn, req, path, 'publish')
+    const type = (req.headers.get('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase()
+    if (type !== 'application/sdp') throw new HttpishError(415, 'ANNOUNCE needs an application/sdp body')
+    if (path === '') throw new HttpishError(400, 'publish to a path, e.g. rtsp://host:port/live')
+    if (this.streams.has(path) || (this.isAnnounced(path) && conn.announced?.path !== path)) {
+      throw new HttpishError(455, `/${path} already has a source`)
+    }
+    let sdp
+    try {
+      sdp = parseSdp(req.body)
+    } catch (err) {
+      throw new HttpishError(400, `bad SDP: ${(err as Error).message}`)
+    }
+    if (sdp.media.length === 0) throw new HttpishError(400, 'the SDP has no media')
+    const tracks: StreamTrackInfo[] = sdp.media.map((m, i) => {
+      const pt = m.formats[0] ?? 96
+      const handler = resolveFormat(m, pt)
+      const rtpmap = rtpMapFor(m, pt)
+      const codec = (handler?.codec ?? rtpmap?.encoding ?? `PT${pt}`).toUpperCase()
+      return {
+        index: i,
+        type: m.type,
+        codec,
+        clockRate: handler?.clockRate ?? rtpmap?.clockRate ?? 90000,
+        control: `trackID=${i}`,
+        gated: m.type === 'video' && keyFrameProbe(codec) !== undefined,
+      }
+    })
+    const stream = new Stream(path, 'publisher', tracks, rewriteControls(req.body.toString('utf8')))
+    conn.announced = { path, stream, controls: sdp.media.map((m) => m.control ?? '') }
+  }
+
+  private async setup(conn: ServerConnection, req: RtspRequest, headers: Headers): Promise<void> {
+    const specs = (() => {
+      const value = req.headers.get('Transport')
+      if (value === undefined) throw new HttpishError(400, 'SETUP needs a Transport header')
+      try {
+        return parseTransport(value)
+      } catch {
+        throw new HttpishError(461, `unsupported Transport ${value}`)
+      }
+    })()
+    const recording = specs.some((s) => s.mode === 'RECORD')
+    const { path: reqPath } = parseRequestPath(req.url)
+    const existing = sessionIdOf(req) !== undefined ? this.sessionOf(req) : undefined
+
+    let stream: Stream
+    let index: number
+    if (recording) {
+      const a = conn.announced
+      if (a === undefined || !(reqPath === a.path || reqPath.startsWith(`${a.path}/`))) {
+        throw new HttpishError(455, 'SETUP with mode=record needs an ANNOUNCE of the same path first')
+      }
+      stream = a.stream
+      index = matchPublisherControl(a, reqPath, req.url)
+      await this.authorize(conn, req, a.path, 'publish')
+    } else {
+      const found = this.findTrack(reqPath)
+      await this.authorize(conn, req, found.stream.path, 'read')
+      stream = found.stream
+      index = found.index
+    }
+    let session = existing
+    if (session !== undefined && (session.stream !== stream || session.role !== (recording ? 'publisher' : 'reader'))) {
+      throw new HttpishError(459, 'a session holds the tracks of one stream; SETUP this track without the Session header')
+    }
+    if (session !== undefined && session.state !== 'ready') throw new HttpishError(455, `SETUP is not allowed while ${session.state}`)
+
+    // The first transport we can serve (RFC 2326 §12.39: the client lists them by preference).
+    let chosen: { spec: TransportSpec; transport: TrackTransport } | undefined
+    for (const spec of specs) {
+      if (spec.protocol !== 'RTP/AVP') continue
+      if (spec.lowerTransport === 'TCP') {
+        if (session !== undefined && session.socket !== undefined && session.socket !== conn.socket) continue
+        const channels = spec.interleaved ?? freeChannels(conn)
+        if (conn.channels.has(channels[0]) || conn.channels.has(channels[1])) continue
+        chosen = { spec, transport: { protocol: 'tcp', channels } }
+        break
+      }
+      if (spec.delivery === 'multicast' || spec.clientPort === undefined || this.udp === undefined) continue
+      chosen = { spec, transport: { protocol: 'udp', clientPorts: spec.clientPort } }
+      break
+    }
+    if (chosen === undefined) throw new HttpishError(461, 'no supported transport: use RTP/AVP over UDP (client_port) or RTP/AVP/TCP (interleaved)')
+    if (session?.protocol !== undefined && session.protocol !== chosen.transport.protocol) {
+      throw new HttpishError(461, 'every track of a session uses the same lower transport')
+    }
+
+    if (session === undefined) {
+      if (conn.sessions.size >= MAX_SESSIONS_PER_CONNECTION) throw new HttpishError(453, `at most ${MAX_SESSIONS_PER_CONNECTION} sessions per connection`)
+      session = new ServerSession(this.host, recording ? 'publisher' : 'reader', stream, conn.remoteAddress)
+      this.sessions.set(session.id, session)
+      conn.sessions.add(session)
+    }
+    const s = session
+    if (chosen.transport.protocol === 'tcp') {
+      s.socket = conn.socket
+      const [rtp, rtcp] = chosen.transport.channels!
+      conn.channels.set(rtp, { session: s, track: index, rtcp: false })
+      conn.channels.set(rtcp, { session: s, track: index, rtcp: true })
+    } else {
+      const [rtp, rtcp] = chosen.transport.clientPorts!
+      this.udpRoutes.set(`${conn.remoteAddress}:${rtp}`, { session: s, track: index, rtcp: false })
+      this.udpRoutes.set(`${conn.remoteAddress}:${rtcp}`, { session: s, track: index, rtcp: true })
+    }
+    s.setupTrack(index, chosen.transport, recording ? keyFrameProbe(stream.tracks[index]?.codec ?? '') : undefined)
+
+    const reply: TransportSpec = { protocol: 'RTP/AVP', lowerTransport: chosen.transport.protocol === 'tcp' ? 'TCP' : 'UDP', delivery: 'unicast' }
+    if (chosen.transport.protocol === 'tcp') reply.interleaved = chosen.transport.channels!
+    else {
+      reply.clientPort = chosen.transport.clientPorts!
+      reply.serverPort = [this.udp!.rtpPort, this.udp!.rtcpPort]
+    }
+    if (recording) reply.mode = 'record'
+    headers.set('Transport', formatTransport(reply))
+    headers.set('Session', `${s.id};timeout=${this.opts.sessionTimeoutS}`)
+  }
+
+  /** A reader's SETUP URL: `<stream path>/trackID=N`, or the stream itself when it has one track. */
+  private findTrack(reqPath: string): { stream: Stream; index: number } {
+    const direct = this.streams.get(reqPath)
+    if (direct !== undefined) {
+      if (direct.tracks.length === 1) return { stream: direct, index: 0 }
+      throw new HttpishError(459, `/${reqPath} has ${direct.tracks.length} tracks; SETUP each one (…/trackID=N)`)
+    }
+    const slash = reqPath.lastIndexOf('/')
+    const stream = slash >= 0 ? this.streams.get(reqPath.slice(0, slash)) : undefined
+    if (stream === undefined) throw new HttpishError(404, `no stream at /${reqPath}`)
+    const control = reqPath.slice(slash + 1)
+    const track = stream.tracks.find((t) => t.control === control)
+    if (track === undefined) throw new HttpishError(404, `/${stream.path} has no track ${control}`)
+    return { stream, index: track.index }
+  }
+
+  private play(conn: ServerConnection, req: RtspRequest, headers: Headers): void {
+    const s = this.sessionOf(req)
+    if (s.role !== 'reader') throw new HttpishError(455, 'PLAY is for readers; a publisher sends RECORD')
+    if (s.stream.ended) throw new HttpishError(404, `the stream /${s.stream.path} has ended`)
+    headers.set('Session', `${s.id};timeout=${this.opts.sessionTimeoutS}`)
+    headers.set('Range', 'npt=0.000-')
+    // RTP-Info (RFC 2326 §12.33): where each track's clock stands now, for A/V alignment.
+    const base = streamUrl(req.url, s.stream.path)
+    const entries = s.setUpTracks().flatMap((i) => {
+      const rtptime = s.stream.rtpTimeNow(i)
+      return rtptime === undefined ? [] : [{ url: `${base}/${s.stream.tracks[i]!.control}`, rtptime }]
+    })
+    if (entries.length > 0) headers.set('RTP-Info', formatRtpInfo(entries))
+    const first = s.state === 'ready' && s.stats.packetsSent === 0
+    conn.afterReply = () => {
+      if (s.state === 'closed' || s.stream.ended) return
+      s.play()
+      if (first) {
+        this.logLine(`session ${s.id} started: ${conn.label} reads /${s.stream.path} (${s.stream.summary}) over ${s.protocol?.toUpperCase() ?? '?'}`)
+        this.emit('session-start', this.info(s))
+      }
+    }
+  }
+
+  private record(conn: ServerConnection, req: RtspRequest, headers: Headers): void {
+    const s = this.sessionOf(req)
+    if (s.role !== 'publisher') throw new HttpishError(455, 'RECORD needs a SETUP with mode=record')
+    if (s.state === 'recording') {
+      headers.set('Session', s.id)
+      return
+    }
+    const path = s.stream.path
+    if (this.streams.has(path)) throw new HttpishError(455, `/${path} already has a source`)
+    headers.set('Session', `${s.id};timeout=${this.opts.sessionTimeoutS}`)
+    s.state = 'recording'
+    this.streams.set(path, s.stream)
+    if (conn.announced?.path === path) conn.announced = undefined
+    this.logLine(`session ${s.id} started: ${conn.label} publishes /${path} (${s.stream.summary}) over ${s.protocol?.toUpperCase() ?? '?'}`)
+    this.emit('session-start', this.info(s))
+  }
+}
+
+function sessionIdOf(req: RtspRequest): string | undefined {
+  const v = req.headers.get('Session')
+  if (v === undefined) return undefined
+  try {
+    return parseSession(v).id
+  } catch {
+    return undefined
+  }
+}
+
+function normalizeAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
+}
+
+/** Path without leading/trailing slashes, percent-decoded. */
+export function normalizePath(path: string): string {
+  let p = path
+  try {
+    p = decodeURIComponent(p)
+  } catch {
+    // keep it as sent
+  }
+  return p.replace(/^\/+/, '').replace(/\/+$/, '')
+}
+
+function parseRequestPath(raw: string): { path: string; url: string } {
+  if (raw === '*') return { path: '', url: raw }
+  let pathname: string
+  try {
+    const u = new URL(raw)
+    pathname = u.pathname
+  } catch {
+    if (!raw.startsWith('/')) throw new HttpishError(400, `bad request URL ${JSON.stringify(raw.slice(0, 200))}`)
+    pathname = raw.split('?')[0]!
+  }
+  // Credentials never go back out in headers.
+  const url = raw.replace(/^(rtsps?:\/\/)[^@/]*@/i, '$1').split('?')[0]!
+  return { path: normalizePath(pathname), url }
+}
+
+/** The request URL cut back to the stream's own URL, for RTP-Info. */
+function streamUrl(raw: string, path: string): string {
+  const { url } = parseRequestPath(raw)
+  const trimmed = url.replace(/\/+$/, '')
+  const at = trimmed.lastIndexOf(`/${path}`)
+  return at >= 0 && path !== '' ? trimmed.slice(0, at + 1 + path.length) : trimmed
+}
+
+/** Publishers name their tracks in their own SDP (`streamid=0`, `trackID=1`, absolute URLs). */
+function matchPublisherControl(a: Announced, reqPath: string, rawUrl: string): number {
+  const suffix = reqPath.slice(a.path.length).replace(/^\/+/, '')
+  const idx = a.controls.findIndex((c) => {
+    if (c === '' || c === '*') return false
+    if (/^rtsps?:\/\//i.test(c)) return normalizePath(parseRequestPath(c).path) === reqPath || c === rawUrl
+    return normalizePath(c) === suffix
+  })
+  if (idx >= 0) return idx
+  if (suffix === '' && a.controls.length === 1) return 0
+  throw new HttpishError(404, `no track ${suffix || '(aggregate)'} in the announced SDP of /${a.path}`)
+}
+
+function freeChannels(conn: ServerConnection): [number, number] {
+  for (let c = 0; c < 254; c += 2) if (!conn.channels.has(c) && !conn.channels.has(c + 1)) return [c, c + 1]
+  throw new HttpishError(453, 'no free interleaved channel left on this connection')
+}
+
+/** The publisher's SDP with each media's a=control replaced by `trackID=N` (session-level control dropped). */
+function rewriteControls(sdp: string): string {
+  const lines = sdp.split(/\r?\n/)
+  const out: string[] = []
+  let media = -1
+  const flush = (): void => {
+    if (media >= 0) out.push(`a=control:trackID=${media}`)
+  }
+  for (const line of lines) {
+    if (line === '') continue
+    if (line.startsWith('m=')) {
+      flush()
+      media++
+    }
+    if (/^a=control:/i.test(line)) continue
+    out.push(line)
+  }
+  flush()
+  return out.join('\r\n') + '\r\n'
+}

@@ -1,0 +1,241 @@
+/**
+ * A session of the embedded server (RFC 2326 §3.6): a reader playing one stream, or a
+ * publisher recording one. Readers take packets from the stream's fan-out and send them
+ * over TCP (interleaved in the client's connection) or UDP (from the server's shared port
+ * pair); publishers feed the packets they receive into their stream.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Socket } from 'node:net'
+import { createRtpPacket, parseRtpPacketInto } from '../rtp/packet.js'
+import type { UdpPortPair } from '../transport/udp.js'
+import { Batch } from './stream.js'
+import type { Stream, StreamReader } from './stream.js'
+
+export type SessionRole = 'reader' | 'publisher'
+/** ready: set up, not flowing; playing / recording: media flows; closed: gone. */
+export type SessionState = 'ready' | 'playing' | 'recording' | 'closed'
+
+export interface TrackTransport {
+  protocol: 'tcp' | 'udp'
+  /** TCP: RTP and RTCP channels of `$` frames. */
+  channels?: [number, number]
+  /** UDP: the client's RTP and RTCP ports. */
+  clientPorts?: [number, number]
+}
+
+interface ReaderTrack extends TrackTransport {
+  /** Waiting for a key-frame start before sending (join, or after falling behind). */
+  waitKey: boolean
+  gated: boolean
+}
+
+interface PublisherTrack extends TrackTransport {
+  probe: ((payload: Buffer) => boolean) | undefined
+  pending: Buffer[]
+  pendingTs: number
+  pendingKey: boolean
+}
+
+/** What a session needs from the server around it. */
+export interface SessionHost {
+  udp: UdpPortPair | undefined
+  maxReaderQueueBytes: number
+  /** A reader or publisher ended; the server forgets it and logs the line. */
+  sessionEnded(session: ServerSession, reason: string): void
+}
+
+export interface SessionStats {
+  packetsSent: number
+  bytesSent: number
+  /** Batches (access units or packets) a reader skipped: joined mid-GOP, or fell behind. */
+  batchesDropped: number
+  packetsReceived: number
+  bytesReceived: number
+}
+
+const scratch = createRtpPacket()
+/** A publisher's access unit larger than this many packets is forwarded in pieces. */
+const MAX_PENDING = 1024
+
+export class ServerSession implements StreamReader {
+  readonly id = randomBytes(8).toString('hex')
+  readonly role: SessionRole
+  readonly stream: Stream
+  readonly remoteAddress: string
+  readonly startedAt = performance.now()
+  state: SessionState = 'ready'
+  /** The connection a TCP session lives in; undefined for UDP sessions (they outlive their connection). */
+  socket: Socket | undefined
+  lastActivity = performance.now()
+  /** When a TCP reader's queue first went over the limit; 0 while it keeps up. */
+  laggingSince = 0
+  readonly stats: SessionStats = { packetsSent: 0, bytesSent: 0, batchesDropped: 0, packetsReceived: 0, bytesReceived: 0 }
+  private readonly readerTracks: Array<ReaderTrack | undefined> = []
+  private readonly publisherTracks: Array<PublisherTrack | undefined> = []
+
+  constructor(
+    private readonly host: SessionHost,
+    role: SessionRole,
+    stream: Stream,
+    remoteAddress: string,
+  ) {
+    this.role = role
+    this.stream = stream
+    this.remoteAddress = remoteAddress
+  }
+
+  get protocol(): 'tcp' | 'udp' | undefined {
+    return this.readerTracks.find((t) => t !== undefined)?.protocol ?? this.publisherTracks.find((t) => t !== undefined)?.protocol
+  }
+
+  get trackCount(): number {
+    return (this.role === 'reader' ? this.readerTracks : this.publisherTracks).filter((t) => t !== undefined).length
+  }
+
+  setupTrack(index: number, transport: TrackTransport, probe?: (payload: Buffer) => boolean): void {
+    if (this.role === 'reader') {
+      const gated = this.stream.tracks[index]?.gated ?? false
+      this.readerTracks[index] = { ...transport, gated, waitKey: gated }
+    } else {
+      this.publisherTracks[index] = { ...transport, probe, pending: [], pendingTs: 0, pendingKey: false }
+    }
+  }
+
+  isSetUp(index: number): boolean {
+    return (this.role === 'reader' ? this.readerTracks : this.publisherTracks)[index] !== undefined
+  }
+
+  /** Indexes of the tracks set up, in order. */
+  setUpTracks(): number[] {
+    const list = this.role === 'reader' ? this.readerTracks : this.publisherTracks
+    const out: number[] = []
+    list.forEach((t, i) => {
+      if (t !== undefined) out.push(i)
+    })
+    return out
+  }
+
+  /** Start (or resume after PAUSE) delivery: every gated track waits for its next key frame. */
+  play(): void {
+    for (const t of this.readerTracks) if (t !== undefined) t.waitKey = t.gated
+    this.state = 'playing'
+    this.stream.readers.add(this)
+  }
+
+  pause(): void {
+    this.stream.readers.delete(this)
+    this.state = 'ready'
+  }
+
+  // ---- reader: the per-packet hot path ----
+
+  deliver(index: number, batch: Batch): void {
+    const t = this.readerTracks[index]
+    if (t === undefined) return
+    const socket = t.protocol === 'tcp' ? this.socket : undefined
+    if (t.protocol === 'tcp') {
+      if (socket === undefined || socket.destroyed) return
+      const queued = socket.writableLength
+      if (queued > this.host.maxReaderQueueBytes) {
+        // A slow reader never holds up the others: it skips to the next key frame
+        // (and is cut by the server if it stays behind).
+        if (this.laggingSince === 0) this.laggingSince = performance.now()
+        for (const other of this.readerTracks) if (other !== undefined) other.waitKey = true
+        this.stats.batchesDropped++
+        return
+      }
+      if (t.waitKey) {
+        // Resume only once the queue has drained to half, at a key frame (audio: any frame).
+        if (!batch.keyStart || (this.laggingSince !== 0 && queued > this.host.maxReaderQueueBytes / 2)) {
+          this.stats.batchesDropped++
+          return
+        }
+        t.waitKey = false
+        this.laggingSince = 0
+      }
+      socket.write(batch.framed(t.channels![0]))
+    } else {
+      if (t.waitKey) {
+        if (!batch.keyStart) {
+          this.stats.batchesDropped++
+          return
+        }
+        t.waitKey = false
+      }
+      const udp = this.host.udp
+      const port = t.clientPorts![0]
+      if (udp === undefined) return
+      for (let i = 0; i < batch.packets.length; i++) udp.sendTo('rtp', batch.packets[i]!, port, this.remoteAddress)
+    }
+    this.stats.packetsSent += batch.packets.length
+    this.stats.bytesSent += batch.bytes
+  }
+
+  deliverRtcp(index: number, packet: Buffer): void {
+    const t = this.readerTracks[index]
+    if (t === undefined || t.waitKey) return
+    if (t.protocol === 'tcp') {
+      const socket = this.socket
+      if (socket === undefined || socket.destroyed || socket.writableLength > this.host.maxReaderQueueBytes) return
+      const frame = Buffer.allocUnsafe(4 + packet.length)
+      frame[0] = 0x24
+      frame[1] = t.channels![1]
+      frame.writeUInt16BE(packet.length, 2)
+      packet.copy(frame, 4)
+      socket.write(frame)
+    } else {
+      this.host.udp?.sendTo('rtcp', packet, t.clientPorts![1], this.remoteAddress)
+    }
+  }
+
+  sourceEnded(reason: string): void {
+    this.host.sessionEnded(this, reason)
+  }
+
+  // ---- publisher ----
+
+  /**
+   * One RTP packet from the publisher. Video packets are gathered into access units
+   * (until the marker bit, or a new timestamp for senders that never set it) so readers
+   * get one write per unit and know where key frames start; others go out at once.
+   */
+  ingest(index: number, packet: Buffer): void {
+    this.lastActivity = performance.now()
+    this.stats.packetsReceived++
+    this.stats.bytesReceived += packet.length
+    const t = this.publisherTracks[index]
+    if (t === undefined || this.state !== 'recording') return
+    if (!parseRtpPacketInto(packet, scratch)) return
+    if (t.probe === undefined) {
+      this.stream.deliver(index, new Batch([packet], true), scratch.timestamp)
+      return
+    }
+    if (t.pending.length > 0 && scratch.timestamp !== t.pendingTs) this.flush(index, t)
+    t.pending.push(packet)
+    t.pendingTs = scratch.timestamp
+    if (!t.pendingKey) t.pendingKey = t.probe(scratch.payload)
+    if (scratch.marker || t.pending.length >= MAX_PENDING) this.flush(index, t)
+  }
+
+  private flush(index: number, t: PublisherTrack): void {
+    const batch = new Batch(t.pending, t.pendingKey)
+    t.pending = []
+    t.pendingKey = false
+    this.stream.deliver(index, batch, t.pendingTs)
+  }
+
+  /** RTCP from the publisher: sender reports go on to the readers (same SSRC, same clock). */
+  ingestRtcp(index: number, packet: Buffer): void {
+    this.lastActivity = performance.now()
+    if (this.state !== 'recording' || packet.length < 8 || packet[1] !== 200) return
+    this.stream.deliverRtcp(index, packet)
+  }
+
+  summary(): string {
+    const secs = ((performance.now() - this.startedAt) / 1000).toFixed(1)
+    const s = this.stats
+    return this.role === 'reader'
+      ? `after ${secs} s, ${s.packetsSent} packets sent, ${s.batchesDropped} skipped`
+      : `after ${secs} s, ${s.packetsReceived} packets received`
+  }
+}

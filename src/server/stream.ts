@@ -1,0 +1,274 @@
+/**
+ * One path of the embedded server: its tracks, its SDP, and the fan-out of RTP packets to
+ * every reader. Packets are made (or received) once per stream and shared by all readers:
+ * a TCP reader gets one socket write per access unit from a `$`-framed buffer that is built
+ * once per interleaved channel, a UDP reader one datagram per packet from the same bytes.
+ */
+import { randomInt } from 'node:crypto'
+import { buildSenderReport, ntpFromDate } from '../rtcp/packets.js'
+import { createSendTrack, withParameterSets } from '../formats/send-track.js'
+import type { SendPacketizer, SendTrackInit } from '../formats/send-track.js'
+import { writeSdp } from '../sdp/write.js'
+import { InvalidArgumentError, StateError } from '../errors.js'
+
+/** The packets of one access unit (or one forwarded packet), shared by every reader. */
+export class Batch {
+  readonly packets: readonly Buffer[]
+  /** The batch begins a key frame (always true for tracks that need no key frame). */
+  readonly keyStart: boolean
+  readonly bytes: number
+  #channel = -1
+  #framed: Buffer | undefined
+  #others: Map<number, Buffer> | undefined
+
+  constructor(packets: readonly Buffer[], keyStart: boolean) {
+    this.packets = packets
+    this.keyStart = keyStart
+    let bytes = 0
+    for (let i = 0; i < packets.length; i++) bytes += packets[i]!.length
+    this.bytes = bytes
+  }
+
+  /** Every packet as `$` channel length payload (RFC 2326 §10.12), built once per channel. */
+  framed(channel: number): Buffer {
+    if (channel === this.#channel) return this.#framed!
+    const cached = this.#others?.get(channel)
+    if (cached !== undefined) return cached
+    const out = Buffer.allocUnsafe(this.bytes + 4 * this.packets.length)
+    let o = 0
+    for (const p of this.packets) {
+      out[o] = 0x24
+      out[o + 1] = channel
+      out.writeUInt16BE(p.length, o + 2)
+      p.copy(out, o + 4)
+      o += 4 + p.length
+    }
+    if (this.#framed === undefined) {
+      this.#channel = channel
+      this.#framed = out
+    } else {
+      ;(this.#others ??= new Map()).set(channel, out)
+    }
+    return out
+  }
+}
+
+/** What a stream delivers to; implemented by the server's reader sessions. */
+export interface StreamReader {
+  deliver(track: number, batch: Batch): void
+  deliverRtcp(track: number, packet: Buffer): void
+  /** The source went away: the reader's session ends. */
+  sourceEnded(reason: string): void
+}
+
+export interface StreamTrackInfo {
+  index: number
+  type: string
+  codec: string
+  clockRate: number
+  /** `trackID=<index>`, relative to the stream URL. */
+  control: string
+  /** Readers join and resume at key frames on this track. */
+  gated: boolean
+}
+
+interface TrackClock {
+  /** Last RTP timestamp sent, and when (ms, performance.now()). */
+  rtpTimestamp: number | undefined
+  at: number
+  packets: number
+  octets: number
+}
+
+export type StreamSourceKind = 'file' | 'api' | 'publisher'
+
+export class Stream {
+  readonly path: string
+  readonly kind: StreamSourceKind
+  readonly tracks: StreamTrackInfo[]
+  /** SDP served to DESCRIBE (controls `trackID=N`). */
+  readonly sdp: string
+  readonly readers = new Set<StreamReader>()
+  /** A short description for logs: codecs. */
+  readonly summary: string
+  private readonly clocks: TrackClock[]
+  /** An exact media clock, when the source has one (file and API publishers). */
+  clockSource: ((index: number) => number | undefined) | undefined
+  ended = false
+
+  constructor(path: string, kind: StreamSourceKind, tracks: StreamTrackInfo[], sdp: string) {
+    this.path = path
+    this.kind = kind
+    this.tracks = tracks
+    this.sdp = sdp
+    this.clocks = tracks.map(() => ({ rtpTimestamp: undefined, at: 0, packets: 0, octets: 0 }))
+    this.summary = tracks.map((t) => t.codec).join(' + ')
+  }
+
+  /** Hot path: hand one batch of track `index` to every reader. */
+  deliver(index: number, batch: Batch, rtpTimestamp: number): void {
+    const clock = this.clocks[index]
+    if (clock === undefined) return
+    clock.rtpTimestamp = rtpTimestamp
+    clock.at = performance.now()
+    clock.packets += batch.packets.length
+    clock.octets += batch.bytes - 12 * batch.packets.length
+    for (const r of this.readers) r.deliver(index, batch)
+  }
+
+  deliverRtcp(index: number, packet: Buffer): void {
+    for (const r of this.readers) r.deliverRtcp(index, packet)
+  }
+
+  /** The RTP time of track `index` now, extrapolated from the last packet sent (RTP-Info rtptime, RFC 2326 §12.33). */
+  rtpTimeNow(index: number): number | undefined {
+    if (this.clockSource !== undefined) return this.clockSource(index)
+    const clock = this.clocks[index]
+    const track = this.tracks[index]
+    if (clock?.rtpTimestamp === undefined || track === undefined) return undefined
+    return (clock.rtpTimestamp + Math.round(((performance.now() - clock.at) / 1000) * track.clockRate)) >>> 0
+  }
+
+  sentCounts(index: number): { packets: number; octets: number } {
+    const c = this.clocks[index]!
+    return { packets: c.packets, octets: c.octets }
+  }
+
+  end(reason: string): void {
+    if (this.ended) return
+    this.ended = true
+    for (const r of [...this.readers]) r.sourceEnded(reason)
+    this.readers.clear()
+  }
+}
+
+/** One access unit written by a program (or read from a file) to a served stream. */
+export interface PublishFrame {
+  /** Presentation time in seconds on a timeline shared by all tracks. */
+  pts: number
+  /** Key frame (IDR / IRAP); audio frames are always key frames. */
+  keyFrame?: boolean
+  /** H.264/H.265: NAL units without start codes; AAC/Opus/G.711: [raw frame]. */
+  data: readonly Buffer[]
+}
+
+interface SenderState {
+  packetizer: SendPacketizer
+  parameterSets: Buffer[]
+  codec: string
+  clockRate: number
+  audio: boolean
+  ssrc: number
+  rtpBase: number
+  unit: { data: readonly Buffer[]; rtpTimestamp: number }
+}
+
+/**
+ * Media made in this process (a file being looped, or frames from the application): each
+ * access unit is packetized once and delivered to every reader, with RTCP sender reports
+ * every few seconds that map the RTP clocks to wall-clock time (RFC 3550 §6.4.1).
+ */
+export class StreamPublisher {
+  readonly stream: Stream
+  private readonly senders: SenderState[]
+  private readonly srTimer: NodeJS.Timeout
+  /** Media time ↔ wall clock, set by the first frame. */
+  private anchorPts: number | undefined
+  private anchorWallMs = 0
+  private closed = false
+  /** Called once when the publisher is closed (the server forgets the path). */
+  onClose: (() => void) | undefined
+
+  constructor(path: string, kind: 'file' | 'api', inits: readonly SendTrackInit[], opts: { mtu?: number; rtcpIntervalMs?: number } = {}) {
+    if (inits.length === 0) throw new InvalidArgumentError(`stream /${path} needs at least one track`)
+    const media = []
+    const tracks: StreamTrackInfo[] = []
+    this.senders = []
+    for (let i = 0; i < inits.length; i++) {
+      const init = inits[i]!
+      const ssrc = randomInt(1, 0xffffffff)
+      const t = createSendTrack(init, i, { ssrc, mtu: opts.mtu ?? 1400, control: `trackID=${i}` })
+      media.push(t.media)
+      const audio = init.type === 'audio'
+      tracks.push({ index: i, type: init.type, codec: t.codec, clockRate: t.clockRate, control: `trackID=${i}`, gated: !audio })
+      this.senders.push({
+        packetizer: t.packetizer,
+        parameterSets: t.parameterSets,
+        codec: t.codec,
+        clockRate: t.clockRate,
+        audio,
+        ssrc,
+        rtpBase: randomInt(0x100000000),
+        unit: { data: [], rtpTimestamp: 0 },
+      })
+    }
+    const sdp = writeSdp({ sessionName: 'rtspkit', range: 'npt=now-', attributes: [['tool', 'rtspkit']], media })
+    this.stream = new Stream(path, kind, tracks, sdp)
+    this.stream.clockSource = (i) => {
+      const s = this.senders[i]
+      if (s === undefined || this.anchorPts === undefined) return undefined
+      return (s.rtpBase + Math.round((this.anchorPts + (Date.now() - this.anchorWallMs) / 1000) * s.clockRate)) >>> 0
+    }
+    this.srTimer = setInterval(() => this.sendReports(), opts.rtcpIntervalMs ?? 5000)
+    this.srTimer.unref()
+  }
+
+  get tracks(): readonly StreamTrackInfo[] {
+    return this.stream.tracks
+  }
+
+  /** Readers playing this stream now. */
+  get readerCount(): number {
+    return this.stream.readers.size
+  }
+
+  /**
+   * Send one access unit of track `index` to every reader. Parameter sets are repeated
+   * before key frames that lack them. Nothing is packetized while no one is reading.
+   */
+  write(index: number, frame: PublishFrame): void {
+    if (this.closed) throw new StateError({ action: 'write', state: 'closed', allowed: ['open'] })
+    const s = this.senders[index]
+    if (s === undefined) throw new InvalidArgumentError(`stream /${this.stream.path} has no track ${index}`)
+    if (!Number.isFinite(frame.pts)) throw new InvalidArgumentError(`frame pts must be a finite number of seconds, got ${frame.pts}`)
+    if (this.anchorPts === undefined) {
+      this.anchorPts = frame.pts
+      this.anchorWallMs = Date.now()
+    }
+    const rtpTimestamp = (s.rtpBase + Math.round(frame.pts * s.clockRate)) >>> 0
+    if (this.stream.readers.size === 0) return
+    const key = s.audio || frame.keyFrame === true
+    const unit = s.unit
+    unit.rtpTimestamp = rtpTimestamp
+    unit.data = key ? withParameterSets(s.codec, s.parameterSets, frame.data) : frame.data
+    const packets = s.packetizer.packetize(unit)
+    this.stream.deliver(index, new Batch(packets, key), rtpTimestamp)
+  }
+
+  private sendReports(): void {
+    if (this.anchorPts === undefined || this.stream.readers.size === 0) return
+    const nowMs = Date.now()
+    const mediaNow = this.anchorPts + (nowMs - this.anchorWallMs) / 1000
+    this.senders.forEach((s, i) => {
+      const sent = this.stream.sentCounts(i)
+      if (sent.packets === 0) return
+      this.stream.deliverRtcp(i, buildSenderReport({
+        ssrc: s.ssrc,
+        ntp: ntpFromDate(nowMs),
+        rtpTimestamp: (s.rtpBase + Math.round(mediaNow * s.clockRate)) >>> 0,
+        packetCount: sent.packets >>> 0,
+        octetCount: sent.octets >>> 0,
+        cname: 'rtspkit',
+      }))
+    })
+  }
+
+  /** Stop publishing: readers' sessions end and the path is free again. Idempotent. */
+  close(reason = 'the stream was closed'): void {
+    if (this.closed) return
+    this.closed = true
+    clearInterval(this.srTimer)
+    this.stream.end(reason)
+    this.onClose?.()
+  }
+}
