@@ -70,6 +70,12 @@ export interface PullOptions {
   udpReceiveBufferSize?: number
 }
 
+/**
+ * Where the common timeline comes from: the PLAY reply's RTP-Info (every track), the arrival
+ * of each track's first unit, or RTCP sender reports of every track (once they arrived).
+ */
+export type ClockSource = 'rtp-info' | 'arrival' | 'sender-reports'
+
 export type PullState = 'connecting' | 'describing' | 'setting-up' | 'starting' | 'playing' | 'closing' | 'closed'
 
 export interface PullSessionEvents {
@@ -120,6 +126,8 @@ class TrackRuntime {
   /** Latest sender report: its wall clock and the RTP time of the same instant. */
   srUnixMs: number | undefined
   srRtpTime = 0
+  /** The track's timeline follows the sender-report mapping of the reference track. */
+  srSynced = false
   constructor(
     readonly track: Track,
     readonly depacketizer: Depacketizer,
@@ -151,6 +159,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   transport: { protocol: TransportProtocol; reason: string } | undefined
   /** Resolves when the session has ended: undefined after close(), the error otherwise. Never rejects. */
   readonly closed: Promise<RtspError | undefined>
+  /** How the tracks' timelines are aligned; 'arrival' turns into 'sender-reports' once every track has sent one. */
+  clockSource: ClockSource = 'arrival'
 
   private readonly conn: RtspConnection
   private readonly opts: Required<Omit<PullOptions, 'credentials' | 'signal' | 'limits' | 'tls' | 'udpFallback' | 'reorder' | 'maxTimestampJumpS'>>
@@ -169,6 +179,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   private queue: FrameQueue | undefined
   private resolveClosed!: (err: RtspError | undefined) => void
   private aggregateUrl = ''
+  /** The track whose timeline the others are aligned to by sender reports. */
+  private syncRef: TrackRuntime | undefined
   private endError: RtspError | undefined
 
   /** @internal use RtspClient.pull() */
@@ -437,6 +449,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       const match = entries.find((e) => e.url === control || control.endsWith(e.url) || e.url.endsWith(control.slice(control.lastIndexOf('/') + 1)))
       if (match?.rtptime !== undefined) rt.rtpInfoTime = match.rtptime
     }
+    if (this.runtimes.every((rt) => rt.rtpInfoTime !== undefined)) this.clockSource = 'rtp-info'
   }
 
   // ---- media path (hot) ----
@@ -497,9 +510,16 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
         rt.base = ext - d
         rt.offset = 0
       } else {
-        // No RTP-Info: align the track's first unit with its arrival time.
-        rt.base = ext
-        rt.offset = (now - this.playStartedAt) / 1000
+        const m = this.clockSource === 'sender-reports' ? this.referenceMapping(rt, ext) : undefined
+        if (m !== undefined) {
+          rt.base = m.base
+          rt.offset = m.offset
+          rt.srSynced = true
+        } else {
+          // No RTP-Info: align the track's first unit with its arrival time (until sender reports say better).
+          rt.base = ext
+          rt.offset = (now - this.playStartedAt) / 1000
+        }
       }
     }
     else if (rt.framesReceived > 0) {
@@ -512,6 +532,9 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
         rt.base = ext
         rt.offset = rt.lastPts + Math.max(wallS, 0.001)
         rt.discontinuities++
+        // The last SR's NTP ↔ RTP pairing belongs to the old clock: wait for the next one.
+        rt.srUnixMs = undefined
+        rt.srSynced = false
         this.emit('discontinuity', track, jumpS)
       }
     }
@@ -570,7 +593,62 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
         rt.stats.onSenderReport(ntpMiddle32(p.ntp), now)
         rt.srUnixMs = p.unixMs
         rt.srRtpTime = p.rtpTimestamp
+        if (this.clockSource !== 'rtp-info') this.syncFromSenderReports(rt)
       }
+    }
+  }
+
+  /**
+   * Without RTP-Info, tracks start aligned by the arrival of their first unit, which is off by
+   * whatever the camera delays one medium against another (audio encoders often lag video by
+   * hundreds of ms). An SR pairs an NTP wall-clock instant with the RTP time of the same
+   * instant (RFC 3550 §6.4.1), so once every track has sent one, each track is re-based so
+   * that units captured at the same instant get the same pts, as FFmpeg's RTSP demuxer does
+   * with its first RTCP NTP time. The reference (the first video track with units) keeps its
+   * timeline; another track moves once, and again only after a discontinuity of its clock.
+   * Such a move is one step of the track's pts (backwards or forwards); the recorders' common
+   * timeline drops what would go backwards. Clock drift between SRs is not followed.
+   */
+  private syncFromSenderReports(rt: TrackRuntime): void {
+    if (this.clockSource === 'arrival') {
+      if (this.runtimes.some((r) => r.srUnixMs === undefined)) return
+      const started = this.runtimes.filter((r) => r.base !== undefined)
+      const ref = started.find((r) => r.track.type === 'video') ?? started[0]
+      if (ref === undefined) return
+      this.syncRef = ref
+      ref.srSynced = true
+      this.clockSource = 'sender-reports'
+      // Tracks without units yet are aligned at their first unit.
+      for (const r of started) if (r !== ref) this.alignToReference(r)
+    } else if (rt === this.syncRef) {
+      rt.srSynced = true
+    } else if (!rt.srSynced && rt.base !== undefined) {
+      this.alignToReference(rt)
+    }
+  }
+
+  private alignToReference(rt: TrackRuntime): void {
+    const m = this.referenceMapping(rt, rt.lastExt)
+    if (m === undefined) return
+    rt.base = m.base
+    rt.offset = m.offset
+    rt.srSynced = true
+  }
+
+  /**
+   * The base and offset that put a track's latest SR instant at the reference's pts for the
+   * same wall-clock instant, so that every unit of it lands on the reference's timeline.
+   * `nearExt` is an extended timestamp of this track near the SR's (to extend its 32-bit RTP
+   * time). Undefined while either track lacks a current SR.
+   */
+  private referenceMapping(rt: TrackRuntime, nearExt: number): { base: number; offset: number } | undefined {
+    const ref = this.syncRef
+    if (ref === undefined || ref.srUnixMs === undefined || ref.base === undefined || rt.srUnixMs === undefined) return undefined
+    // Signed 32-bit distances (`| 0` wraps modulo 2^32) extend both SRs' RTP times.
+    const refSrExt = ref.lastExt + ((ref.srRtpTime - ref.lastExt) | 0)
+    return {
+      base: nearExt + ((rt.srRtpTime - nearExt) | 0),
+      offset: ref.offset + (refSrExt - ref.base) / ref.track.clockRate + (rt.srUnixMs - ref.srUnixMs) / 1000,
     }
   }
 
