@@ -16,6 +16,7 @@ import {
   UnsupportedError,
 } from '../errors.js'
 import { createSendTrack, withParameterSets } from '../formats/send-track.js'
+import { INTERLEAVED_HEADER_SIZE, RTP_HEADER_SIZE, type InterleavedPacketizer } from '../formats/rtp-header.js'
 import type { SendTrackInit } from '../formats/send-track.js'
 import { parseSession } from '../rtsp/headers/session.js'
 import { formatTransport, parseTransport } from '../rtsp/headers/transport.js'
@@ -386,15 +387,24 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
     const unit = s.unit
     unit.rtpTimestamp = (s.rtpBase + Math.round(frame.pts * s.track.clockRate)) >>> 0
     unit.data = key ? withParameterSets(s.track.codec, s.parameterSets, frame.data) : frame.data
-    const packets = s.packetizer.packetize(unit)
     s.framesSent++
-    s.packetsSent += packets.length
-    for (let i = 0; i < packets.length; i++) s.bytesSent += packets[i]!.length - 12
-    if (s.udp !== undefined) {
-      for (let i = 0; i < packets.length; i++) s.udp.sendRtp(packets[i]!)
-      return Promise.resolve()
+    const p = s.packetizer as Packetizer & Partial<InterleavedPacketizer>
+    if (s.udp === undefined && p.packetizeInterleaved !== undefined) {
+      // TCP: the packetizer frames its packets itself, one buffer and one socket write per unit.
+      const framed = p.packetizeInterleaved(unit, s.rtpChannel)
+      s.packetsSent += framed.packets
+      s.bytesSent += framed.data.length - framed.packets * (INTERLEAVED_HEADER_SIZE + RTP_HEADER_SIZE)
+      if (framed.packets > 0) this.conn.write(framed.data)
+    } else {
+      const packets = p.packetize(unit)
+      s.packetsSent += packets.length
+      for (let i = 0; i < packets.length; i++) s.bytesSent += packets[i]!.length - RTP_HEADER_SIZE
+      if (s.udp !== undefined) {
+        for (let i = 0; i < packets.length; i++) s.udp.sendRtp(packets[i]!)
+        return Promise.resolve()
+      }
+      this.conn.write(interleave(s.rtpChannel, packets))
     }
-    this.conn.write(interleave(s.rtpChannel, packets))
     if (this.conn.writableLength <= this.opts.highWaterMark) return Promise.resolve()
     return new Promise((resolve) => this.drainWaiters.push(resolve))
   }
@@ -539,7 +549,10 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
 
 function noop(): void {}
 
-/** One buffer with every packet of an access unit framed as `$` channel length (RFC 2326 §10.12): one socket write per unit. */
+/**
+ * One buffer with every packet of an access unit framed as `$` channel length (RFC 2326 §10.12):
+ * one socket write per unit. For packetizers without packetizeInterleaved().
+ */
 function interleave(channel: number, packets: readonly Buffer[]): Buffer {
   let size = 0
   for (let i = 0; i < packets.length; i++) size += 4 + packets[i]!.length

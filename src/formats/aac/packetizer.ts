@@ -1,5 +1,13 @@
 import { InvalidArgumentError } from '../../errors.js'
-import { RTP_HEADER_SIZE, RtpHeaderWriter, checkMtu, type RtpWriterOptions } from '../rtp-header.js'
+import {
+  PACKET_OVERHEAD,
+  RTP_HEADER_SIZE,
+  RtpHeaderWriter,
+  checkMtu,
+  type InterleavedPackets,
+  type PacketizerInput,
+  type RtpWriterOptions,
+} from '../rtp-header.js'
 
 export interface AacPacketizerOptions extends RtpWriterOptions {
   /** Largest RTP payload in bytes (header excluded). Default 1400. */
@@ -10,10 +18,7 @@ export interface AacPacketizerOptions extends RtpWriterOptions {
   maxFramesPerPacket?: number
 }
 
-interface Unit {
-  data: readonly Buffer[]
-  rtpTimestamp: number
-}
+type Unit = PacketizerInput
 
 /** AAC-hbr: 13-bit AU-size, 3-bit AU-Index(-delta) = 0 → 2 bytes per AU header (RFC 3640 §3.3.6). */
 const HEADER_BYTES = 2
@@ -46,8 +51,24 @@ export class AacPacketizer {
 
   /** Whole RTP packets (12-byte header included) for one frame or a run of frames. */
   packetize(units: Unit | readonly Unit[]): Buffer[] {
+    this.header.startList()
+    this.write(Array.isArray(units) ? units : [units as Unit])
+    return this.header.finishList()
+  }
+
+  /** The same packets, each after its `$` header for `channel` (RFC 2326 §10.12), in one buffer. */
+  packetizeInterleaved(units: Unit | readonly Unit[], channel: number): InterleavedPackets {
     const list: readonly Unit[] = Array.isArray(units) ? units : [units as Unit]
-    const out: Buffer[] = []
+    // Upper bound: every frame alone in its packet(s), each with the AU-headers-length and one AU header.
+    const chunk = this.mtu - 2 - HEADER_BYTES
+    let bound = 0
+    for (const u of list) bound += unitSize(u) + Math.max(1, Math.ceil(unitSize(u) / chunk)) * (2 + HEADER_BYTES + PACKET_OVERHEAD)
+    this.header.startInterleaved(channel, bound)
+    this.write(list)
+    return this.header.finishInterleaved()
+  }
+
+  private write(list: readonly Unit[]): void {
     let group: Unit[] = []
     let groupBytes = 2 // AU-headers-length
     for (const unit of list) {
@@ -62,27 +83,26 @@ export class AacPacketizer {
         ((first.rtpTimestamp + group.length * this.frameDuration) >>> 0) === unit.rtpTimestamp >>> 0 &&
         groupBytes + HEADER_BYTES + size <= this.mtu
       if (!follows) {
-        this.flush(out, group)
+        this.flush(group)
         group = []
         groupBytes = 2
       }
       if (2 + HEADER_BYTES + size > this.mtu) {
-        this.fragment(out, unit, size)
+        this.fragment(unit, size)
         continue
       }
       group.push(unit)
       groupBytes += HEADER_BYTES + size
     }
-    this.flush(out, group)
-    return out
+    this.flush(group)
   }
 
-  private flush(out: Buffer[], group: readonly Unit[]): void {
+  private flush(group: readonly Unit[]): void {
     if (group.length === 0) return
     let size = 2 + HEADER_BYTES * group.length
     for (const u of group) size += unitSize(u)
-    const pkt = this.header.allocate(size, true, group[0]!.rtpTimestamp)
-    let o = RTP_HEADER_SIZE
+    let o = this.header.open(size, true, group[0]!.rtpTimestamp) + RTP_HEADER_SIZE
+    const pkt = this.header.buf
     pkt.writeUInt16BE(group.length * HEADER_BYTES * 8, o) // AU-headers-length in bits
     o += 2
     for (const u of group) {
@@ -90,19 +110,18 @@ export class AacPacketizer {
       o += 2
     }
     for (const u of group) for (const part of u.data) o += part.copy(pkt, o)
-    out.push(pkt)
   }
 
-  private fragment(out: Buffer[], unit: Unit, size: number): void {
+  private fragment(unit: Unit, size: number): void {
     const frame = unit.data.length === 1 ? unit.data[0]! : Buffer.concat(unit.data as Buffer[], size)
     const chunk = this.mtu - 2 - HEADER_BYTES
     for (let off = 0; off < size; off += chunk) {
       const end = Math.min(off + chunk, size)
-      const pkt = this.header.allocate(2 + HEADER_BYTES + end - off, end === size, unit.rtpTimestamp)
-      pkt.writeUInt16BE(HEADER_BYTES * 8, RTP_HEADER_SIZE)
-      pkt.writeUInt16BE(size << 3, RTP_HEADER_SIZE + 2) // the whole AU's size in every fragment
-      frame.copy(pkt, RTP_HEADER_SIZE + 4, off, end)
-      out.push(pkt)
+      const o = this.header.open(2 + HEADER_BYTES + end - off, end === size, unit.rtpTimestamp) + RTP_HEADER_SIZE
+      const pkt = this.header.buf
+      pkt.writeUInt16BE(HEADER_BYTES * 8, o)
+      pkt.writeUInt16BE(size << 3, o + 2) // the whole AU's size in every fragment
+      frame.copy(pkt, o + 4, off, end)
     }
   }
 }

@@ -1,5 +1,13 @@
 import { InvalidArgumentError } from '../../errors.js'
-import { RTP_HEADER_SIZE, RtpHeaderWriter, checkMtu, type RtpWriterOptions } from '../rtp-header.js'
+import {
+  PACKET_OVERHEAD,
+  RTP_HEADER_SIZE,
+  RtpHeaderWriter,
+  checkMtu,
+  type InterleavedPackets,
+  type PacketizerInput,
+  type RtpWriterOptions,
+} from '../rtp-header.js'
 
 export interface G711PacketizerOptions extends RtpWriterOptions {
   /** Samples per second per channel (the RTP clock). Default 8000. */
@@ -12,10 +20,7 @@ export interface G711PacketizerOptions extends RtpWriterOptions {
   packetMs?: number
 }
 
-interface Unit {
-  data: readonly Buffer[]
-  rtpTimestamp: number
-}
+type Unit = PacketizerInput
 
 /**
  * G.711 samples → RTP (RFC 3551 §4.5.14). A unit of any length is cut into packets of
@@ -50,18 +55,34 @@ export class G711Packetizer {
 
   /** Whole RTP packets (12-byte header included) for one run of samples or several. */
   packetize(units: Unit | readonly Unit[]): Buffer[] {
+    this.header.startList()
+    this.write(Array.isArray(units) ? units : [units as Unit])
+    return this.header.finishList()
+  }
+
+  /** The same packets, each after its `$` header for `channel` (RFC 2326 §10.12), in one buffer. */
+  packetizeInterleaved(units: Unit | readonly Unit[], channel: number): InterleavedPackets {
     const list: readonly Unit[] = Array.isArray(units) ? units : [units as Unit]
-    const out: Buffer[] = []
+    let bound = 0
+    for (const unit of list) {
+      let size = 0
+      for (const part of unit.data) size += part.length
+      bound += size + Math.ceil(size / this.chunk) * PACKET_OVERHEAD
+    }
+    this.header.startInterleaved(channel, bound)
+    this.write(list)
+    return this.header.finishInterleaved()
+  }
+
+  private write(list: readonly Unit[]): void {
     for (const unit of list) {
       const samples = unit.data.length === 1 ? unit.data[0]! : Buffer.concat(unit.data as Buffer[])
       for (let off = 0; off < samples.length; off += this.chunk) {
         const end = Math.min(off + this.chunk, samples.length)
         const ts = (unit.rtpTimestamp + Math.floor(off / this.channels)) >>> 0
-        const pkt = this.header.allocate(end - off, false, ts)
-        samples.copy(pkt, RTP_HEADER_SIZE, off, end)
-        out.push(pkt)
+        const o = this.header.open(end - off, false, ts)
+        samples.copy(this.header.buf, o + RTP_HEADER_SIZE, off, end)
       }
     }
-    return out
   }
 }

@@ -1,5 +1,13 @@
 import { H264NalType } from '../../codec/h264-nal.js'
-import { RTP_HEADER_SIZE, RtpHeaderWriter, checkMtu, type RtpWriterOptions } from '../rtp-header.js'
+import {
+  PACKET_OVERHEAD,
+  RTP_HEADER_SIZE,
+  RtpHeaderWriter,
+  checkMtu,
+  type InterleavedPackets,
+  type PacketizerInput,
+  type RtpWriterOptions,
+} from '../rtp-header.js'
 
 export interface H264PacketizerOptions extends RtpWriterOptions {
   /** Largest RTP payload in bytes (header excluded). Default 1400. */
@@ -12,92 +20,123 @@ export interface H264PacketizerOptions extends RtpWriterOptions {
  * larger ones are split into FU-A fragments. The last packet of the unit has the marker bit.
  */
 export class H264Packetizer {
-  private readonly header: RtpHeaderWriter
+  private readonly w: RtpHeaderWriter
   private readonly mtu: number
 
   constructor(opts: H264PacketizerOptions) {
-    this.header = new RtpHeaderWriter(opts)
+    this.w = new RtpHeaderWriter(opts)
     this.mtu = checkMtu(opts.mtu ?? 1400, 3)
   }
 
   /** The sequence number the next packet gets. */
   get sequenceNumber(): number {
-    return this.header.sequenceNumber
+    return this.w.sequenceNumber
   }
 
   /** Whole RTP packets (12-byte header included) for one access unit. */
-  packetize(au: { data: readonly Buffer[]; rtpTimestamp: number }): Buffer[] {
-    const out: Buffer[] = []
-    const ts = au.rtpTimestamp
-    let group: Buffer[] = []
-    let groupSize = 1 // STAP-A NAL header
-    for (const nal of au.data) {
-      if (nal.length === 0) continue
-      if (nal.length > this.mtu) {
-        this.flushGroup(out, group, ts)
-        group = []
-        groupSize = 1
-        this.fragment(out, nal, ts)
-        continue
-      }
-      if (group.length > 0 && groupSize + 2 + nal.length > this.mtu) {
-        this.flushGroup(out, group, ts)
-        group = []
-        groupSize = 1
-      }
-      group.push(nal)
-      groupSize += 2 + nal.length
-    }
-    this.flushGroup(out, group, ts)
-    const last = out[out.length - 1]
-    if (last) last[1]! |= 0x80 // marker: last packet of the access unit (RFC 6184 §5.1)
-    return out
+  packetize(au: PacketizerInput): Buffer[] {
+    this.w.startList()
+    this.write(au)
+    return this.w.finishList()
   }
 
-  private flushGroup(out: Buffer[], group: readonly Buffer[], ts: number): void {
-    if (group.length === 0) return
-    if (group.length === 1) {
-      // Single NAL unit packet (§5.6): the NAL unit is the payload.
-      const nal = group[0]!
-      const pkt = this.header.allocate(nal.length, false, ts)
-      nal.copy(pkt, RTP_HEADER_SIZE)
-      out.push(pkt)
-      return
+  /** The same packets, each after its `$` header for `channel` (RFC 2326 §10.12), in one buffer. */
+  packetizeInterleaved(au: PacketizerInput, channel: number): InterleavedPackets {
+    // Upper bound: a fragmented NAL loses its header byte and gains 2 + overhead per fragment;
+    // any other NAL costs at most a STAP-A header and length field plus one packet's overhead.
+    const chunk = this.mtu - 2
+    let bound = 0
+    for (const nal of au.data) {
+      const n = nal.length
+      bound += n > this.mtu ? n - 1 + Math.ceil((n - 1) / chunk) * (2 + PACKET_OVERHEAD) : n + 3 + PACKET_OVERHEAD
     }
-    // STAP-A (§5.7.1): F is the OR and NRI the maximum of the aggregated units.
+    this.w.startInterleaved(channel, bound)
+    this.write(au)
+    return this.w.finishInterleaved()
+  }
+
+  private write(au: PacketizerInput): void {
+    const ts = au.rtpTimestamp
+    const data = au.data
+    // Small NAL units are gathered as a run data[from..to) and flushed as one packet.
+    let from = 0
+    let groupSize = 1 // STAP-A NAL header
+    let i = 0
+    for (; i < data.length; i++) {
+      const nal = data[i]!
+      if (nal.length === 0) continue
+      if (nal.length > this.mtu) {
+        this.flushGroup(data, from, i, ts)
+        from = i + 1
+        groupSize = 1
+        this.fragment(nal, ts)
+        continue
+      }
+      if (groupSize > 1 && groupSize + 2 + nal.length > this.mtu) {
+        this.flushGroup(data, from, i, ts)
+        from = i
+        groupSize = 1
+      }
+      groupSize += 2 + nal.length
+    }
+    this.flushGroup(data, from, i, ts)
+    this.w.markLast() // marker: last packet of the access unit (RFC 6184 §5.1)
+  }
+
+  /** One packet for the non-empty NAL units in data[from..to). */
+  private flushGroup(data: readonly Buffer[], from: number, to: number, ts: number): void {
+    let count = 0
+    let single: Buffer | undefined
     let size = 1
     let f = 0
     let nri = 0
-    for (const nal of group) {
+    for (let i = from; i < to; i++) {
+      const nal = data[i]!
+      if (nal.length === 0) continue
+      count++
+      single = nal
       size += 2 + nal.length
+      // STAP-A (§5.7.1): F is the OR and NRI the maximum of the aggregated units.
       f |= nal[0]! & 0x80
       nri = Math.max(nri, nal[0]! & 0x60)
     }
-    const pkt = this.header.allocate(size, false, ts)
-    let o = RTP_HEADER_SIZE
+    if (count === 0) return
+    const w = this.w
+    if (count === 1) {
+      // Single NAL unit packet (§5.6): the NAL unit is the payload.
+      const o = w.open(single!.length, false, ts)
+      single!.copy(w.buf, o + RTP_HEADER_SIZE)
+      return
+    }
+    const h = w.open(size, false, ts)
+    const pkt = w.buf
+    let o = h + RTP_HEADER_SIZE
     pkt[o++] = f | nri | H264NalType.StapA
-    for (const nal of group) {
-      pkt.writeUInt16BE(nal.length, o)
+    for (let i = from; i < to; i++) {
+      const nal = data[i]!
+      if (nal.length === 0) continue
+      pkt[o] = nal.length >>> 8
+      pkt[o + 1] = nal.length & 0xff
       o += 2 + nal.copy(pkt, o + 2)
     }
-    out.push(pkt)
   }
 
   /**
    * FU-A (§5.8): the NAL header becomes the FU indicator (F, NRI, type 28) and the FU
    * header (S, E, R=0, original type); the rest of the NAL is cut into fragments.
    */
-  private fragment(out: Buffer[], nal: Buffer, ts: number): void {
+  private fragment(nal: Buffer, ts: number): void {
+    const w = this.w
     const indicator = (nal[0]! & 0xe0) | H264NalType.FuA
     const type = nal[0]! & 0x1f
     const chunk = this.mtu - 2
     for (let off = 1; off < nal.length; off += chunk) {
       const end = Math.min(off + chunk, nal.length)
-      const pkt = this.header.allocate(2 + end - off, false, ts)
-      pkt[RTP_HEADER_SIZE] = indicator
-      pkt[RTP_HEADER_SIZE + 1] = (off === 1 ? 0x80 : 0) | (end === nal.length ? 0x40 : 0) | type
-      nal.copy(pkt, RTP_HEADER_SIZE + 2, off, end)
-      out.push(pkt)
+      const o = w.open(2 + end - off, false, ts) + RTP_HEADER_SIZE
+      const pkt = w.buf
+      pkt[o] = indicator
+      pkt[o + 1] = (off === 1 ? 0x80 : 0) | (end === nal.length ? 0x40 : 0) | type
+      nal.copy(pkt, o + 2, off, end)
     }
   }
 }

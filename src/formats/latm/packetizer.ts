@@ -1,14 +1,19 @@
-import { RTP_HEADER_SIZE, RtpHeaderWriter, checkMtu, type RtpWriterOptions } from '../rtp-header.js'
+import {
+  PACKET_OVERHEAD,
+  RTP_HEADER_SIZE,
+  RtpHeaderWriter,
+  checkMtu,
+  type InterleavedPackets,
+  type PacketizerInput,
+  type RtpWriterOptions,
+} from '../rtp-header.js'
 
 export interface LatmPacketizerOptions extends RtpWriterOptions {
   /** Largest RTP payload in bytes (header excluded). Default 1400. */
   mtu?: number
 }
 
-interface Unit {
-  data: readonly Buffer[]
-  rtpTimestamp: number
-}
+type Unit = PacketizerInput
 
 /**
  * Raw AAC frames → RTP, RFC 6416 MP4A-LATM with cpresent=0: each frame becomes one
@@ -32,8 +37,27 @@ export class LatmPacketizer {
 
   /** Whole RTP packets (12-byte header included) for one frame or several; empty frames are skipped. */
   packetize(units: Unit | readonly Unit[]): Buffer[] {
+    this.header.startList()
+    this.write(Array.isArray(units) ? units : [units as Unit])
+    return this.header.finishList()
+  }
+
+  /** The same packets, each after its `$` header for `channel` (RFC 2326 §10.12), in one buffer. */
+  packetizeInterleaved(units: Unit | readonly Unit[], channel: number): InterleavedPackets {
     const list: readonly Unit[] = Array.isArray(units) ? units : [units as Unit]
-    const out: Buffer[] = []
+    let bound = 0
+    for (const unit of list) {
+      let size = 0
+      for (const part of unit.data) size += part.length
+      const total = Math.floor(size / 255) + 1 + size
+      bound += total + Math.ceil(total / this.mtu) * PACKET_OVERHEAD
+    }
+    this.header.startInterleaved(channel, bound)
+    this.write(list)
+    return this.header.finishInterleaved()
+  }
+
+  private write(list: readonly Unit[]): void {
     for (const unit of list) {
       let size = 0
       for (const part of unit.data) size += part.length
@@ -42,10 +66,10 @@ export class LatmPacketizer {
       const lengthBytes = Math.floor(size / 255) + 1
       const total = lengthBytes + size
       if (total <= this.mtu) {
-        const pkt = this.header.allocate(total, true, unit.rtpTimestamp)
-        let o = writeLength(pkt, RTP_HEADER_SIZE, size)
-        for (const part of unit.data) o += part.copy(pkt, o)
-        out.push(pkt)
+        const pkt = this.header.open(total, true, unit.rtpTimestamp) + RTP_HEADER_SIZE
+        const buf = this.header.buf
+        let o = writeLength(buf, pkt, size)
+        for (const part of unit.data) o += part.copy(buf, o)
         continue
       }
       const element = Buffer.allocUnsafe(total)
@@ -53,12 +77,10 @@ export class LatmPacketizer {
       for (const part of unit.data) o += part.copy(element, o)
       for (let off = 0; off < total; off += this.mtu) {
         const end = Math.min(off + this.mtu, total)
-        const pkt = this.header.allocate(end - off, end === total, unit.rtpTimestamp)
-        element.copy(pkt, RTP_HEADER_SIZE, off, end)
-        out.push(pkt)
+        const o = this.header.open(end - off, end === total, unit.rtpTimestamp)
+        element.copy(this.header.buf, o + RTP_HEADER_SIZE, off, end)
       }
     }
-    return out
   }
 }
 

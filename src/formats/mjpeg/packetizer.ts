@@ -1,5 +1,13 @@
-import { parseJpeg } from '../../codec/jpeg.js'
-import { RTP_HEADER_SIZE, RtpHeaderWriter, checkMtu, type RtpWriterOptions } from '../rtp-header.js'
+import { parseJpeg, type ParsedJpeg } from '../../codec/jpeg.js'
+import {
+  PACKET_OVERHEAD,
+  RTP_HEADER_SIZE,
+  RtpHeaderWriter,
+  checkMtu,
+  type InterleavedPackets,
+  type PacketizerInput,
+  type RtpWriterOptions,
+} from '../rtp-header.js'
 
 export interface MjpegPacketizerOptions extends RtpWriterOptions {
   /** Largest RTP payload in bytes (header excluded). Default 1400. */
@@ -28,21 +36,36 @@ export class MjpegPacketizer {
   }
 
   /** Whole RTP packets (12-byte header included) for one JPEG file; rtpTimestamp at 90 kHz. */
-  packetize(frame: { data: readonly Buffer[]; rtpTimestamp: number }): Buffer[] {
-    const jpeg = frame.data.length === 1 ? frame.data[0]! : Buffer.concat(frame.data)
-    const j = parseJpeg(jpeg)
+  packetize(frame: PacketizerInput): Buffer[] {
+    const j = parseJpeg(frame.data.length === 1 ? frame.data[0]! : Buffer.concat(frame.data))
+    this.header.startList()
+    this.write(j, frame.rtpTimestamp)
+    return this.header.finishList()
+  }
+
+  /** The same packets, each after its `$` header for `channel` (RFC 2326 §10.12), in one buffer. */
+  packetizeInterleaved(frame: PacketizerInput, channel: number): InterleavedPackets {
+    const j = parseJpeg(frame.data.length === 1 ? frame.data[0]! : Buffer.concat(frame.data))
+    // Upper bound: the first packet carries the tables; every packet at most 12 header bytes and 12 of RTP/JPEG headers.
+    const tableLength = j.tables[0].length + j.tables[1].length
+    const packets = 1 + Math.ceil(j.scan.length / (this.mtu - 12))
+    this.header.startInterleaved(channel, j.scan.length + 4 + tableLength + packets * (12 + PACKET_OVERHEAD))
+    this.write(j, frame.rtpTimestamp)
+    return this.header.finishInterleaved()
+  }
+
+  private write(j: ParsedJpeg, rtpTimestamp: number): void {
     const restart = j.restartInterval > 0
     const precision = (j.tables[0].length === 128 ? 1 : 0) | (j.tables[1].length === 128 ? 2 : 0)
     const tableLength = j.tables[0].length + j.tables[1].length
-    const out: Buffer[] = []
     let offset = 0
     do {
       const first = offset === 0
       const headerSize = 8 + (restart ? 4 : 0) + (first ? 4 + tableLength : 0)
       const take = Math.min(this.mtu - headerSize, j.scan.length - offset)
       const last = offset + take >= j.scan.length
-      const pkt = this.header.allocate(headerSize + take, last, frame.rtpTimestamp)
-      let o = RTP_HEADER_SIZE
+      let o = this.header.open(headerSize + take, last, rtpTimestamp) + RTP_HEADER_SIZE
+      const pkt = this.header.buf
       pkt[o] = 0 // type-specific
       pkt.writeUIntBE(offset, o + 1, 3) // fragment offset
       pkt[o + 4] = j.type | (restart ? 64 : 0)
@@ -65,9 +88,7 @@ export class MjpegPacketizer {
         o += j.tables[1].copy(pkt, o)
       }
       j.scan.copy(pkt, o, offset, offset + take)
-      out.push(pkt)
       offset += take
     } while (offset < j.scan.length)
-    return out
   }
 }
