@@ -113,6 +113,8 @@ export class RtspConnection {
   private socket: net.Socket | tls.TLSSocket | undefined
   private readonly reader: RtspReader
   private readonly pending = new Map<number, Pending>()
+  /** CSeqs of requests that timed out (the last few): a late reply to one of them is dropped. */
+  private readonly expired = new Set<number>()
   private cseq = 0
   private readonly auth: Authenticator | undefined
   private closeError: RtspError | undefined
@@ -265,6 +267,8 @@ export class RtspConnection {
     return new Promise<RtspResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(cseq)
+        this.expired.add(cseq)
+        if (this.expired.size > 16) this.expired.delete(this.expired.values().next().value!)
         reject(new TimeoutError({ phase: 'reply', timeoutMs: this.opts.timeoutMs, detail: `to ${method}` }))
       }, this.opts.timeoutMs)
       this.pending.set(cseq, { cseq, method, url, resolve, reject, timer })
@@ -275,9 +279,14 @@ export class RtspConnection {
   private handleResponse(res: RtspResponse): void {
     if (this.server === undefined) this.server = res.headers.get('Server')?.trim()
     let cseq = cseqOf(res)
-    // ffmpeg's listener answers TEARDOWN with a bare 501 and no CSeq: when exactly one
-    // request is outstanding, the reply can only be for it.
-    if (cseq === undefined && this.pending.size === 1) cseq = this.pending.keys().next().value
+    // With exactly one request outstanding, a reply that names no live request can only be
+    // for it: ffmpeg's listener answers TEARDOWN with a bare 501 and no CSeq; Hisilicon
+    // firmware (Foscam C1 and many OEM cameras) answers everything with `CSeq: 0`; TP-Link
+    // Tapo C220 rejects a keep-alive echoing the previous request's CSeq (retina #133, #136).
+    // A late reply to a request that timed out is still dropped.
+    if (this.pending.size === 1 && (cseq === undefined || (!this.pending.has(cseq) && !this.expired.has(cseq)))) {
+      cseq = this.pending.keys().next().value
+    }
     if (cseq === undefined) return
     const p = this.pending.get(cseq)
     if (p === undefined) return // a late reply to a request that timed out

@@ -97,6 +97,16 @@ export interface PullSessionEvents {
 
 export const USER_AGENT = 'rtspkit/0.1'
 
+/**
+ * RTCP sent where RTP was expected (some cameras send their sender reports on the RTP
+ * channel or port): RTCP packet types 192-223 sit where RTP's marker bit and payload types
+ * 64-95 would, which no stream uses (RFC 5761 §4; FFmpeg's rtpdec demultiplexes the same way).
+ */
+function isRtcp(buf: Buffer): boolean {
+  const b = buf[1]!
+  return buf.length >= 8 && b >= 192 && b <= 223
+}
+
 /** Per-track state on the packet path. */
 class TrackRuntime {
   readonly unwrapper = new TimestampUnwrapper()
@@ -287,12 +297,13 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     }
 
     this.state = 'starting'
+    // Timeline origin: media may arrive before the PLAY reply (Reolink, v4l2rtspserver).
+    this.playStartedAt = performance.now()
     // RFC 2326 §12.29: Range on PLAY; ffmpeg and VLC send npt=0.000- too, and some cameras need it.
     const play = await this.conn.request('PLAY', this.aggregateUrl, { Range: 'npt=0.000-' })
     this.assertNotEnded()
     this.applyRtpInfo(play)
-    this.playStartedAt = performance.now()
-    this.lastMediaAt = this.playStartedAt
+    this.lastMediaAt = performance.now()
     this.state = 'playing'
     this.startTimers()
   }
@@ -460,6 +471,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       rt.malformed++
       return
     }
+    if (isRtcp(buf)) return this.onRtcp(rt, buf)
     const now = performance.now()
     rb.push(buf, buf.readUInt16BE(2), now, rt.emitOrdered!)
     if (rb.waiting > 0 && rt.reorderTimer === undefined) {
@@ -478,6 +490,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
 
   private onRtp(rt: TrackRuntime, buf: Buffer): void {
     if (this.state !== 'playing' && this.state !== 'starting') return
+    if (isRtcp(buf)) return this.onRtcp(rt, buf)
     // One packet object per track, refilled for every packet: no allocation on this path.
     const pkt = rt.packet
     if (!parseRtpPacketInto(buf, pkt)) {
@@ -748,10 +761,16 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   /** A fatal error while playing. */
   private fail(err: RtspError): void {
     if (this.state === 'closed') return
+    if (this.state === 'closing') {
+      // close() is waiting for the TEARDOWN reply and the server hung up instead, as many
+      // cameras do: the session ends as asked, without an error.
+      this.release(undefined)
+      return
+    }
     if (this.state !== 'playing') {
       // During the handshake, the race in start() reports it; remember it for assertNotEnded.
       this.endError ??= err
-      if (this.state !== 'closing') return
+      return
     }
     if (this.conn.state === 'open' && this.aggregateUrl !== '') {
       // Best effort: tell the server we are gone, without waiting.

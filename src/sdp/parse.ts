@@ -60,7 +60,29 @@ export function parseSdp(text: string | Uint8Array): SessionDescription {
   if (session.media.length === 0) {
     throw new SdpError('the SDP has no media (m=) line; the server describes no stream at this URL')
   }
+  for (const m of session.media) adoptStrayFormatLines(m)
   return session
+}
+
+/**
+ * A media with one format whose a=fmtp (or a=rtpmap) names a payload type that is not on
+ * its m= line: HIK Media Server V5 writes `m=audio 0 RTP/AVP 104` with `a=fmtp:97 ...config=1408`
+ * (gortsplib #658), and FFmpeg and live555 play it. The stray line can only mean the one
+ * format, so it is taken for it when that format has none of its own.
+ */
+function adoptStrayFormatLines(media: MediaDescription): void {
+  if (media.formats.length !== 1) return
+  const pt = media.formats[0]!
+  if (!media.fmtp.has(pt) && media.fmtp.size === 1) {
+    const [stray, params] = media.fmtp.entries().next().value!
+    media.fmtp.delete(stray)
+    media.fmtp.set(pt, params)
+  }
+  if (!media.rtpmap.has(pt) && media.rtpmap.size === 1 && pt >= 96) {
+    const [stray, map] = media.rtpmap.entries().next().value!
+    media.rtpmap.delete(stray)
+    media.rtpmap.set(pt, { ...map, payloadType: pt })
+  }
 }
 
 /** m=<media> <port>[/<number of ports>] <proto> <fmt> ... (§5.14) */

@@ -42,6 +42,14 @@ export interface CameraScenario {
   udpFilter?: (packetIndex: number, packet: Buffer) => boolean | 'swap'
   /** Add this many seconds to every RTP timestamp from frame `atFrame` on (a camera whose clock jumps). */
   timestampJump?: { atFrame: number; seconds: number }
+  /** 0-based SETUP (on a connection) whose channels or ports carry the stream; default the last one. */
+  mediaSetup?: number
+  /** Frames sent before the PLAY reply (Reolink, v4l2rtspserver: media races the reply). */
+  mediaBeforePlayReply?: number
+  /** Extra headers of the PLAY reply (RTP-Info...), from the request URL. */
+  playHeaders?: (url: string) => Record<string, string>
+  /** Access unit n of the stream; default cameraAccessUnit (dummy slices). Give real pictures to decode the result. */
+  accessUnit?: (n: number) => Buffer[]
 }
 
 export interface ReplyCtx {
@@ -97,6 +105,8 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
   const rtpChannels = new WeakMap<object, number>()
   const udpTargets = new WeakMap<object, { socket: dgram.Socket; port: number }>()
   const udpSockets: dgram.Socket[] = []
+  const setupsOn = new WeakMap<object, number>()
+  const accessUnit = scenario.accessUnit ?? cameraAccessUnit
   const server = await startFakeServer(
     (req, ctx) => {
     const r: CameraRequest = { method: req.method, url: req.url, headers: req.headers }
@@ -119,6 +129,9 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
         return
       }
       case 'SETUP': {
+        const setupOnConnection = setupsOn.get(req.socket) ?? 0
+        setupsOn.set(req.socket, setupOnConnection + 1)
+        const carriesMedia = scenario.mediaSetup === undefined || scenario.mediaSetup === setupOnConnection
         const cp = /client_port=(\d+)-(\d+)/.exec(req.headers['transport'] ?? '')
         if (cp && !/TCP/i.test(req.headers['transport'] ?? '')) {
           // UDP: send from a socket of our own; its port pair is the server_port we announce.
@@ -131,7 +144,7 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
           ]).then(() => {
             const clientPort: [number, number] = [Number(cp[1]), Number(cp[2])]
             const serverPort: [number, number] = [rtp.address().port, rtcp.address().port]
-            udpTargets.set(req.socket, { socket: rtp, port: clientPort[0] })
+            if (carriesMedia) udpTargets.set(req.socket, { socket: rtp, port: clientPort[0] })
             const transport =
               scenario.setupTransport?.([0, 1], { clientPort, serverPort }) ??
               `RTP/AVP;unicast;client_port=${clientPort[0]}-${clientPort[1]};server_port=${serverPort[0]}-${serverPort[1]};ssrc=1A2B3C4D`
@@ -145,11 +158,13 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
         setupIndex++
         const transport = scenario.setupTransport?.(ch) ?? `RTP/AVP/TCP;unicast;interleaved=${ch[0]}-${ch[1]};ssrc=1A2B3C4D`
         ctx.reply(200, { Transport: transport, Session: session })
-        rtpChannels.set(req.socket, ch[0])
+        if (carriesMedia) rtpChannels.set(req.socket, ch[0])
         return
       }
       case 'PLAY': {
-        ctx.reply(200, { Session: session, Range: 'npt=0.000-' })
+        let replyAfter = scenario.mediaBeforePlayReply ?? 0
+        const playReply = () => ctx.reply(200, { Session: session, Range: 'npt=0.000-', ...scenario.playHeaders?.(req.url) })
+        if (replyAfter === 0) playReply()
         const channel = rtpChannels.get(req.socket) ?? 0
         const pk = new H264Packetizer({ payloadType: 96, ssrc: 0x1a2b3c4d, initialSequenceNumber: 65500 })
         let n = 0
@@ -170,7 +185,7 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
           const jump = scenario.timestampJump && n >= scenario.timestampJump.atFrame ? scenario.timestampJump.seconds * 90000 : 0
           const ts = (0xffff0000 + n * Math.round(90000 / fps) + jump) >>> 0
           const udp = udpTargets.get(req.socket)
-          for (const pkt of pk.packetize({ data: cameraAccessUnit(n), rtpTimestamp: ts })) {
+          for (const pkt of pk.packetize({ data: accessUnit(n), rtpTimestamp: ts })) {
             if (udp !== undefined) {
               const verdict = scenario.udpFilter?.(udpIndex++, pkt) ?? true
               if (verdict === 'swap' && held === undefined) {
@@ -190,6 +205,7 @@ export async function startFakeCamera(scenario: CameraScenario = {}): Promise<Fa
             if (scenario.garbageEvery && framesSent % scenario.garbageEvery.frames === 0) ctx.write(scenario.garbageEvery.bytes)
           }
           n++
+          if (replyAfter > 0 && --replyAfter === 0) playReply()
         }, 1000 / fps)
         timers.add(timer)
         return

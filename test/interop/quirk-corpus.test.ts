@@ -6,10 +6,10 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { startFakeCamera, defaultSdp, CAMERA_PPS, CAMERA_SPS } from '../helpers/fake-camera.js'
-import type { CameraScenario } from '../helpers/fake-camera.js'
-import { startFakeServer } from '../helpers/fake-rtsp-server.js'
+import type { CameraScenario, ReplyCtx } from '../helpers/fake-camera.js'
+import { interleavedFrame, startFakeServer } from '../helpers/fake-rtsp-server.js'
 import { LimitError, RtspClient, RtspError, TimeoutError } from '../../src/index.js'
-import type { PullSession } from '../../src/index.js'
+import type { PullSession, TrackStats } from '../../src/index.js'
 
 async function frames(session: PullSession, n: number): Promise<number> {
   let got = 0
@@ -25,6 +25,10 @@ interface Playable {
   /** Path to pull; default /stream. */
   path?: string
   check?: (session: PullSession, camera: Awaited<ReturnType<typeof startFakeCamera>>) => void
+  /** Checks the pts of the first frame. */
+  firstPts?: (pts: number) => void
+  /** Checks the first track's counters and the pts of 30 frames. */
+  stats?: (stats: TrackStats, pts: number[]) => void
 }
 
 const playable: Playable[] = [
@@ -109,7 +113,135 @@ const playable: Playable[] = [
       assert.deepEqual(s.skippedMedia, [{ type: 'application', codec: 'vnd.onvif.metadata' }])
     },
   },
+  {
+    name: 'Hisilicon firmware (Foscam C1 and OEM cameras): every reply carries CSeq: 0',
+    scenario: {
+      mangle: (raw) => raw.replace(/^CSeq: \d+/m, 'Cseq: 0').replace('\r\n\r\n', '\r\nServer: Hisilicon Streaming Media Server/1.0.0(Jul 30 2015)\r\n\r\n'),
+    },
+    check: (s) => assert.match(s.server ?? '', /Hisilicon/),
+  },
+  {
+    name: 'HIK Media Server V5: a=fmtp naming another payload type, a=Media_header, a=range, i=/e=/b= lines, Content-Type with charset',
+    scenario: {
+      mediaSetup: 0,
+      mangle: (raw) => raw.replace('Content-Type: application/sdp', 'Content-Type: application/sdp; charset=utf-8'),
+      sdp: () =>
+        [
+          'v=0', 'o=- 1109162014219182 0 IN IP4 0.0.0.0', 's=HIK Media Server V5.03.010', 'i=HIK Media Server Session Description : standard',
+          'e=NONE', 'c=IN IP4 0.0.0.0', 'b=AS:2080', 't=0 0', 'a=control:*', 'a=range:npt=now-',
+          'm=video 0 RTP/AVP 96', 'i=Video Media', 'b=AS:2048', 'a=recvonly', 'a=x-dimensions:320,240', 'a=framerate:30.0',
+          'a=control:trackID=video', 'a=rtpmap:96 H264/90000', `a=fmtp:96 profile-level-id=42c00d;packetization-mode=1;${sprop}`,
+          'm=audio 0 RTP/AVP 104', 'i=Audio Media', 'b=AS:32', 'a=recvonly', 'a=control:trackID=audio', 'a=rtpmap:104 MPEG4-GENERIC/16000',
+          'a=fmtp:97 streamtype=5;profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config=1408',
+          'a=Media_header:MEDIAINFO=494D4B48020100000400000101200210401F00000000000000000000000000000000000000000000;',
+          'a=appversion:1.0', '',
+        ].join('\r\n'),
+    },
+    check: (s, cam) => {
+      assert.deepEqual(s.tracks.map((t) => t.codec), ['H264', 'AAC'])
+      assert.equal(s.tracks[1]!.fmtp['config'], '1408')
+      assert.equal(s.tracks[1]!.control, cam.url('/stream/trackID=audio'))
+    },
+  },
+  {
+    name: 'Dahua ONVIF profile: a=x-packetization-supported, a=framerate, PCMA audio and a metadata track',
+    scenario: {
+      mediaSetup: 0,
+      contentBase: (url) => `${url}/`,
+      sdp: () =>
+        [
+          'v=0', 'o=- 2273421142 2273421142 IN IP4 0.0.0.0', 's=Media Server', 'c=IN IP4 0.0.0.0', 't=0 0', 'a=control:*',
+          'a=packetization-supported:DH', 'a=rtppayload-supported:DH', 'a=range:npt=now-', 'a=x-packetization-supported:IV',
+          'm=video 0 RTP/AVP 96', 'a=control:trackID=0', 'a=framerate:15.000000', 'a=rtpmap:96 H264/90000', `a=fmtp:96 packetization-mode=1;profile-level-id=42c00d;${sprop}`, 'a=recvonly',
+          'm=audio 0 RTP/AVP 8', 'a=control:trackID=1', 'a=rtpmap:8 PCMA/8000', 'a=recvonly',
+          'm=application 0 RTP/AVP 107', 'a=control:trackID=4', 'a=rtpmap:107 vnd.onvif.metadata/90000', 'a=recvonly', '',
+        ].join('\r\n'),
+    },
+    path: '/cam/realmonitor?channel=1&subtype=0&unicast=true&proto=Onvif',
+    check: (s) => assert.deepEqual(s.tracks.map((t) => t.codec), ['H264', 'PCMA']),
+  },
+  {
+    name: 'Uniview: never answers a SETUP for its ONVIF metadata track (so none is sent)',
+    scenario: {
+      sdp: () => `${defaultSdp()}m=application 0 RTP/AVP 107\r\na=rtpmap:107 vnd.onvif.metadata/90000\r\na=fmtp:107 DecoderTag=h3c-v3 RTCP=0\r\na=control:trackID=3\r\n`,
+      intercept: (req) => req.method === 'SETUP' && req.url.endsWith('trackID=3'), // swallowed
+    },
+    check: (_s, cam) => assert.ok(!cam.requests.some((r) => r.url.endsWith('trackID=3'))),
+  },
+  {
+    name: 'Axis: RTP-Info with absolute URLs and a space after the comma, two tracks',
+    scenario: {
+      mediaSetup: 0,
+      sdp: () => `${defaultSdp()}m=audio 0 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=control:trackID=2\r\n`,
+      // rtptime of the first video packet minus 2 s: a matched entry puts the first frame at pts 2.
+      playHeaders: (url) => ({ 'RTP-Info': `url=${url}/trackID=1;seq=65500;rtptime=${0xffff0000 - 180000}, url=${url}/trackID=2;seq=15727;rtptime=1171661503` }),
+    },
+    firstPts: (pts) => assert.ok(Math.abs(pts - 2) < 1e-6, `first pts ${pts}`),
+  },
+  {
+    name: 'Reolink: RTP-Info with spaces, no seq and an ssrc',
+    scenario: { playHeaders: () => ({ 'RTP-Info': `url=trackID=1 ; rtptime = ${0xffff0000 - 180000} ;ssrc=1A2B3C4D` }) },
+    firstPts: (pts) => assert.ok(Math.abs(pts - 2) < 1e-6, `first pts ${pts}`),
+  },
+  {
+    name: 'Reolink, v4l2rtspserver: media before the PLAY reply',
+    scenario: { mediaBeforePlayReply: 5 },
+    firstPts: (pts) => assert.ok(pts >= 0 && pts < 1, `first pts ${pts}`),
+  },
+  {
+    name: 'Session id only in the first SETUP reply (two tracks)',
+    scenario: {
+      mediaSetup: 0,
+      sdp: () => `${defaultSdp()}m=audio 0 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=control:trackID=2\r\n`,
+      mangle: (() => {
+        let setups = 0
+        return (raw: string) => (/^Transport:/m.test(raw) && setups++ > 0 ? raw.replace(/^Session: [^\r]*\r\n/m, '') : raw)
+      })(),
+    },
+    check: (s, cam) => {
+      assert.equal(s.tracks.length, 2)
+      const setups = cam.requests.filter((r) => r.method === 'SETUP')
+      assert.equal(setups[1]!.headers['session'], '12345678')
+    },
+  },
+  {
+    name: 'SETUP reply without a Transport header (gortsplib #456): the channels asked for',
+    scenario: { mangle: (raw) => raw.replace(/^Transport: [^\r]*\r\n/m, '') },
+    check: (s) => assert.deepEqual(s.tracks[0]!.transport.interleaved, [0, 1]),
+  },
+  {
+    name: 'Transport reply in another order and case: "interleaved=0-1;Unicast;rtp/avp/tcp"',
+    scenario: { setupTransport: (ch) => `interleaved=${ch[0]}-${ch[1]};Unicast;rtp/avp/tcp;SSRC=1A2B3C4D` },
+    check: (s) => assert.equal(s.tracks[0]!.transport.ssrc, 0x1a2b3c4d),
+  },
+  {
+    name: 'port-forwarded camera: Content-Base with its LAN address',
+    scenario: { contentBase: () => 'rtsp://192.168.1.64:554/Streaming/Channels/101/' },
+    check: (_s, cam) => assert.ok(cam.requests.some((r) => r.method === 'SETUP' && r.url === 'rtsp://192.168.1.64:554/Streaming/Channels/101/trackID=1')),
+  },
+  {
+    name: 'RTCP sender reports on the RTP channel: demultiplexed (RFC 5761), nothing lost or dropped',
+    scenario: { garbageEvery: { frames: 7, bytes: interleavedFrame(0, senderReport()) } },
+    stats: (st, pts) => {
+      assert.equal(st.packetsLost, 0)
+      assert.equal(st.framesDropped, 0)
+      // Every frame arrives: pts steps of one frame (1/30 s), none missing.
+      for (let i = 1; i < pts.length; i++) assert.ok(Math.abs(pts[i]! - pts[i - 1]! - 1 / 30) < 0.002, `frame ${i}: ${pts[i - 1]} → ${pts[i]}`)
+    },
+  },
 ]
+
+/** An RTCP sender report (RFC 3550 §6.4.1) for the camera's SSRC, no report blocks. */
+function senderReport(): Buffer {
+  const b = Buffer.alloc(28)
+  b[0] = 0x80
+  b[1] = 200
+  b.writeUInt16BE(6, 2)
+  b.writeUInt32BE(0x1a2b3c4d, 4)
+  b.writeUInt32BE(0xe8000000, 8) // NTP seconds
+  b.writeUInt32BE(0xffff0000, 16) // RTP time
+  return b
+}
 
 describe('quirk corpus: cameras that must work', () => {
   for (const q of playable) {
@@ -118,7 +250,12 @@ describe('quirk corpus: cameras that must work', () => {
       try {
         const session = await new RtspClient({ transport: 'tcp' }).pull(camera.url(q.path ?? '/stream'))
         q.check?.(session, camera)
-        assert.equal(await frames(session, 10), 10)
+        const pts: number[] = []
+        for await (const f of session.frames()) {
+          if (pts.length === 0) q.firstPts?.(f.pts)
+          if (pts.push(f.pts) >= (q.stats ? 30 : 10)) break
+        }
+        q.stats?.(session.stats()[0]!, pts)
         await session.close()
       } finally {
         await camera.stop()
@@ -222,6 +359,79 @@ describe('quirk corpus: cameras that must work', () => {
       await camera.stop()
     }
   })
+
+  it('keep-alive replies without CSeq: taken for the one request outstanding, no warning', async () => {
+    const camera = await startFakeCamera({
+      session: 'K;timeout=1',
+      intercept: (req, ctx) => {
+        if (req.method !== 'GET_PARAMETER') return false
+        ctx.reply(200, { CSeq: '', Session: 'K' })
+        return true
+      },
+    })
+    try {
+      const session = await new RtspClient({ transport: 'tcp', timeoutMs: 3000 }).pull(camera.url())
+      const warnings: string[] = []
+      session.on('warning', (w) => warnings.push(w))
+      assert.equal(await frames(session, 60), 60)
+      await session.close()
+      assert.ok(camera.requests.filter((r) => r.method === 'GET_PARAMETER').length >= 2)
+      assert.deepEqual(warnings, [])
+    } finally {
+      await camera.stop()
+    }
+  })
+
+  it("TP-Link Tapo C220: keep-alive rejected with the previous request's CSeq; a warning at once, the stream goes on", async () => {
+    const camera = await startFakeCamera({
+      session: 'T;timeout=1',
+      intercept: (req, ctx) => {
+        if (req.method !== 'GET_PARAMETER') return false
+        ctx.reply(400, { CSeq: String(Number(req.headers['cseq']) - 1) })
+        return true
+      },
+    })
+    try {
+      // A reply left unmatched would only surface as "no reply within 5000 ms".
+      const session = await new RtspClient({ transport: 'tcp', timeoutMs: 5000 }).pull(camera.url())
+      const warnings: string[] = []
+      session.on('warning', (w) => warnings.push(w))
+      assert.equal(await frames(session, 60), 60)
+      await session.close()
+      assert.ok(warnings.length >= 1 && warnings.every((w) => /keep-alive GET_PARAMETER failed: .*400/.test(w)), warnings.join('; '))
+    } finally {
+      await camera.stop()
+    }
+  })
+
+  for (const [name, onTeardown] of [
+    ['TEARDOWN never answered: close() returns within the teardown bound', (_ctx: ReplyCtx) => {}],
+    ['camera dropping the connection on TEARDOWN without a reply: close() returns, no error', (ctx: ReplyCtx) => ctx.destroy()],
+  ] as const) {
+    it(name, async () => {
+      const camera = await startFakeCamera({
+        intercept: (req, ctx) => {
+          if (req.method !== 'TEARDOWN') return false
+          onTeardown(ctx)
+          return true
+        },
+      })
+      try {
+        const session = await new RtspClient({ transport: 'tcp', teardownTimeoutMs: 300 }).pull(camera.url())
+        const errors: unknown[] = []
+        session.on('error', (e) => errors.push(e))
+        await frames(session, 5)
+        const t0 = Date.now()
+        await session.close()
+        assert.ok(Date.now() - t0 < 3000, `close took ${Date.now() - t0} ms`)
+        assert.equal(await session.closed, undefined)
+        assert.deepEqual(errors, [])
+        assert.ok(camera.requests.some((r) => r.method === 'TEARDOWN'))
+      } finally {
+        await camera.stop()
+      }
+    })
+  }
 
   it('several WWW-Authenticate headers: Digest SHA-256 is chosen; reserved characters in the password; uri without credentials', async () => {
     const seen: string[] = []
