@@ -6,6 +6,8 @@ import type { TlsOptions } from '../client/connection.js'
 export const USAGE = `rtspkit — RTSP toolkit
 
 Usage:
+  rtspkit demo [-o demo.mp4] [--duration <s>]
+               serve the bundled clip, pull it over TCP and UDP, record it
   rtspkit probe <url> [--transport auto|tcp|udp] [--timeout <ms>] [--json]
   rtspkit pull <url> -o <file|-> [--format mp4|mov|ts|h264|h265|mjpeg|aac] [--duration <s>]
                [--transport auto|tcp|udp] [--timeout <ms>] [--reconnect] [--quiet]
@@ -13,6 +15,9 @@ Usage:
                [--no-realtime] [--timeout <ms>] [--quiet]
   rtspkit relay <src-url> <dst-url> [--transport tcp|udp] [--src-transport auto|tcp|udp]
                [--duration <s>] [--timeout <ms>] [--reconnect] [--quiet]
+  rtspkit serve [--host 127.0.0.1] [--port 8554] [--user U --password P]
+               [--session-timeout <s>] [--quiet] [<path>=<file> ...]
+               serve files as live streams; publishers may push to any other path
 
 Connection options (probe, pull):
   --transport auto|tcp|udp   auto (default) tries UDP, then falls back to TCP

@@ -4,6 +4,8 @@ import { probe } from './probe.js'
 import { pull } from './pull.js'
 import { push } from './push.js'
 import { relay } from './relay.js'
+import { serve } from './serve.js'
+import { demo } from './demo.js'
 import { USAGE, UsageError, formatError } from './common.js'
 import { RtspError } from '../errors.js'
 
@@ -12,7 +14,7 @@ function version(): string {
   return pkg.version
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { probe, pull, push, relay }
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { probe, pull, push, relay, serve, demo }
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv

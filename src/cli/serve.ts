@@ -1,0 +1,79 @@
+import { basename } from 'node:path'
+import { parseArgs } from 'node:util'
+import { RtspServer } from '../server/server.js'
+import type { StreamTrackInfo } from '../server/stream.js'
+import { UsageError, parsePositiveNumber, withSignals } from './common.js'
+
+export const SERVE_USAGE =
+  'usage: rtspkit serve [--host 127.0.0.1] [--port 8554] [--user U --password P] [--session-timeout <s>] [<path>=<file> ...]'
+
+/** `H264 + AAC`, for the listing printed at start. */
+export function describeTracks(tracks: readonly StreamTrackInfo[]): string {
+  return tracks.map((t) => t.codec).join(' + ')
+}
+
+export function parsePort(v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be 0-65535, not "${v}"`)
+  return n
+}
+
+/**
+ * `rtspkit serve`: serve files as looping live streams and take publishers on every other
+ * path, until Ctrl-C / SIGTERM. URLs go to stdout, one log line per session to stderr.
+ */
+export async function serve(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', short: 'p' },
+      user: { type: 'string' },
+      password: { type: 'string' },
+      'session-timeout': { type: 'string' },
+      quiet: { type: 'boolean', short: 'q', default: false },
+    },
+  })
+  const port = parsePort(values.port, 8554)
+  // The password may come from the environment so it stays out of `ps`.
+  const password = values.password ?? process.env.RTSPKIT_PASSWORD
+  if ((values.user === undefined) !== (password === undefined)) {
+    throw new UsageError('--user and --password go together (the password may also come from RTSPKIT_PASSWORD)')
+  }
+  const files = positionals.map((arg) => {
+    const eq = arg.indexOf('=')
+    if (eq <= 0 || eq === arg.length - 1) throw new UsageError(`"${arg}" is not <path>=<file>; e.g. cam=clip.mp4\n${SERVE_USAGE}`)
+    return { path: arg.slice(0, eq), file: arg.slice(eq + 1) }
+  })
+  const sessionTimeoutS = parsePositiveNumber('--session-timeout', values['session-timeout'], 60)
+  const log = values.quiet ? undefined : (line: string) => process.stderr.write(`rtspkit serve: ${line}\n`)
+
+  return withSignals(async (signal) => {
+    const server = new RtspServer({
+      host: values.host,
+      port,
+      sessionTimeoutS,
+      log,
+      ...(values.user !== undefined && password !== undefined ? { credentials: { username: values.user, password } } : {}),
+    })
+    try {
+      const lines: string[] = []
+      for (const { path, file } of files) {
+        const pub = await server.addFile(path, file)
+        lines.push(`  ${'{url}'}/${pub.stream.path}  ${basename(file)} (${describeTracks(pub.tracks)}, looped)`)
+      }
+      await server.listen()
+      const base = server.url('').replace(/\/$/, '')
+      const out = [`rtspkit serve: listening on ${base}${values.user !== undefined ? ` (user ${values.user})` : ''}`]
+      for (const l of lines) out.push(l.replace('{url}', base))
+      out.push(`  publish to any other path, e.g.: rtspkit push clip.mp4 ${base}/live`)
+      process.stdout.write(out.join('\n') + '\n')
+      if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
+    } finally {
+      await server.close()
+    }
+    return 0
+  })
+}
