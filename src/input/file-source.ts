@@ -1,5 +1,5 @@
-import { stat } from 'node:fs/promises'
-import { ALL_FORMATS, EncodedPacketSink, FilePathSource, Input, type EncodedPacket, type InputTrack } from 'mediabunny'
+import { readFile, stat } from 'node:fs/promises'
+import { ALL_FORMATS, BufferSource, EncodedPacketSink, FilePathSource, Input, type EncodedPacket, type InputTrack } from 'mediabunny'
 import { aacCodecString, buildAudioSpecificConfig, parseAudioSpecificConfig, AAC_SAMPLE_RATES } from '../codec/aac-config.js'
 import { H264NalType, nalType, splitAnnexB } from '../codec/h264-nal.js'
 import { H265NalType, h265NalType, isH265Irap } from '../codec/h265-nal.js'
@@ -50,19 +50,35 @@ interface TrackReader {
 /** Frames kept ahead per track to derive decode times from presentation times (B-frame reorder depth). */
 const REORDER_WINDOW = 16
 
+export interface FileSourceOptions {
+  /**
+   * Files up to this size are read into memory once: samples are then views of that buffer
+   * and every loop pass demuxes without a file read or a copy. Larger files are read in
+   * chunks (mediabunny's FilePathSource, 8 MiB cache). Default 64 MiB.
+   */
+  inMemoryMaxBytes?: number
+}
+
 /**
  * Open an MP4, MOV or MPEG-TS file with mediabunny's demuxer. H.264/H.265 samples become
  * NAL unit lists (length prefixes or start codes removed), AAC samples raw frames (ADTS
  * headers removed), with SPS/PPS/VPS and the AudioSpecificConfig in `details`.
  * Timestamps are shifted so the file starts at 0.
  */
-export async function openFileSource(path: string): Promise<FileSource> {
+export async function openFileSource(path: string, options: FileSourceOptions = {}): Promise<FileSource> {
+  let size: number
   try {
-    await stat(path)
+    size = (await stat(path)).size
   } catch {
     throw new InvalidArgumentError(`cannot read input file ${path}: not found`)
   }
-  const input = new Input({ source: new FilePathSource(path), formats: ALL_FORMATS })
+  let bytes: Buffer | undefined
+  try {
+    if (size <= (options.inMemoryMaxBytes ?? 64 * 1024 * 1024)) bytes = await readFile(path)
+  } catch (err) {
+    throw new InvalidArgumentError(`cannot read input file ${path}: ${(err as Error).message}`)
+  }
+  const input = new Input({ source: bytes !== undefined ? new BufferSource(bytes) : new FilePathSource(path), formats: ALL_FORMATS })
   try {
     if (!(await input.canRead())) throw new UnsupportedError(`${path}: unknown container; use MP4, MOV or MPEG-TS`)
     const readers: TrackReader[] = []

@@ -24,8 +24,8 @@ before(() => {
 })
 after(() => rmSync(dir, { recursive: true, force: true }))
 
-async function collect(path: string): Promise<SourceFrame[]> {
-  const src = await openFileSource(path)
+async function collect(path: string, inMemoryMaxBytes?: number): Promise<SourceFrame[]> {
+  const src = await openFileSource(path, { inMemoryMaxBytes })
   const out: SourceFrame[] = []
   for await (const f of src.frames()) out.push(f)
   await src.close()
@@ -82,6 +82,13 @@ describe('openFileSource', () => {
     const strip = (fs: SourceFrame[]) => fs.filter((f) => f.trackIndex === 0).map((f) =>
       Buffer.concat(f.data.filter((n) => ![H264NalType.Sps, H264NalType.Pps].includes(nalType(n[0]!) as 7 | 8))).toString('base64'))
     assert.deepEqual(strip(await collect(join(dir, 'bf.ts'))), strip(await collect(join(dir, 'bf.mp4'))))
+  })
+
+  test('the same frames whether the file is read into memory or in chunks', async () => {
+    const flat = (fs: SourceFrame[]) => fs.map((f) => ({ ...f, data: Buffer.concat(f.data).toString('base64') }))
+    for (const ext of ['mp4', 'ts']) {
+      assert.deepEqual(flat(await collect(join(dir, `bf.${ext}`), 0)), flat(await collect(join(dir, `bf.${ext}`))))
+    }
   })
 
   test('missing file and non-media file fail with typed errors', async () => {
