@@ -7,7 +7,7 @@ import { createRecorder } from '../output/index.js'
 import type { Recorder } from '../output/index.js'
 import { RtspServer } from '../server/server.js'
 import { MediaError } from '../errors.js'
-import { recorderTrack } from './pull.js'
+import { closeAndFinalize, recorderTrack } from './pull.js'
 import { describeTracks, parsePort } from './serve.js'
 import { formatBitrate, formatBytes, parsePositiveNumber, withSignals } from './common.js'
 
@@ -102,14 +102,7 @@ async function pullFor(client: RtspClient, url: string, transport: 'tcp' | 'udp'
   } finally {
     clearTimeout(timer)
     signal.removeEventListener('abort', stop)
-    await session.close()
-    if (recorder !== undefined) {
-      try {
-        await recorder.finalize()
-      } catch (err) {
-        failure ??= err
-      }
-    }
+    failure = await closeAndFinalize(session, recorder, failure)
   }
   if (failure !== undefined) throw failure
   report.seconds = (performance.now() - started) / 1000

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { RtspClient } from '../client/client.js'
 import type { Track } from '../client/track.js'
 import { createRecorder, formatFromPath } from '../output/index.js'
-import type { OutputFormat, RecorderTrack } from '../output/index.js'
+import type { OutputFormat, Recorder, RecorderTrack } from '../output/index.js'
 import { UsageError, formatBitrate, formatBytes, parsePositiveNumber, parseTransport, tlsOptions, withSignals, CONNECT_OPTIONS } from './common.js'
 
 const FORMATS: readonly OutputFormat[] = ['mp4', 'mov', 'ts', 'h264', 'h265', 'mjpeg', 'aac']
@@ -20,6 +20,19 @@ function parseFormat(v: string | undefined, output: string): OutputFormat {
 
 export function recorderTrack(t: Track): RecorderTrack {
   return { type: t.type === 'video' ? 'video' : 'audio', codec: t.codec, clockRate: t.clockRate, details: t.details }
+}
+
+/** Close the session (TEARDOWN), then finalize the recording; the first failure wins and is returned. */
+export async function closeAndFinalize(session: { close(): Promise<void> }, recorder: Recorder | undefined, failure: unknown): Promise<unknown> {
+  await session.close()
+  if (recorder !== undefined) {
+    try {
+      await recorder.finalize()
+    } catch (err) {
+      return failure ?? err
+    }
+  }
+  return failure
 }
 
 export async function pull(argv: string[]): Promise<number> {
@@ -95,14 +108,7 @@ export async function pull(argv: string[]): Promise<number> {
       clearTimeout(durationTimer)
       clearInterval(statusTimer)
       signal.removeEventListener('abort', stop)
-      await session.close()
-      if (recorder !== undefined) {
-        try {
-          await recorder.finalize()
-        } catch (err) {
-          failure ??= err
-        }
-      }
+      failure = await closeAndFinalize(session, recorder, failure)
       if (toStdout) process.stdout.off('error', onStdoutError)
     }
     if (live) process.stderr.write('\n')
