@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""GStreamer's RTSP server serving one H.264 MP4 to many readers, for bench/serve.ts.
+
+Run it with /usr/bin/python3 (the python3 first on PATH may lack `gi`). One SHARED media
+factory on /bench, so every reader is fed from one pipeline, as rtspkit's server does:
+
+  ( filesrc location=FILE ! qtdemux ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )
+
+The sinks sync on the pipeline clock, so the file plays in real time. It is not looped:
+the benchmark makes the file longer than a run. Binds 127.0.0.1 on a free port, prints
+`PORT <n>`, and runs until SIGTERM/SIGINT or until its stdin (a pipe) closes.
+
+  gst-serve.py FILE
+"""
+
+import os
+import signal
+import stat
+import sys
+
+import gi
+
+gi.require_version('Gst', '1.0')
+gi.require_version('GstRtsp', '1.0')
+gi.require_version('GstRtspServer', '1.0')
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+
+
+def main():
+    if len(sys.argv) != 2:
+        print('usage: gst-serve.py FILE', file=sys.stderr)
+        return 2
+    file = os.path.abspath(sys.argv[1])
+    Gst.init(None)
+
+    server = GstRtspServer.RTSPServer()
+    server.set_address('127.0.0.1')
+    server.set_service('0')
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(f'( filesrc location="{file}" ! qtdemux ! h264parse '
+                       '! rtph264pay name=pay0 pt=96 config-interval=-1 )')
+    factory.set_shared(True)
+    factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP)
+    server.get_mount_points().add_factory('/bench', factory)
+    if server.attach(None) == 0:
+        print('cannot attach the RTSP server', file=sys.stderr)
+        return 1
+
+    loop = GLib.MainLoop()
+
+    def quit_loop(*_):
+        loop.quit()
+        return GLib.SOURCE_REMOVE
+
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, quit_loop)
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, quit_loop)
+    try:
+        if stat.S_ISFIFO(os.fstat(sys.stdin.fileno()).st_mode):
+            GLib.io_add_watch(sys.stdin.fileno(), GLib.PRIORITY_DEFAULT,
+                              GLib.IO_HUP | GLib.IO_ERR | GLib.IO_IN,
+                              lambda fd, _c: quit_loop() if not os.read(fd, 4096) else GLib.SOURCE_CONTINUE)
+    except (OSError, ValueError):
+        pass
+
+    print(f'PORT {server.get_bound_port()}', flush=True)
+    loop.run()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

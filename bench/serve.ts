@@ -1,0 +1,370 @@
+/**
+ * Server fan-out cost (issue #5): the CPU an RTSP server spends per reader of one ~2 Mbit/s
+ * H.264 stream, rtspkit's embedded server beside gst-rtsp-server serving the same file.
+ *
+ *   rtspkit:   rtspkit serve --quiet --port 0 bench=FILE   (the file looped in real time)
+ *   gstreamer: bench/gst-serve.py FILE (a SHARED media factory: one pipeline for all readers,
+ *              filesrc ! qtdemux ! h264parse ! rtph264pay config-interval=-1)
+ *
+ * For each reader count N (BENCH_READERS, default 1,10,100) and each run (BENCH_RUNS, default
+ * 3, contenders alternating): start the server, attach N RTSP/TCP interleaved readers from
+ * another process (bench/serve-readers.ts; their CPU is not counted), wait until every
+ * reader has media, warm up 2 s, then read the server process's user+system CPU from
+ * /proc/PID/stat (all threads) over BENCH_SECONDS (default 10) and the bytes each reader
+ * received over the same window. Medians over the runs; JSON in bench/out/.
+ *
+ *   BENCH_SECONDS=10 BENCH_RUNS=3 BENCH_READERS=1,10,100 node --import tsx bench/serve.ts
+ */
+import { execFileSync, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import type { Interface } from 'node:readline'
+import {
+  OUT_DIR,
+  REPO_ROOT,
+  envNumber,
+  fixed,
+  machineInfo,
+  markdownTable,
+  median,
+  processCpu,
+  sleep,
+  writeResult,
+} from './lib.js'
+
+const CLI = path.join(REPO_ROOT, 'dist/cli/main.js')
+const READERS = path.join(REPO_ROOT, 'bench/serve-readers.ts')
+const GST_SCRIPT = path.join(REPO_ROOT, 'bench/gst-serve.py')
+const WARMUP_MS = 2000
+/** A reader has media once it has this much (a key frame at least, past any join gate). */
+const FIRST_MEDIA_BYTES = 64 * 1024
+
+interface Contender {
+  name: string
+  command: string
+  args(file: string): string[]
+  /** The URL of the stream, from a line the server prints on stdout once it listens. */
+  urlFrom(line: string): string | undefined
+  unavailable?(): string | undefined
+}
+
+const CONTENDERS: Contender[] = [
+  {
+    name: 'rtspkit',
+    command: process.execPath,
+    args: (file) => [CLI, 'serve', '--quiet', '--port', '0', `bench=${file}`],
+    urlFrom: (line) => /listening on (rtsp:\/\/\S+)/.exec(line)?.[1]?.concat('/bench'),
+    unavailable: () => (existsSync(CLI) ? undefined : 'dist/cli/main.js not built (npm run build)'),
+  },
+  {
+    name: 'gstreamer',
+    // Debian's python3 has `gi`; the first python3 on PATH may not.
+    command: '/usr/bin/python3',
+    args: (file) => [GST_SCRIPT, file],
+    urlFrom: (line) => {
+      const port = /^PORT (\d+)/.exec(line)?.[1]
+      return port === undefined ? undefined : `rtsp://127.0.0.1:${port}/bench`
+    },
+  },
+]
+
+/** One H.264 MP4 at a fixed ~2 Mbit/s, made once and kept in bench/out/cache. */
+function fixture(seconds: number): string {
+  const dir = path.join(OUT_DIR, 'cache')
+  mkdirSync(dir, { recursive: true })
+  const file = path.join(dir, `serve-720p25-2M-${seconds}s.mp4`)
+  if (existsSync(file)) return file
+  process.stderr.write(`serve: making the ${seconds} s 720p 2 Mbit/s clip (once)…\n`)
+  // testsrc2 with temporal noise so the encoder has to spend the bitrate it is given;
+  // CBR-ish (maxrate = bitrate), a key frame every 2 s, no B-frames.
+  execFileSync('nice', [
+    'ffmpeg', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-t', String(seconds),
+    '-vf', 'noise=alls=6:allf=t', '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '2M', '-maxrate', '2M',
+    '-bufsize', '2M', '-g', '50', '-keyint_min', '50', '-sc_threshold', '0', '-bf', '0', '-pix_fmt', 'yuv420p',
+    '-movflags', '+faststart', `${file}.part.mp4`,
+  ])
+  execFileSync('mv', [`${file}.part.mp4`, file])
+  return file
+}
+
+/** JSON lines from a child's stdout, one at a time. */
+class LineQueue {
+  private readonly lines: string[] = []
+  private wake: (() => void) | undefined
+  private ended = false
+  constructor(rl: Interface) {
+    rl.on('line', (l) => {
+      this.lines.push(l)
+      this.wake?.()
+    })
+    rl.on('close', () => {
+      this.ended = true
+      this.wake?.()
+    })
+  }
+  async next(timeoutMs: number): Promise<string> {
+    const deadline = performance.now() + timeoutMs
+    while (this.lines.length === 0) {
+      if (this.ended) throw new Error('the process closed its output')
+      const left = deadline - performance.now()
+      if (left <= 0) throw new Error(`no output after ${timeoutMs} ms`)
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left)
+        this.wake = () => {
+          clearTimeout(t)
+          resolve()
+        }
+      })
+      this.wake = undefined
+    }
+    return this.lines.shift()!
+  }
+}
+
+interface Proc {
+  child: ChildProcess
+  out: LineQueue
+  stderr(): string
+  stop(): Promise<void>
+}
+
+function start(command: string, args: string[]): Proc {
+  // stdin stays a pipe: both the gst script and the readers exit when it closes.
+  const child = spawn(command, args, { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
+  let err = ''
+  child.stderr!.setEncoding('utf8')
+  child.stderr!.on('data', (s: string) => {
+    err = (err + s).slice(-8192)
+  })
+  child.stdin!.on('error', () => {})
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve())
+    child.once('error', () => resolve())
+  })
+  return {
+    child,
+    out: new LineQueue(createInterface({ input: child.stdout! })),
+    stderr: () => err,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.stdin!.end()
+        child.kill('SIGTERM')
+        const t = setTimeout(() => child.kill('SIGKILL'), 3000)
+        await exited
+        clearTimeout(t)
+      }
+    },
+  }
+}
+
+interface Sample {
+  t: number
+  bytes: number[]
+  closed: number
+}
+
+async function sample(readers: Proc): Promise<Sample> {
+  readers.child.stdin!.write('sample\n')
+  return JSON.parse(await readers.out.next(5000)) as Sample
+}
+
+interface RunRecord {
+  contender: string
+  readers: number
+  run: number
+  ok: boolean
+  note?: string
+  /** Server user+system CPU over the window, in % of one core. */
+  cpuPercent?: number
+  userPercent?: number
+  systemPercent?: number
+  /** Server CPU milliseconds per second per reader. */
+  cpuMsPerSecondPerReader?: number
+  /** Received Mbit/s per reader over the window: median, lowest, highest. */
+  mbpsMedian?: number
+  mbpsMin?: number
+  mbpsMax?: number
+  /** The readers' process, for information (not part of the server's cost). */
+  readersCpuPercent?: number
+  windowSeconds?: number
+}
+
+function lastLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '')
+  return (lines.find((l) => /error/i.test(l)) ?? lines.pop() ?? '').slice(0, 200)
+}
+
+async function measure(c: Contender, file: string, n: number, seconds: number, run: number): Promise<RunRecord> {
+  const base = { contender: c.name, readers: n, run }
+  const server = start(c.command, c.args(file))
+  let readers: Proc | undefined
+  try {
+    let url: string | undefined
+    while (url === undefined) url = c.urlFrom(await server.out.next(20_000))
+    const pid = server.child.pid!
+    readers = start(process.execPath, ['--import', 'tsx', READERS, url, String(n)])
+    const ready = JSON.parse(await readers.out.next(60_000 + 500 * n)) as { ready: number; failed: string[] }
+    if (ready.failed.length > 0) return { ...base, ok: false, note: `${ready.failed.length} reader(s) failed: ${ready.failed[0]}` }
+    // Every reader past its first key frame (rtspkit gates joins on key frames), then warm up.
+    const deadline = performance.now() + 15_000
+    for (;;) {
+      const s = await sample(readers)
+      if (Math.min(...s.bytes) >= FIRST_MEDIA_BYTES) break
+      if (performance.now() > deadline) {
+        return { ...base, ok: false, note: `${s.bytes.filter((b) => b < FIRST_MEDIA_BYTES).length} reader(s) without media after 15 s` }
+      }
+      await sleep(250)
+    }
+    await sleep(WARMUP_MS)
+    const cpu0 = processCpu(pid)
+    const rcpu0 = processCpu(readers.child.pid!)
+    const t0 = performance.now()
+    const s0 = await sample(readers)
+    await sleep(seconds * 1000)
+    const cpu1 = processCpu(pid)
+    const rcpu1 = processCpu(readers.child.pid!)
+    const t1 = performance.now()
+    const s1 = await sample(readers)
+    if (!cpu0 || !cpu1) return { ...base, ok: false, note: `the server exited: ${lastLine(server.stderr())}` }
+    if (s1.closed > 0) return { ...base, ok: false, note: `${s1.closed} reader connection(s) closed` }
+    const wall = (t1 - t0) / 1000
+    const sampleWall = (s1.t - s0.t) / 1000
+    const mbps = s1.bytes.map((b, i) => ((b - s0.bytes[i]!) * 8) / sampleWall / 1e6)
+    const cpuPercent = ((cpu1.total - cpu0.total) / wall) * 100
+    return {
+      ...base,
+      ok: true,
+      cpuPercent,
+      userPercent: ((cpu1.user - cpu0.user) / wall) * 100,
+      systemPercent: ((cpu1.system - cpu0.system) / wall) * 100,
+      cpuMsPerSecondPerReader: (cpuPercent * 10) / n,
+      mbpsMedian: median(mbps),
+      mbpsMin: Math.min(...mbps),
+      mbpsMax: Math.max(...mbps),
+      readersCpuPercent: rcpu0 && rcpu1 ? ((rcpu1.total - rcpu0.total) / wall) * 100 : Number.NaN,
+      windowSeconds: wall,
+    }
+  } catch (e) {
+    return { ...base, ok: false, note: `${(e as Error).message}: ${lastLine(server.stderr() + (readers?.stderr() ?? ''))}` }
+  } finally {
+    await readers?.stop()
+    await server.stop()
+  }
+}
+
+async function main(): Promise<void> {
+  const seconds = envNumber('BENCH_SECONDS', 10)
+  const runs = Math.round(envNumber('BENCH_RUNS', 3))
+  const counts = (process.env.BENCH_READERS ?? '1,10,100').split(',').map((s) => Number(s.trim()))
+  if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_READERS=${process.env.BENCH_READERS}: want e.g. 1,10,100`)
+  const wanted = (process.env.BENCH_CONTENDERS ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const contenders = wanted.length > 0 ? CONTENDERS.filter((c) => wanted.includes(c.name)) : CONTENDERS
+  // GStreamer plays the file once (no loop): it must outlast connect + warm-up + window.
+  const fileSeconds = Math.max(60, Math.ceil(seconds) + 40)
+  const file = fixture(fileSeconds)
+  const fileMbps = Number(
+    execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=bit_rate', '-of', 'default=nw=1:nk=1', file], { encoding: 'utf8' }).trim(),
+  ) / 1e6
+
+  const skipped = new Map<string, string>()
+  for (const c of contenders) {
+    const why = c.unavailable?.()
+    if (why) skipped.set(c.name, why)
+  }
+  console.error(
+    `serve: ${contenders.map((c) => c.name).join(', ')}; readers ${counts.join(', ')}; ${runs} run(s) of ${seconds} s; ` +
+      `${path.basename(file)} (${fixed(fileMbps)} Mbit/s)`,
+  )
+  const records: RunRecord[] = []
+  for (const n of counts) {
+    for (let run = 1; run <= runs; run++) {
+      const order = contenders.map((_, i) => contenders[(i + run - 1) % contenders.length]!)
+      for (const c of order) {
+        if (skipped.has(c.name)) continue
+        const r = await measure(c, file, n, seconds, run)
+        records.push(r)
+        console.error(
+          r.ok
+            ? `  ${n} reader(s), run ${run}, ${c.name}: server ${fixed(r.cpuPercent!, 1)}% of a core ` +
+                `(${fixed(r.cpuMsPerSecondPerReader!)} ms/s per reader), Mbit/s per reader ${fixed(r.mbpsMin!)}–${fixed(r.mbpsMax!)}, ` +
+                `readers' process ${fixed(r.readersCpuPercent!, 0)}%`
+            : `  ${n} reader(s), run ${run}, ${c.name}: FAILED, ${r.note}`,
+        )
+      }
+    }
+  }
+
+  const summary = counts.flatMap((n) =>
+    contenders.map((c) => {
+      const ok = records.filter((r) => r.contender === c.name && r.readers === n && r.ok)
+      const failed = records.filter((r) => r.contender === c.name && r.readers === n && !r.ok)
+      return {
+        readers: n,
+        contender: c.name,
+        runsOk: ok.length,
+        runsFailed: failed.length,
+        cpuPercent: median(ok.map((r) => r.cpuPercent!)),
+        cpuMsPerSecondPerReader: median(ok.map((r) => r.cpuMsPerSecondPerReader!)),
+        mbpsPerReader: median(ok.map((r) => r.mbpsMedian!)),
+        mbpsPerReaderMin: ok.length ? Math.min(...ok.map((r) => r.mbpsMin!)) : Number.NaN,
+        note: skipped.get(c.name) ?? (failed.length > 0 ? `${failed.length} run(s) failed: ${failed[0]!.note}` : ''),
+      }
+    }),
+  )
+  /**
+   * What one more reader costs: (CPU with N readers − CPU with the fewest readers measured)
+   * / (N − fewest), in ms per second. Unlike the per-reader average, it leaves out the
+   * fixed cost of reading and packetizing the file once.
+   */
+  const fewest = Math.min(...counts)
+  const marginal = (n: number, contender: string): number => {
+    const a = summary.find((s) => s.readers === n && s.contender === contender)
+    const b = summary.find((s) => s.readers === fewest && s.contender === contender)
+    return n > fewest && a && b && a.runsOk > 0 && b.runsOk > 0 ? ((a.cpuPercent - b.cpuPercent) * 10) / (n - fewest) : Number.NaN
+  }
+  const ratio = (n: number): number => {
+    const a = summary.find((s) => s.readers === n && s.contender === 'rtspkit')
+    const b = summary.find((s) => s.readers === n && s.contender === 'gstreamer')
+    return a && b && a.runsOk > 0 && b.runsOk > 0 ? a.cpuPercent / b.cpuPercent : Number.NaN
+  }
+
+  console.log(`### Server fan-out over TCP: server CPU with N readers of one stream\n`)
+  console.log(
+    `720p25 H.264 at ${fixed(fileMbps)} Mbit/s from an MP4, ${seconds} s window after a ${WARMUP_MS / 1000} s warm-up, ` +
+      `median of ${runs} run(s); ${machineInfo().cores} cores. CPU is the server process's user+system time in % of one core.\n`,
+  )
+  console.log(
+    markdownTable(
+      ['readers', 'contender', 'runs', 'server CPU %', 'CPU ms/s per reader', `ms/s per reader added past ${fewest}`, 'Mbit/s per reader (median, lowest)', 'rtspkit / gstreamer', 'note'],
+      summary.map((s) => [
+        String(s.readers),
+        s.contender,
+        `${s.runsOk}/${s.runsOk + s.runsFailed || runs}`,
+        fixed(s.cpuPercent, 1),
+        fixed(s.cpuMsPerSecondPerReader, 3),
+        s.readers > fewest ? fixed(marginal(s.readers, s.contender), 3) : '',
+        s.runsOk > 0 ? `${fixed(s.mbpsPerReader)}, ${fixed(s.mbpsPerReaderMin)}` : '–',
+        s.contender === 'rtspkit' ? fixed(ratio(s.readers)) : '',
+        s.note,
+      ]),
+    ),
+  )
+  const out = await writeResult('serve', {
+    benchmark: 'serve',
+    date: new Date().toISOString(),
+    config: { seconds, runs, readers: counts, warmupMs: WARMUP_MS, file: path.basename(file), fileMbps },
+    machine: machineInfo(),
+    contenders: contenders.map((c) => ({ name: c.name, command: [c.command, ...c.args('FILE')].join(' ') })),
+    summary: summary.map((s) => ({
+      ...s,
+      marginalMsPerSecondPerReader: marginal(s.readers, s.contender),
+      ratioVsGstreamer: s.contender === 'rtspkit' ? ratio(s.readers) : undefined,
+    })),
+    runs: records,
+  })
+  console.log(`\nresults: ${out}`)
+}
+
+await main()
