@@ -22,7 +22,7 @@ import { parseRtpInfo } from '../rtsp/headers/rtp-info.js'
 import type { ReaderLimits } from '../rtsp/reader.js'
 import { parseSdp } from '../sdp/parse.js'
 import type { SessionDescription } from '../sdp/types.js'
-import { h265UpdateDetails, mjpegUpdateDetails, resolveFormat, supportedCodecs } from '../formats/index.js'
+import { h265UpdateDetails, latmUpdateDetails, mjpegUpdateDetails, resolveFormat, supportedCodecs } from '../formats/index.js'
 import type { AccessUnit, Depacketizer } from '../formats/types.js'
 import { parseH264Sps } from '../codec/h264-sps.js'
 import { createRtpPacket, parseRtpPacketInto } from '../rtp/packet.js'
@@ -557,6 +557,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     if (au.keyFrame && track.codec === 'H264') this.checkParameterSets(rt, au)
     else if (au.keyFrame && track.codec === 'H265' && h265UpdateDetails(track.details, au.data)) this.emit('track-update', track)
     else if (track.codec === 'JPEG' && mjpegUpdateDetails(track.details, au.data)) this.emit('track-update', track)
+    // cpresent=1: the AAC config arrives in-band (RFC 6416 §6.1).
+    else if (track.codec === 'MP4A-LATM' && latmUpdateDetails(track.details, rt.depacketizer)) this.emit('track-update', track)
     const pts = rt.offset + (ext - rt.base) / track.clockRate
     if (pts > rt.lastPts) rt.lastPts = pts
     const frame: Frame = {

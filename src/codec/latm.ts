@@ -1,7 +1,8 @@
 /**
  * MPEG-4 LATM StreamMuxConfig (ISO/IEC 14496-3 §1.7.3), as carried hex-encoded in the
- * `config` parameter of RFC 6416 MP4A-LATM with cpresent=0. One program, one layer: the
- * layout every camera, FFmpeg and GStreamer use; anything else is refused.
+ * `config` parameter of RFC 6416 MP4A-LATM with cpresent=0, or in-band at the start of an
+ * AudioMuxElement with cpresent=1 (then bit-aligned, not byte-aligned). One program, one
+ * layer: the layout every camera, FFmpeg and GStreamer use; anything else is refused.
  */
 import { InvalidArgumentError, MediaError, UnsupportedError } from '../errors.js'
 import { parseAudioSpecificConfig } from './aac-config.js'
@@ -28,64 +29,117 @@ const GA_OBJECT_TYPES = new Set([1, 2, 3, 4, 6, 7, 17, 19, 20, 21, 22, 23])
 
 /** Parse a StreamMuxConfig. Throws MediaError when malformed, UnsupportedError for layouts we do not read. */
 export function parseStreamMuxConfig(buf: Uint8Array): StreamMuxConfig {
-  const r = new BitReader(buf)
   try {
-    const audioMuxVersion = r.readBit() as 0 | 1
-    if (audioMuxVersion === 1) {
-      if (r.readBit() === 1) throw new UnsupportedError('LATM audioMuxVersionA 1 is reserved; cannot read this StreamMuxConfig')
-      latmGetValue(r) // taraBufferFullness
-    }
-    const allStreamsSameTimeFraming = r.readBool()
-    const subFrames = r.readBits(6) + 1
-    const numProgram = r.readBits(4)
-    const numLayer = r.readBits(3)
-    if (numProgram !== 0 || numLayer !== 0) {
-      throw new UnsupportedError(`LATM with ${numProgram + 1} programs and ${numLayer + 1} layers is not supported (one program, one layer only)`)
-    }
-    let audioSpecificConfig: Buffer
-    if (audioMuxVersion === 0) {
-      // No length: walk the ASC to find its end (no backward-compatible SBR extension here).
-      const start = r.position
-      skipAudioSpecificConfig(r, buf)
-      audioSpecificConfig = copyBits(buf, start, r.position - start)
-    } else {
-      const ascLen = latmGetValue(r)
-      const start = r.position
-      r.skipBits(ascLen)
-      audioSpecificConfig = copyBits(buf, start, ascLen)
-    }
-    const asc = parseAudioSpecificConfig(audioSpecificConfig)
-    // Leniency: a few encoders cut the config short after the ASC; assume the AAC defaults.
-    let frameLengthType = 0
-    let otherDataPresent = false
-    let crcCheckPresent = false
-    if (r.bitsLeft >= 3) {
-      frameLengthType = r.readBits(3)
-      if (frameLengthType !== 0) throw new UnsupportedError(`LATM frameLengthType ${frameLengthType} (CELP/HVXC) is not supported; AAC uses 0`)
-      if (r.bitsLeft >= 9) {
-        r.skipBits(8) // latmBufferFullness
-        otherDataPresent = r.readBool()
-        if (otherDataPresent) {
-          if (audioMuxVersion === 1) {
-            latmGetValue(r) // otherDataLenBits
-          } else {
-            let esc: boolean
-            do {
-              esc = r.readBool() // otherDataLenEsc
-              r.skipBits(8) // otherDataLenTmp
-            } while (esc)
-          }
-        }
-        if (r.bitsLeft > 0) crcCheckPresent = r.readBool()
-      }
-    }
-    return { audioMuxVersion, allStreamsSameTimeFraming, subFrames, audioSpecificConfig, asc, frameLengthType, otherDataPresent, crcCheckPresent }
+    return readStreamMuxConfig(new BitReader(buf), buf, false)
   } catch (err) {
     if (err instanceof MediaError) {
       throw new MediaError(`invalid LATM StreamMuxConfig ${Buffer.from(buf).toString('hex') || '(empty)'}: ${err.message}`, { cause: err })
     }
     throw err
   }
+}
+
+/**
+ * Read a StreamMuxConfig at the reader's position, which must be a reader over `buf` from its
+ * first bit. In-band (`inBand`, AudioMuxElement(1)), the whole syntax is there and the reader
+ * ends on the first bit after it (crcCheckSum included); from an SDP, a config cut short after
+ * the AudioSpecificConfig is accepted with the AAC defaults. Throws MediaError (truncated)
+ * and UnsupportedError.
+ */
+export function readStreamMuxConfig(r: BitReader, buf: Uint8Array, inBand: boolean): StreamMuxConfig {
+  const audioMuxVersion = r.readBit() as 0 | 1
+  if (audioMuxVersion === 1) {
+    if (r.readBit() === 1) throw new UnsupportedError('LATM audioMuxVersionA 1 is reserved; cannot read this StreamMuxConfig')
+    latmGetValue(r) // taraBufferFullness
+  }
+  const allStreamsSameTimeFraming = r.readBool()
+  const subFrames = r.readBits(6) + 1
+  const numProgram = r.readBits(4)
+  const numLayer = r.readBits(3)
+  if (numProgram !== 0 || numLayer !== 0) {
+    throw new UnsupportedError(`LATM with ${numProgram + 1} programs and ${numLayer + 1} layers is not supported (one program, one layer only)`)
+  }
+  let audioSpecificConfig: Buffer
+  if (audioMuxVersion === 0) {
+    // No length: walk the ASC to find its end (no backward-compatible SBR extension here).
+    const start = r.position
+    skipAudioSpecificConfig(r, buf)
+    audioSpecificConfig = copyBits(buf, start, r.position - start)
+  } else {
+    const ascLen = latmGetValue(r)
+    const start = r.position
+    r.skipBits(ascLen)
+    audioSpecificConfig = copyBits(buf, start, ascLen)
+  }
+  const asc = parseAudioSpecificConfig(audioSpecificConfig)
+  // Leniency: a few encoders cut the config short after the ASC; assume the AAC defaults.
+  let frameLengthType = 0
+  let otherDataPresent = false
+  let crcCheckPresent = false
+  if (inBand || r.bitsLeft >= 3) {
+    frameLengthType = r.readBits(3)
+    if (frameLengthType !== 0) throw new UnsupportedError(`LATM frameLengthType ${frameLengthType} (CELP/HVXC) is not supported; AAC uses 0`)
+    if (inBand || r.bitsLeft >= 9) {
+      r.skipBits(8) // latmBufferFullness
+      otherDataPresent = r.readBool()
+      if (otherDataPresent) {
+        if (audioMuxVersion === 1) {
+          latmGetValue(r) // otherDataLenBits
+        } else {
+          let esc: boolean
+          do {
+            esc = r.readBool() // otherDataLenEsc
+            r.skipBits(8) // otherDataLenTmp
+          } while (esc)
+        }
+      }
+      if (inBand || r.bitsLeft > 0) crcCheckPresent = r.readBool()
+      if (inBand && crcCheckPresent) r.skipBits(8) // crcCheckSum
+    }
+  }
+  return { audioMuxVersion, allStreamsSameTimeFraming, subFrames, audioSpecificConfig, asc, frameLengthType, otherDataPresent, crcCheckPresent }
+}
+
+/** Do two StreamMuxConfigs describe the same stream (an in-band repeat rather than a change)? */
+export function sameStreamMuxConfig(a: StreamMuxConfig, b: StreamMuxConfig): boolean {
+  return (
+    a.audioSpecificConfig.equals(b.audioSpecificConfig) &&
+    a.subFrames === b.subFrames &&
+    a.audioMuxVersion === b.audioMuxVersion &&
+    a.allStreamsSameTimeFraming === b.allStreamsSameTimeFraming &&
+    a.otherDataPresent === b.otherDataPresent
+  )
+}
+
+/**
+ * PayloadLengthInfo (§1.7.3, allStreamsSameTimeFraming, frameLengthType 0): bytes of 0xff
+ * and a last one below, summed; at any bit position.
+ */
+export function readPayloadLength(r: BitReader): number {
+  let len = 0
+  let b: number
+  do {
+    b = r.readBits(8)
+    len += b
+  } while (b === 255)
+  return len
+}
+
+/**
+ * `length` bytes of `buf` from the reader's position: a view when it is on a byte boundary,
+ * else a copy shifted into place (in-band configs leave the payloads at any bit offset).
+ * Throws MediaError when fewer bits are left.
+ */
+export function readPayloadBytes(r: BitReader, buf: Buffer, length: number): Buffer {
+  const pos = r.position
+  r.skipBits(length * 8)
+  let i = pos >> 3
+  const shift = pos & 7
+  if (shift === 0) return buf.subarray(i, i + length)
+  const out = Buffer.allocUnsafe(length)
+  // The bits checked above end inside byte i + length, so buf[i + 1] is there for every j.
+  for (let j = 0; j < length; j++, i++) out[j] = ((buf[i]! << shift) | (buf[i + 1]! >> (8 - shift))) & 0xff
+  return out
 }
 
 /**

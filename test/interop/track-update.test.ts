@@ -1,7 +1,7 @@
-// Resolution changes mid-stream, played by a scripted camera: new parameter sets (H.264,
-// H.265) or a new frame size in the RTP/JPEG header (MJPEG) surface as one 'track-update'
-// with the new details, emitted before the first frame of the new configuration, and not
-// for frames that repeat the configuration already known.
+// Configuration changes mid-stream, played by a scripted camera: new parameter sets (H.264,
+// H.265), a new frame size in the RTP/JPEG header (MJPEG) or a new in-band StreamMuxConfig
+// (MP4A-LATM cpresent=1) surface as one 'track-update' with the new details, emitted before
+// the first frame of the new configuration, and not for frames that repeat the one known.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { startScriptedCamera } from '../helpers/scripted-tracks.js'
@@ -14,6 +14,8 @@ import type { CodecDetails, Frame, Track } from '../../src/index.js'
 import * as h264 from '../vectors/h264.js'
 import * as h265 from '../vectors/h265.js'
 import { LIBJPEG_Q85, jfif } from '../vectors/mjpeg.js'
+import { FFMPEG_LOAS, inBandElement } from '../vectors/latm.js'
+import { rtpPacket } from '../helpers/fake-rtsp-server.js'
 
 /** Frames from this one on use the second configuration. */
 const SWITCH_AT = 20
@@ -72,6 +74,25 @@ function mjpegTrack(): ScriptedTrack {
   }
 }
 
+/** MP4A-LATM cpresent=1: FFmpeg's in-band config (16 kHz mono), then a change to stereo. */
+const STEREO_FRAME = Buffer.from([0xee, 0xee, 0xee])
+function latmTrack(): ScriptedTrack {
+  let seq = 0
+  return {
+    media: ['m=audio 0 RTP/AVP 98', 'a=rtpmap:98 MP4A-LATM/16000/1', 'a=fmtp:98 profile-level-id=15;object=2;cpresent=1'],
+    clockRate: 16000,
+    rate: 16000 / 1024,
+    packetize(n, ts) {
+      // Joined mid-stream: the first element has no config and cannot be read.
+      const payload =
+        n < SWITCH_AT
+          ? FFMPEG_LOAS.elements[n % 2 === 1 ? 0 : 1]!
+          : inBandElement(n === SWITCH_AT || n % GOP === 0 ? { asc: 0x1410 } : undefined, [STEREO_FRAME])
+      return [rtpPacket({ payloadType: 98, sequenceNumber: seq++, timestamp: ts, ssrc: 4, marker: true, payload })]
+    },
+  }
+}
+
 const cases: Case[] = [
   {
     name: 'H.264: in-band SPS from 640x480 to 1280x720',
@@ -93,6 +114,13 @@ const cases: Case[] = [
     before: { width: 320, height: 240 },
     after: { width: 640, height: 480 },
     isAfter: (f) => f.data[0]!.length > 1800,
+  },
+  {
+    name: 'MP4A-LATM cpresent=1: the in-band StreamMuxConfig, then a change to stereo',
+    track: latmTrack(),
+    before: { audioSpecificConfig: Buffer.from('1408', 'hex'), sampleRate: 16000, channels: 1, codecString: 'mp4a.40.2' },
+    after: { audioSpecificConfig: Buffer.from('1410', 'hex'), sampleRate: 16000, channels: 2, codecString: 'mp4a.40.2' },
+    isAfter: (f) => f.data[0]!.equals(STEREO_FRAME),
   },
 ]
 

@@ -1,4 +1,6 @@
-import { InvalidArgumentError } from '../../errors.js'
+import { BitReader } from '../../codec/bit-reader.js'
+import { readPayloadBytes, readPayloadLength, readStreamMuxConfig, sameStreamMuxConfig, type StreamMuxConfig } from '../../codec/latm.js'
+import { InvalidArgumentError, RtspError } from '../../errors.js'
 import type { RtpPacket } from '../../rtp/packet-types.js'
 import type { AccessUnit, Depacketizer } from '../types.js'
 
@@ -11,13 +13,33 @@ export interface LatmDepacketizerOptions {
   frameDuration?: number
   /** Largest AudioMuxElement in bytes before it is dropped. Default 64 KiB. */
   maxAccessUnitSize?: number
+  /**
+   * cpresent=1: every AudioMuxElement starts with useSameStreamMux and, when that is 0, a
+   * StreamMuxConfig (RFC 6416 §6.1, ISO/IEC 14496-3 §1.7.3 AudioMuxElement(1)). subFrames,
+   * otherDataPresent and frameDuration then come from the latest in-band config.
+   */
+  muxConfigPresent?: boolean
+  /** cpresent=1: the config to use until one arrives in-band (the SDP's `config`, when it has one). */
+  config?: StreamMuxConfig
+  /** cpresent=1: the RTP clock, to turn an in-band config's frame length into ticks. Default: its sample rate. */
+  clockRate?: number
+}
+
+/** RTP ticks per AAC frame: the ASC's frame length scaled to the RTP clock (1024 for LC at its own rate). */
+export function latmFrameDuration(smc: StreamMuxConfig, clockRate: number): number {
+  const { frameLength, sampleRate } = smc.asc
+  if (frameLength && sampleRate > 0 && clockRate > 0) {
+    const d = Math.round((frameLength * clockRate) / sampleRate)
+    if (d > 0) return d
+  }
+  return 1024
 }
 
 const NONE: readonly AccessUnit[] = Object.freeze([])
 
 /**
  * RTP → raw AAC frames, RFC 6416 MP4A-LATM with cpresent=0 (the StreamMuxConfig is in the
- * SDP). A packet holds one or more AudioMuxElements, or a fragment of one: fragments share
+ * SDP) or cpresent=1 (it is in-band; see `muxConfigPresent`). A packet holds one or more AudioMuxElements, or a fragment of one: fragments share
  * the timestamp and the marker bit ends the element (§6.1). An element with one program and
  * one layer is, per subframe:
  *
@@ -28,10 +50,14 @@ const NONE: readonly AccessUnit[] = Object.freeze([])
  */
 export class LatmDepacketizer implements Depacketizer {
   private _dropped = 0
-  private readonly subFrames: number
-  private readonly otherDataPresent: boolean
-  private readonly frameDuration: number
+  private subFrames: number
+  private otherDataPresent: boolean
+  private frameDuration: number
   private readonly maxSize: number
+  private readonly muxConfigPresent: boolean
+  private readonly clockRate: number | undefined
+  private config: StreamMuxConfig | undefined
+  private readonly reader = new BitReader(Buffer.alloc(0))
 
   // The element being collected across packets.
   private readonly parts: Buffer[] = []
@@ -53,10 +79,28 @@ export class LatmDepacketizer implements Depacketizer {
     this.otherDataPresent = opts.otherDataPresent ?? false
     this.frameDuration = d
     this.maxSize = max
+    this.muxConfigPresent = opts.muxConfigPresent ?? false
+    this.clockRate = opts.clockRate
+    if (opts.config !== undefined) this.useConfig(opts.config)
   }
 
   get dropped(): number {
     return this._dropped
+  }
+
+  /**
+   * The StreamMuxConfig in use with cpresent=1: the latest in-band one, else the one given;
+   * undefined until one is known. A new object when the stream's config changes.
+   */
+  get streamMuxConfig(): StreamMuxConfig | undefined {
+    return this.config
+  }
+
+  private useConfig(smc: StreamMuxConfig): void {
+    this.config = smc
+    this.subFrames = smc.subFrames
+    this.otherDataPresent = smc.otherDataPresent
+    this.frameDuration = latmFrameDuration(smc, this.clockRate ?? smc.asc.sampleRate)
   }
 
   reset(): void {
@@ -114,6 +158,7 @@ export class LatmDepacketizer implements Depacketizer {
     const ts = this.fragTimestamp
     this.parts.length = 0
     this.collected = 0
+    if (this.muxConfigPresent) return this.completeInBand(buf, ts)
     let out: AccessUnit[] | undefined
     let off = 0
     let k = 0
@@ -138,6 +183,51 @@ export class LatmDepacketizer implements Depacketizer {
       }
       // otherData runs to the end of the element; its bits are not ours.
       if (this.otherDataPresent) break
+    }
+    return out ?? NONE
+  }
+
+  /**
+   * AudioMuxElement(1) (ISO/IEC 14496-3 §1.7.3), one or more per element buffer:
+   *
+   *   useSameStreamMux (1 bit) | [StreamMuxConfig, when 0] | per subframe: PayloadLengthInfo, PayloadMux | [otherData] | byte_align
+   *
+   * Everything after the first bit is at any bit offset: payloads are copied into place.
+   * Elements before the first config cannot be read and are dropped (counted), as are
+   * malformed ones; frames before the fault are kept.
+   */
+  private completeInBand(buf: Buffer, ts: number): readonly AccessUnit[] {
+    const r = this.reader.reset(buf)
+    let out: AccessUnit[] | undefined
+    let k = 0
+    try {
+      while (r.bitsLeft >= 8) {
+        if (!r.readBool()) {
+          const smc = readStreamMuxConfig(r, buf, true)
+          // A repeat of the config in use keeps the object (and saves the work that follows a change).
+          if (this.config === undefined || !sameStreamMuxConfig(this.config, smc)) this.useConfig(smc)
+        }
+        const c = this.config
+        // Without a config the payload lengths cannot be found; with several chunks per layer
+        // (allStreamsSameTimeFraming 0) they are laid out differently: not read.
+        if (c === undefined || !c.allStreamsSameTimeFraming) return this.malformed(out)
+        for (let i = 0; i < this.subFrames; i++) {
+          const len = readPayloadLength(r)
+          const data = readPayloadBytes(r, buf, len)
+          if (len > 0) {
+            const unit: AccessUnit = { rtpTimestamp: (ts + k * this.frameDuration) >>> 0, data: [data], keyFrame: true }
+            if (out) out.push(unit)
+            else out = [unit]
+          }
+          k++
+        }
+        // otherData runs to the end of the element; its bits are not ours.
+        if (this.otherDataPresent) break
+        r.byteAlign()
+      }
+    } catch (err) {
+      if (err instanceof RtspError) return this.malformed(out)
+      throw err
     }
     return out ?? NONE
   }

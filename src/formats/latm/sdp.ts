@@ -5,7 +5,7 @@ import type { CodecDetails } from '../types.js'
 
 /** The RFC 6416 §7.3 fmtp parameters we read. */
 export interface LatmSdpParams {
-  /** cpresent: 1 (the default) means the StreamMuxConfig is in-band, which we do not read. */
+  /** cpresent: 1 (the default) means the StreamMuxConfig is in-band (RFC 6416 §7.3). */
   cpresent: boolean
   /** The StreamMuxConfig from the hex `config`, when present. */
   config?: Buffer
@@ -31,15 +31,7 @@ export function latmDetails(smc: StreamMuxConfig, rtpmap: RtpMap | undefined): C
   }
 }
 
-/** RTP ticks per AAC frame: the ASC's frame length scaled to the RTP clock (1024 for LC at its own rate). */
-export function latmFrameDuration(smc: StreamMuxConfig, clockRate: number): number {
-  const { frameLength, sampleRate } = smc.asc
-  if (frameLength && sampleRate > 0 && clockRate > 0) {
-    const d = Math.round((frameLength * clockRate) / sampleRate)
-    if (d > 0) return d
-  }
-  return 1024
-}
+export { latmFrameDuration } from './depacketizer.js'
 
 /** A media description for an AAC track we send as MP4A-LATM (ANNOUNCE); the clock is the sample rate. */
 export function latmMediaDescription(init: { config: Buffer; payloadType?: number; control?: string }): MediaDescription {

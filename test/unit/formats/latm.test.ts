@@ -10,7 +10,9 @@ import { latmMediaDescription } from '../../../src/formats/latm/sdp.js'
 import type { AccessUnit } from '../../../src/formats/types.js'
 import { parseSdp } from '../../../src/sdp/parse.js'
 import { adtsHeaderTemplate } from '../../../src/output/adts-recorder.js'
-import { latmDecodeOnly, latmRoundTrip } from '../../vectors/latm.js'
+import { latmUpdateDetails } from '../../../src/formats/latm/index.js'
+import type { CodecDetails } from '../../../src/formats/types.js'
+import { FFMPEG_LOAS, inBandElement, latmDecodeOnly, latmInBand, latmRoundTrip } from '../../vectors/latm.js'
 import { h, hexUnits, parseRtp, toPackets } from '../../vectors/rtp.js'
 
 const media = (sdp: string) => parseSdp(`v=0\r\ns=x\r\nt=0 0\r\n${sdp}`).media[0]!
@@ -60,6 +62,98 @@ describe('LATM depacketizer', () => {
   })
 })
 
+describe('LATM depacketizer, cpresent=1 (StreamMuxConfig in-band)', () => {
+  for (const v of latmInBand) {
+    test(v.name, () => {
+      const config = v.sdpAsc !== undefined ? parseStreamMuxConfig(buildStreamMuxConfig(v.sdpAsc)) : undefined
+      const d = new LatmDepacketizer({ ...v.options, ...(config ? { config } : {}) })
+      const out = toPackets(v.packets, 0).flatMap((pkt) => [...d.push(pkt)])
+      assert.deepEqual(hexUnits(out), hexUnits(v.units))
+      assert.equal(d.dropped, v.dropped)
+      if (v.asc !== undefined) assert.equal(d.streamMuxConfig?.audioSpecificConfig.toString('hex'), v.asc.toString('hex'))
+    })
+  }
+  test('a repeated config keeps the config object; a changed one replaces it', () => {
+    const d = new LatmDepacketizer({ muxConfigPresent: true, clockRate: 16000 })
+    const push = (payload: Buffer, ts: number) => d.push({ marker: true, payloadType: 96, sequenceNumber: ts / 1024, timestamp: ts, ssrc: 1, payload })
+    push(FFMPEG_LOAS.elements[0]!, 0)
+    const first = d.streamMuxConfig
+    push(inBandElement({ asc: 0x1408 }, [h('aa')]), 1024)
+    assert.equal(d.streamMuxConfig, first)
+    push(inBandElement({ asc: 0x1410 }, [h('aa')]), 2048)
+    assert.notEqual(d.streamMuxConfig, first)
+    assert.equal(d.streamMuxConfig?.asc.channels, 2)
+  })
+  test('latmUpdateDetails: the first in-band config and each change fill the track details once', () => {
+    const d = new LatmDepacketizer({ muxConfigPresent: true, clockRate: 16000 })
+    const details: CodecDetails = { sampleRate: 16000 }
+    const push = (payload: Buffer, ts: number) => d.push({ marker: true, payloadType: 96, sequenceNumber: ts / 1024, timestamp: ts, ssrc: 1, payload })
+    assert.equal(latmUpdateDetails(details, d), false)
+    push(FFMPEG_LOAS.elements[0]!, 0)
+    assert.equal(latmUpdateDetails(details, d), true)
+    assert.deepEqual({ ...details, audioSpecificConfig: details.audioSpecificConfig?.toString('hex') }, {
+      audioSpecificConfig: '1408',
+      objectType: 2,
+      sampleRate: 16000,
+      channels: 1,
+      codecString: 'mp4a.40.2',
+    })
+    push(FFMPEG_LOAS.elements[1]!, 1024)
+    assert.equal(latmUpdateDetails(details, d), false)
+    push(inBandElement({ asc: 0x1410 }, [h('aa')]), 2048)
+    assert.equal(latmUpdateDetails(details, d), true)
+    assert.equal(details.channels, 2)
+    assert.equal(latmUpdateDetails(details, new LatmDepacketizer()), false)
+  })
+  test('in-band elements at every bit offset and frame size → the frames (encoder from the vectors file)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.array(fc.uint8Array({ minLength: 1, maxLength: 700 }), { minLength: 1, maxLength: 3 })), { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.nat(),
+        (elements, other, ts) => {
+          const d = new LatmDepacketizer({ muxConfigPresent: true, clockRate: 16000 })
+          const expected: AccessUnit[] = []
+          let t = ts
+          elements.forEach(([withConfig, frames], i) => {
+            // The first element always carries the config; the number of subframes is fixed by it.
+            const n = elements[0]![1].length
+            const fs: Buffer[] = frames.slice(0, n).map((f) => Buffer.from(f))
+            while (fs.length < n) fs.push(h('77'))
+            const config = i === 0 || withConfig ? { asc: 0x1408, subFrames: n, otherDataBytes: other } : undefined
+            const payload = inBandElement(config, fs)
+            const out = d.push({ marker: true, payloadType: 96, sequenceNumber: i, timestamp: t >>> 0, ssrc: 1, payload })
+            fs.forEach((f, k) => expected.push({ rtpTimestamp: (t + k * 1024) >>> 0, keyFrame: true, data: [f] }))
+            assert.deepEqual(hexUnits(out), hexUnits(expected.slice(-n)))
+            t += n * 1024
+          })
+          assert.equal(d.dropped, 0)
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+  test('random in-band packets never throw anything but RtspError', () => {
+    const seeds = latmInBand.flatMap((v) => v.packets.map((p) => p.payload))
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...seeds), fc.nat(), fc.nat(255), fc.nat(40)), { maxLength: 20 }), (packets) => {
+        const d = new LatmDepacketizer({ muxConfigPresent: true })
+        let seq = 0
+        for (const [seed, i, v, cut] of packets) {
+          const b = Buffer.from(seed.subarray(0, Math.max(1, seed.length - cut)))
+          b[i % b.length] = v
+          try {
+            for (const u of d.push({ marker: true, payloadType: 96, sequenceNumber: seq++, timestamp: seq * 1024, ssrc: 1, payload: b })) assert.ok(u.data[0]!.length > 0)
+          } catch (err) {
+            assert.ok(err instanceof RtspError, String(err))
+          }
+        }
+      }),
+      { numRuns: 300 },
+    )
+  })
+})
+
 describe('StreamMuxConfig', () => {
   test('GStreamer avenc_aac ! rtpmp4apay (ASC with the 0x2b7 no-SBR extension, tail cut short)', () => {
     const c = parseStreamMuxConfig(h('40002410adca00'))
@@ -99,10 +193,30 @@ describe('MP4A-LATM format', () => {
       codecString: 'mp4a.40.2',
     })
   })
-  test('in-band config (cpresent=1 or absent), no config, a broken one: not consumed', () => {
-    for (const fmtp of ['cpresent=1;config=400023203fc0', 'config=400023203fc0', 'cpresent=0', 'cpresent=0;config=4010']) {
+  test('cpresent=0 without a usable config: not consumed', () => {
+    for (const fmtp of ['cpresent=0', 'cpresent=0;config=4010']) {
       assert.equal(resolveFormat(media(`m=audio 0 RTP/AVP 96\r\na=rtpmap:96 MP4A-LATM/48000\r\na=fmtp:96 ${fmtp}\r\n`), 96), undefined, fmtp)
     }
+  })
+  test('cpresent=1 (or absent) without config: taken with the rtpmap details, config read in-band', () => {
+    for (const fmtp of ['cpresent=1', 'profile-level-id=15;object=2', 'cpresent=1;config=4010']) {
+      const f = resolveFormat(media(`m=audio 0 RTP/AVP 96\r\na=rtpmap:96 MP4A-LATM/16000/1\r\na=fmtp:96 ${fmtp}\r\n`), 96)
+      assert.equal(f?.codec, 'MP4A-LATM', fmtp)
+      assert.equal(f.clockRate, 16000)
+      assert.deepEqual(f.details, { sampleRate: 16000, channels: 1 })
+      const d = f.createDepacketizer()
+      const out = d.push(parseRtp(Buffer.concat([h('80e0 0001 00000000 00000001'), FFMPEG_LOAS.elements[0]!])))
+      assert.deepEqual(hexUnits(out), hexUnits([{ rtpTimestamp: 0, keyFrame: true, data: [FFMPEG_LOAS.frames[0]!] }]))
+    }
+    assert.deepEqual(resolveFormat(media('m=audio 0 RTP/AVP 96\r\na=rtpmap:96 MP4A-LATM/48000\r\n'), 96)?.details, { sampleRate: 48000 })
+  })
+  test('cpresent=1 with config: SDP details until the in-band config says otherwise', () => {
+    const f = resolveFormat(media('m=audio 0 RTP/AVP 96\r\na=rtpmap:96 MP4A-LATM/48000/2\r\na=fmtp:96 cpresent=1;config=400023203fc0\r\n'), 96)
+    assert.equal(f?.details.audioSpecificConfig?.toString('hex'), '1190')
+    const d = f.createDepacketizer()
+    // An element with useSameStreamMux 1 is read with the SDP's config.
+    const out = d.push(parseRtp(Buffer.concat([h('80e0 0001 00000000 00000001'), inBandElement(undefined, [h('abcd')])])))
+    assert.deepEqual(hexUnits(out), hexUnits([{ rtpTimestamp: 0, keyFrame: true, data: [h('abcd')] }]))
   })
   test('latmMediaDescription writes cpresent=0 and the config', () => {
     const m = latmMediaDescription({ config: h('1190') })
