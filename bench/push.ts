@@ -6,6 +6,8 @@
  * The receiver (a scripted RTSP server in this process) answers ANNOUNCE/SETUP/RECORD and
  * counts the interleaved bytes. CPU comes from `times` of a bash that ran the contender.
  *   BENCH_RUNS=3 node --import tsx bench/push.ts
+ * BENCH_BASELINE_CLI=path/to/cli/main.js adds a third contender, another build of rtspkit (say
+ * the commit before a change, `git worktree add` + `npm run build`), measured in the same run.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
@@ -14,6 +16,7 @@ import { startFakeServer } from '../test/helpers/fake-rtsp-server.js'
 import { OUT_DIR, REPO_ROOT, envNumber, fixed, markdownTable, median, writeResult } from './lib.js'
 
 const RUNS = envNumber('BENCH_RUNS', 3)
+const BASELINE_CLI = process.env['BENCH_BASELINE_CLI']
 const cache = path.join(OUT_DIR, 'cache')
 mkdirSync(cache, { recursive: true })
 const clip = path.join(cache, 'push-1080p-20M.mp4')
@@ -48,9 +51,11 @@ interface Contender {
   command: string
 }
 const url = server.url('/live')
+// Several passes over the clip so that start-up (Node, module loading) does not dominate.
+const rtspkit = (cli: string): string => `${process.execPath} ${cli} push ${clip} ${url} --no-realtime --loop --duration 60 --transport tcp --quiet`
 const contenders: Contender[] = [
-  // Several passes over the clip so that start-up (Node, module loading) does not dominate.
-  { name: 'rtspkit', command: `${process.execPath} ${path.join(REPO_ROOT, 'dist/cli/main.js')} push ${clip} ${url} --no-realtime --loop --duration 60 --transport tcp --quiet` },
+  { name: 'rtspkit', command: rtspkit(path.join(REPO_ROOT, 'dist/cli/main.js')) },
+  ...(BASELINE_CLI !== undefined ? [{ name: 'rtspkit (baseline)', command: rtspkit(BASELINE_CLI) }] : []),
   { name: 'ffmpeg', command: `ffmpeg -nostdin -v error -stream_loop 5 -i ${clip} -c copy -f rtsp -rtsp_transport tcp ${url}` },
 ]
 
