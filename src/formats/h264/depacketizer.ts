@@ -103,9 +103,11 @@ export class H264Depacketizer implements Depacketizer {
   }
 
   reset(): void {
-    if (this.fuHeader >= 0 || (this.open && (this.nalus.length > 0 || this.broken))) this._dropped++
+    const partial = this.fuHeader >= 0 || (this.open && (this.nalus.length > 0 || this.broken))
+    if (partial) this._dropped++
     this.clearFragment()
-    this.fuSkipping = false
+    // The unit just counted may go on in fragments whose start is gone: do not count it twice.
+    if (partial) this.fuSkipping = true
     this.clearUnit()
   }
 

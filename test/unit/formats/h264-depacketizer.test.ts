@@ -64,9 +64,19 @@ describe('H264Depacketizer', () => {
     assert.equal(d.dropped, 1)
     d.reset()
     assert.equal(d.dropped, 1)
+    // The rest of the NAL counted at reset arrives without its start: still one loss.
     const units = d.push({ marker: true, payloadType: 96, sequenceNumber: 9, timestamp: 0, ssrc: 1, payload: h('7c 45 02') })
     assert.deepEqual(units, [])
-    assert.equal(d.dropped, 2)
+    assert.equal(d.dropped, 1)
+  })
+
+  test('a loss between units, then a fragment without its start: counted once', () => {
+    const d = new H264Depacketizer()
+    d.reset()
+    assert.equal(d.dropped, 0)
+    d.push({ marker: false, payloadType: 96, sequenceNumber: 5, timestamp: 0, ssrc: 1, payload: h('7c 05 01') })
+    d.push({ marker: true, payloadType: 96, sequenceNumber: 6, timestamp: 0, ssrc: 1, payload: h('7c 45 02') })
+    assert.equal(d.dropped, 1)
   })
 
   test('parameterSetsVersion changes only when an in-band set differs', () => {
