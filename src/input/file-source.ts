@@ -305,7 +305,9 @@ function isKey(r: TrackReader, p: EncodedPacket, nalus: readonly Buffer[]): bool
 
 /** Per-track cursor: samples in decode order with dts derived from the pts of a small window. */
 class TrackCursor {
-  private readonly iter: AsyncIterator<EncodedPacket>
+  private readonly sink: EncodedPacketSink
+  /** The last sample read; undefined before the first. */
+  private last: EncodedPacket | undefined
   private readonly window: SourceFrame[] = []
   private done = false
   private lastDts = Number.NEGATIVE_INFINITY
@@ -315,18 +317,20 @@ class TrackCursor {
   private readonly pool: number[] = []
 
   constructor(private readonly reader: TrackReader, private readonly index: number, private readonly start: number) {
-    this.iter = new EncodedPacketSink(reader.track).packets()[Symbol.asyncIterator]()
+    // Samples one by one rather than through packets(): its prefetching pump costs two promises
+    // per sample, and the window below already reads ahead.
+    this.sink = new EncodedPacketSink(reader.track)
   }
 
   /** The next frame in decode order (dts filled in), or undefined at the end. */
   async next(): Promise<SourceFrame | undefined> {
     while (!this.done && this.window.length < REORDER_WINDOW) {
-      const r = await this.iter.next()
-      if (r.done) {
+      const p = this.last === undefined ? await this.sink.getFirstPacket() : await this.sink.getNextPacket(this.last)
+      if (p === null) {
         this.done = true
         break
       }
-      const p = r.value
+      this.last = p
       const data = splitSample(this.reader, p)
       const pts = p.timestamp - this.start
       this.window.push({ trackIndex: this.index, pts, dts: pts, keyFrame: isKey(this.reader, p, data), data })
@@ -353,8 +357,9 @@ class TrackCursor {
     return frame
   }
 
-  async close(): Promise<void> {
-    await this.iter.return?.()
+  close(): void {
+    this.done = true
+    this.window.length = 0
   }
 }
 
@@ -380,7 +385,7 @@ async function* mergeTracks(readers: readonly TrackReader[], start: number): Asy
       yield frame
     }
   } finally {
-    await Promise.all(cursors.map((c) => c.close()))
+    for (const c of cursors) c.close()
   }
 }
 
