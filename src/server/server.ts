@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events'
 import * as net from 'node:net'
 import { isIPv6 } from 'node:net'
-import { InvalidArgumentError, RtspError, StateError } from '../errors.js'
+import { InvalidArgumentError, ProtocolError, RtspError, StateError } from '../errors.js'
 import { openFileSource, paceFrames } from '../input/file-source.js'
 import { resolveFormat } from '../formats/index.js'
 import type { SendTrackInit } from '../formats/send-track.js'
@@ -111,6 +111,8 @@ class ServerConnection {
   /** Work to do once the reply is on the wire (PLAY: media must follow the reply, never precede it). */
   afterReply: (() => void) | undefined
   lastActivity = performance.now()
+  /** The client broke the framing or a limit: its 400 is going out, nothing more is read. */
+  private failed = false
   private queue: Promise<void> = Promise.resolve()
   private readonly reader: RtspReader
 
@@ -129,6 +131,11 @@ class ServerConnection {
         })
       },
       onResponse: () => {}, // replies to requests we never send
+      // A client has no reason to send anything but requests and $ frames (RFC 2326 §10.12):
+      // resynchronising is for cameras; a client that sends garbage is answered 400 and dropped.
+      onGarbage: (n) => {
+        throw new ProtocolError(`${n} bytes that are neither an RTSP request nor a $ frame`)
+      },
       onInterleaved: (channel, payload) => {
         const route = this.channels.get(channel)
         if (route === undefined) return
@@ -141,14 +148,17 @@ class ServerConnection {
       },
     })
     socket.on('data', (chunk) => {
+      if (this.failed) return
       this.lastActivity = performance.now()
       try {
         this.reader.push(chunk)
       } catch (err) {
-        // A client that breaks the framing or a limit: say so and hang up.
+        // A client that breaks the framing or a limit: say so and hang up, even if it never reads or closes.
         const msg = err instanceof RtspError ? err.message : String(err)
         this.server.logLine(`connection ${this.label}: ${msg}`)
-        if (!socket.destroyed) socket.end(serializeResponse({ status: 400, headers: { Server: USER_AGENT } }))
+        this.failed = true
+        socket.pause()
+        if (!socket.destroyed) socket.end(serializeResponse({ status: 400, headers: { Server: USER_AGENT } }), () => socket.destroy())
       }
     })
     socket.on('error', () => {}) // 'close' follows
@@ -156,7 +166,17 @@ class ServerConnection {
   }
 
   write(buf: Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(buf)
+    const socket = this.socket
+    if (socket.destroyed || socket.writableEnded) return
+    socket.write(buf)
+    // A client that sends requests without reading the replies: stop reading its requests
+    // until the replies drain (media is bounded by maxReaderQueueBytes, so this is replies).
+    if (socket.writableLength > this.server.replyBacklogBytes && !socket.isPaused()) {
+      socket.pause()
+      socket.once('drain', () => {
+        if (!this.failed) socket.resume()
+      })
+    }
   }
 }
 
@@ -212,6 +232,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       maxReaderQueueBytes: this.opts.maxReaderQueueBytes,
       sessionEnded: (session, reason) => this.endSession(session, reason),
     }
+  }
+
+  /** @internal Unread replies a connection may hold before its requests are no longer read. */
+  get replyBacklogBytes(): number {
+    return this.opts.maxReaderQueueBytes + 1024 * 1024
   }
 
   /** The TCP port listened on (after listen()). */
@@ -388,6 +413,13 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         s.socket?.destroy()
       }
     }
+    // A connection that holds no session and sends nothing (slowloris, a client that hung) is not kept forever.
+    for (const c of this.connections) {
+      if (c.sessions.size === 0 && now - c.lastActivity > timeoutMs) {
+        this.logLine(`connection ${c.label}: closed after ${this.opts.sessionTimeoutS} s without a request or a session`)
+        c.socket.destroy()
+      }
+    }
   }
 
   private endSession(s: ServerSession, reason: string): void {
@@ -397,17 +429,20 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.sessions.delete(s.id)
     s.stream.readers.delete(s)
     for (const [key, route] of this.udpRoutes) if (route.session === s) this.udpRoutes.delete(key)
+    const holders: ServerConnection[] = []
     for (const c of this.connections) {
-      c.sessions.delete(s)
+      if (c.sessions.delete(s)) holders.push(c)
       for (const [ch, route] of c.channels) if (route.session === s) c.channels.delete(ch)
     }
     if (wasPublishing && this.streams.get(s.stream.path) === s.stream) {
       this.streams.delete(s.stream.path)
       s.stream.end('the publisher went away')
     }
-    if (s.role === 'reader' && s.stream.ended && s.socket !== undefined) {
-      // The source is gone: hang up so the client sees the end at once (RFC 2326 gives no push notice in 1.0).
-      s.socket.end()
+    if (s.role === 'reader' && s.stream.ended) {
+      // The source is gone: hang up so the client sees the end at once (RFC 2326 gives no push
+      // notice in 1.0). A UDP reader's RTSP connection too, unless it holds other sessions.
+      s.socket?.end()
+      for (const c of holders) if (c.socket !== s.socket && c.sessions.size === 0) c.socket.end()
     }
     const info = this.info(s)
     this.logLine(`session ${s.id} ended (${reason}) ${s.summary()}`)
@@ -488,9 +523,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         return undefined
       case 'GET_PARAMETER':
       case 'SET_PARAMETER': {
-        // Keep-alive (RFC 2326 §10.8): refresh the session if there is one.
-        const s = this.touchSession(req)
-        if (s !== undefined) headers.set('Session', `${s.id};timeout=${this.opts.sessionTimeoutS}`)
+        // Keep-alive (RFC 2326 §10.8): refresh the session if there is one; an expired one is
+        // 454 (as GStreamer answers), so the client learns its session is gone.
+        if (sessionIdOf(req) === undefined) return undefined
+        const s = this.sessionOf(req)
+        headers.set('Session', `${s.id};timeout=${this.opts.sessionTimeoutS}`)
         return undefined
       }
       case 'TEARDOWN': {
