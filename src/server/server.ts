@@ -30,6 +30,7 @@ import type { SessionHost, TrackTransport } from './session.js'
 import { Stream, StreamPublisher } from './stream.js'
 import type { StreamTrackInfo } from './stream.js'
 import { USER_AGENT } from '../client/pull-session.js'
+import { redactUrl } from '../util/url.js'
 
 export interface AuthorizeContext {
   /** Stream path without the leading slash, e.g. 'cam1'. */
@@ -788,7 +789,8 @@ function parseRequestPath(raw: string): { path: string; url: string } {
     const u = new URL(raw)
     pathname = u.pathname
   } catch {
-    if (!raw.startsWith('/')) throw new HttpishError(400, `bad request URL ${JSON.stringify(raw.slice(0, 200))}`)
+    // The message reaches the log: no user:password@ in it.
+    if (!raw.startsWith('/')) throw new HttpishError(400, `bad request URL ${JSON.stringify(redactUrl(raw).slice(0, 200))}`)
     pathname = raw.split('?')[0]!
   }
   // Credentials never go back out in headers.

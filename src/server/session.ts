@@ -34,6 +34,7 @@ interface PublisherTrack extends TrackTransport {
   pending: Buffer[]
   pendingTs: number
   pendingKey: boolean
+  pendingBytes: number
 }
 
 /** What a session needs from the server around it. */
@@ -54,8 +55,9 @@ export interface SessionStats {
 }
 
 const scratch = createRtpPacket()
-/** A publisher's access unit larger than this many packets is forwarded in pieces. */
+/** A publisher's access unit larger than this many packets or bytes is forwarded in pieces (a sender that never sets the marker bit holds no more). */
 const MAX_PENDING = 1024
+const MAX_PENDING_BYTES = 8 * 1024 * 1024
 
 export class ServerSession implements StreamReader {
   readonly id = randomBytes(8).toString('hex')
@@ -97,7 +99,7 @@ export class ServerSession implements StreamReader {
       const gated = this.stream.tracks[index]?.gated ?? false
       this.readerTracks[index] = { ...transport, gated, waitKey: gated }
     } else {
-      this.publisherTracks[index] = { ...transport, probe, pending: [], pendingTs: 0, pendingKey: false }
+      this.publisherTracks[index] = { ...transport, probe, pending: [], pendingTs: 0, pendingKey: false, pendingBytes: 0 }
     }
   }
 
@@ -212,15 +214,17 @@ export class ServerSession implements StreamReader {
     }
     if (t.pending.length > 0 && scratch.timestamp !== t.pendingTs) this.flush(index, t)
     t.pending.push(packet)
+    t.pendingBytes += packet.length
     t.pendingTs = scratch.timestamp
     if (!t.pendingKey) t.pendingKey = t.probe(scratch.payload)
-    if (scratch.marker || t.pending.length >= MAX_PENDING) this.flush(index, t)
+    if (scratch.marker || t.pending.length >= MAX_PENDING || t.pendingBytes >= MAX_PENDING_BYTES) this.flush(index, t)
   }
 
   private flush(index: number, t: PublisherTrack): void {
     const batch = new Batch(t.pending, t.pendingKey)
     t.pending = []
     t.pendingKey = false
+    t.pendingBytes = 0
     this.stream.deliver(index, batch, t.pendingTs)
   }
 

@@ -201,7 +201,7 @@ describe('auth', () => {
   })
 
   it('OPTIONS needs no credentials; DESCRIBE is challenged with Digest and Basic', async (t) => {
-    const { server } = await startServer(t, { credentials: { username: USER, password: PASSWORD } })
+    const { server, logs } = await startServer(t, { credentials: { username: USER, password: PASSWORD } })
     const c = await RawRtspClient.connect(server.port)
     t.after(() => c.destroy())
     const o = await c.request('OPTIONS', server.url('demo'))
@@ -212,6 +212,11 @@ describe('auth', () => {
     const schemes = (d.all['www-authenticate'] ?? []).map((v) => v.split(' ')[0]!.toLowerCase())
     assert.deepEqual(schemes, ['digest', 'basic'])
     assert.equal(d.body.length, 0)
+    // Credentials in a request URL the server cannot parse stay out of its log.
+    const bad = await c.request('DESCRIBE', `rtsp://${USER}:${PASSWORD}@[::1/demo`)
+    assert.equal(bad.status, 400)
+    assert.ok(logs.some((l) => l.includes('bad request URL')), logs.join('\n'))
+    for (const l of logs) assert.ok(!l.includes('S3cret'), l)
     // A Basic header answered by hand works on the same connection.
     const ok = await c.request('DESCRIBE', server.url('demo'), { Authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}` })
     assert.equal(ok.status, 200)
@@ -634,6 +639,39 @@ describe('hostile clients', () => {
     const other = await RawRtspClient.connect(server.port)
     t.after(() => other.destroy())
     assert.equal((await other.request('OPTIONS', '*')).status, 200)
+  })
+
+  it('a publisher that never sets the marker bit: its packets go out in bounded pieces, not held until 1024 of them', async (t) => {
+    const { server } = await startServer(t, {}, {})
+    const url = server.url('nomarker')
+    const pub = await RawRtspClient.connect(server.port)
+    t.after(() => pub.destroy())
+    const sdp = writeSdp({ sessionName: 'raw', media: [h264MediaDescription({ payloadType: 96, control: 'streamid=0', sps: fixture.sps, pps: fixture.pps })] })
+    assert.equal((await pub.request('ANNOUNCE', url, { 'Content-Type': 'application/sdp' }, sdp)).status, 200)
+    const setup = await pub.request('SETUP', `${url}/streamid=0`, { Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1;mode=record' })
+    const pubSession = setup.headers['session']!.split(';')[0]!
+    assert.equal((await pub.request('RECORD', url, { Session: pubSession })).status, 200)
+    const reader = await RawRtspClient.connect(server.port)
+    t.after(() => reader.destroy())
+    const readerSession = await setupVideo(reader, url, 'RTP/AVP/TCP;unicast;interleaved=0-1')
+    assert.equal((await reader.request('PLAY', url, { Session: readerSession })).status, 200)
+    // One "picture" of 200 FU-A fragments of 60 000 bytes, same timestamp, marker never set.
+    for (let seq = 0; seq < 200 && !pub.isClosed; seq++) {
+      const rtp = Buffer.alloc(12 + 2 + 60_000, 0x11)
+      rtp.writeUInt32BE((0x80600000 | seq) >>> 0, 0) // V=2, PT 96, no marker
+      rtp.writeUInt32BE(90_000, 4)
+      rtp.writeUInt32BE(0xabc, 8)
+      rtp[12] = 0x7c // FU-A, NRI 3
+      rtp[13] = seq === 0 ? 0x85 : 0x05 // start of an IDR, then middle fragments
+      const frame = Buffer.alloc(4)
+      frame[0] = 0x24
+      frame.writeUInt16BE(rtp.length, 2)
+      if (!pub.write(Buffer.concat([frame, rtp]))) await new Promise((r) => pub.socket.once('drain', r))
+    }
+    await waitFor(() => reader.framesAfter(0, 0).length > 0, 'the reader to get the first piece')
+    const first = parseRtpPacket(reader.framesAfter(0, 0)[0]!.payload)!
+    assert.equal(first.sequenceNumber, 0)
+    assert.equal(pub.isClosed, false)
   })
 
   it('a connection that never sends a request is closed after the session timeout', async (t) => {
