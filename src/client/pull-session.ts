@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { randomInt } from 'node:crypto'
 import { RtspConnection } from './connection.js'
-import type { TlsOptions } from './connection.js'
 import { FrameQueue } from './frame-queue.js'
 import type { Frame, Track, TrackStats, TrackTransport } from './track.js'
 import {
@@ -31,29 +30,16 @@ import { TimestampUnwrapper } from '../rtp/timestamp-unwrapper.js'
 import { ReorderBuffer } from '../rtp/reorder-buffer.js'
 import type { ReorderOptions } from '../rtp/reorder-buffer.js'
 import { ReceiverStats } from '../rtcp/receiver-stats.js'
-import { buildReceiverReport, ntpMiddle32, parseRtcpPacket } from '../rtcp/packets.js'
+import { buildReceiverReport, isRtcp, ntpMiddle32, parseRtcpPacket } from '../rtcp/packets.js'
 import { bindRtpPortPair } from '../transport/udp.js'
 import type { UdpPortPair } from '../transport/udp.js'
-import type { Credentials, ParsedRtspUrl } from '../util/url.js'
+import type { ParsedRtspUrl } from '../util/url.js'
 import { redactUrl, resolveControl } from '../util/url.js'
+import type { SessionOptions, TransportProtocol } from './options.js'
 
-export type TransportProtocol = 'tcp' | 'udp'
+export type { TransportProtocol } from './options.js'
 
-export interface PullOptions {
-  /** How media travels: interleaved in the RTSP connection ('tcp', default) or over UDP port pairs. */
-  transport?: TransportProtocol
-  /** Handshake timeout (connect → PLAY reply) and per-request reply timeout. Default 10 000 ms. */
-  timeoutMs?: number
-  /** Once playing, no media for this long ends the session with a TimeoutError. Default 10 000 ms. */
-  readTimeoutMs?: number
-  /** Upper bound on waiting for the TEARDOWN reply in close(). Default 2 000 ms. */
-  teardownTimeoutMs?: number
-  /** Credentials when the URL has none. */
-  credentials?: Credentials
-  /** rtsps:// only: CA to trust, or rejectUnauthorized: false to skip verification. */
-  tls?: TlsOptions
-  userAgent?: string
-  signal?: AbortSignal
+export interface PullOptions extends SessionOptions {
   /** Frames buffered for a slow `frames()` consumer before it skips to the next key frame. Default 1024. */
   frameQueueSize?: number
   /** Limits of the wire reader (line length, header count, SDP size). */
@@ -97,15 +83,6 @@ export interface PullSessionEvents {
 
 export const USER_AGENT = 'rtspkit/0.1'
 
-/**
- * RTCP sent where RTP was expected (some cameras send their sender reports on the RTP
- * channel or port): RTCP packet types 192-223 sit where RTP's marker bit and payload types
- * 64-95 would, which no stream uses (RFC 5761 §4; FFmpeg's rtpdec demultiplexes the same way).
- */
-function isRtcp(buf: Buffer): boolean {
-  const b = buf[1]!
-  return buf.length >= 8 && b >= 192 && b <= 223
-}
 
 /** Per-track state on the packet path. */
 class TrackRuntime {
@@ -471,6 +448,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       rt.malformed++
       return
     }
+    // RTCP sent where RTP was expected (some cameras send their sender reports on the RTP
+    // channel or port): PT 192-223 sits where no RTP stream's marker + payload type does (RFC 5761 §4).
     if (isRtcp(buf)) return this.onRtcp(rt, buf)
     const now = performance.now()
     rb.push(buf, buf.readUInt16BE(2), now, rt.emitOrdered!)

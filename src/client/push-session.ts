@@ -1,9 +1,8 @@
 import { EventEmitter } from 'node:events'
 import { randomInt } from 'node:crypto'
 import { RtspConnection } from './connection.js'
-import type { TlsOptions } from './connection.js'
 import { USER_AGENT } from './pull-session.js'
-import type { TransportProtocol } from './pull-session.js'
+import type { SessionOptions, TransportProtocol } from './options.js'
 import {
   AbortError,
   ClosedError,
@@ -26,7 +25,7 @@ import { writeSdp } from '../sdp/write.js'
 import type { MediaDescription } from '../sdp/types.js'
 import { bindRtpPortPair } from '../transport/udp.js'
 import type { UdpPortPair } from '../transport/udp.js'
-import type { Credentials, ParsedRtspUrl } from '../util/url.js'
+import type { ParsedRtspUrl } from '../util/url.js'
 import { redactUrl, resolveControl } from '../util/url.js'
 
 /** A track to publish: what the SDP announces and the packetizer needs. */
@@ -54,22 +53,7 @@ export interface PushFrame {
   data: readonly Buffer[]
 }
 
-export interface PushOptions {
-  /** Media interleaved in the RTSP connection ('tcp', default) or over UDP. */
-  transport?: TransportProtocol
-  /** Handshake and per-request reply timeout. Default 10 000 ms. */
-  timeoutMs?: number
-  /**
-   * A server that stops taking data (TCP send buffer not draining) or stops answering the
-   * keep-alive for this long ends the push with an error. Default 10 000 ms.
-   */
-  readTimeoutMs?: number
-  /** Upper bound on waiting for the TEARDOWN reply in close(). Default 2 000 ms. */
-  teardownTimeoutMs?: number
-  credentials?: Credentials
-  tls?: TlsOptions
-  userAgent?: string
-  signal?: AbortSignal
+export interface PushOptions extends SessionOptions {
   /** RTCP sender report interval. Default 5 000 ms. */
   rtcpIntervalMs?: number
   /** Keep-alive interval; default half the session timeout the server gives (60 s if none). */
