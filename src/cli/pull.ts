@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { RtspClient } from '../client/client.js'
-import type { Track } from '../client/track.js'
+import type { Frame, Track } from '../client/track.js'
 import { createRecorder, formatFromPath } from '../output/index.js'
 import type { OutputFormat, Recorder, RecorderTrack } from '../output/index.js'
 import { UsageError, formatBitrate, formatBytes, parsePositiveNumber, parseTransport, tlsOptions, withSignals, CONNECT_OPTIONS } from './common.js'
@@ -16,6 +16,17 @@ function parseFormat(v: string | undefined, output: string): OutputFormat {
   const f = formatFromPath(output)
   if (f === undefined) throw new UsageError(`cannot tell the format from "${output}"; use a .mp4, .mov, .ts, .h264, .h265, .mjpeg or .aac name or give --format`)
   return f
+}
+
+const IN_BAND_CONFIG_WAIT_MS = 3000
+
+/** A track whose codec configuration is still to come in-band (MP4A-LATM with cpresent=1 and no config= in the SDP). */
+function awaitsInBandConfig(tracks: readonly Track[]): boolean {
+  return tracks.some((t) => t.codec === 'MP4A-LATM' && t.details.audioSpecificConfig === undefined)
+}
+
+function write(recorder: Recorder, f: Frame): Promise<void> {
+  return recorder.write({ trackIndex: f.track.index, pts: f.pts, keyFrame: f.keyFrame, data: f.data })
 }
 
 export function recorderTrack(t: Track): RecorderTrack {
@@ -85,10 +96,18 @@ export async function pull(argv: string[]): Promise<number> {
       if (err.code === 'EPIPE') stop()
     }
     if (toStdout) process.stdout.on('error', onStdoutError)
-    try {
-      recorder = await createRecorder({ format, tracks: session.tracks.map(recorderTrack), sink: toStdout ? process.stdout : output })
+    const openRecorder = async () => {
+      const r = await createRecorder({ format, tracks: session.tracks.map(recorderTrack), sink: toStdout ? process.stdout : output })
       // A track the container cannot hold (G.711 in MP4: "use .mov") is left out, with a warning.
-      if (!values.quiet) for (const s of recorder.skippedTracks) process.stderr.write(`rtspkit: warning: track ${s.trackIndex} is not recorded: ${s.reason}\n`)
+      if (!values.quiet) for (const s of r.skippedTracks) process.stderr.write(`rtspkit: warning: track ${s.trackIndex} is not recorded: ${s.reason}\n`)
+      return r
+    }
+    try {
+      // LATM with cpresent=1 carries its AudioSpecificConfig in-band: hold the first frames
+      // (a few seconds at most) until it has arrived, so the container gets a real config.
+      const pending: Frame[] = []
+      const holdUntil = performance.now() + IN_BAND_CONFIG_WAIT_MS
+      if (!awaitsInBandConfig(session.tracks)) recorder = await openRecorder()
       if (live) {
         statusTimer = setInterval(() => {
           const s = (performance.now() - started) / 1000
@@ -100,8 +119,18 @@ export async function pull(argv: string[]): Promise<number> {
       for await (const frame of session.frames()) {
         frames++
         for (const d of frame.data) mediaBytes += d.length
-        await recorder.write({ trackIndex: frame.track.index, pts: frame.pts, keyFrame: frame.keyFrame, data: frame.data })
+        if (recorder === undefined) {
+          if (awaitsInBandConfig(session.tracks) && performance.now() < holdUntil && pending.length < 4096) {
+            pending.push(frame)
+            continue
+          }
+          recorder = await openRecorder()
+          for (const f of pending.splice(0)) await write(recorder, f)
+        }
+        await write(recorder, frame)
       }
+      recorder ??= await openRecorder()
+      for (const f of pending.splice(0)) await write(recorder, f)
     } catch (err) {
       failure = err
     } finally {
