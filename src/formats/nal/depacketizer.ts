@@ -1,0 +1,397 @@
+import { InvalidArgumentError } from '../../errors.js'
+import type { RtpPacket } from '../../rtp/packet-types.js'
+import type { AccessUnit, Depacketizer } from '../types.js'
+import type { NalCodec } from './codec.js'
+
+export interface NalDepacketizerOptions {
+  /** Out-of-band parameter sets (no start codes), in the codec's order; empty ones are ignored. */
+  parameterSets: ReadonlyArray<Buffer | undefined>
+  /** Put the known parameter sets in front of key frames that lack them: the first one, every one, or never. */
+  insertParameterSets: 'first' | 'every' | 'never'
+  /** Drop access unit delimiters. */
+  stripAud: boolean
+  /** Bytes of NAL data in one access unit before it is dropped. Default 8 MiB. */
+  maxAccessUnitSize: number | undefined
+  /** NAL units in one access unit before it is dropped. Default 1024. */
+  maxNalUnits: number | undefined
+}
+
+const NONE: readonly AccessUnit[] = Object.freeze([])
+const START_CODE = Buffer.from([0, 0, 1])
+
+/**
+ * RTP → access units of NAL units, for H.264 (RFC 6184) and H.265 (RFC 7798) alike: single
+ * NAL unit packets, aggregation packets and fragmentation units, as described by a NalCodec.
+ * One AccessUnit per picture: a unit ends on the marker bit or, for senders that never set
+ * it, when the timestamp changes. Never throws on peer data: what cannot be used is dropped
+ * and counted in `dropped`. H264Depacketizer and H265Depacketizer are this class.
+ */
+export class NalDepacketizer implements Depacketizer {
+  // The codec, copied into fields read on every packet.
+  private readonly headerSize: number
+  private readonly typeShift: number
+  private readonly typeMask: number
+  /** Bits of the first header byte that an FU takes from its payload header: all but the type. */
+  private readonly keepMask: number
+  private readonly aggregation: number
+  private readonly fragmentation: number
+  private readonly firstReserved: number
+  private readonly firstVcl: number
+  private readonly lastVcl: number
+  private readonly firstKey: number
+  private readonly lastKey: number
+  private readonly firstSet: number
+  private readonly setCount: number
+  private readonly aud: number
+
+  private _dropped = 0
+  /** Latest parameter sets by slot (type - firstSet). */
+  private readonly sets: Array<Buffer | undefined>
+  private _parameterSetsVersion = 0
+  private readonly insertMode: 'first' | 'every' | 'never'
+  private readonly stripAud: boolean
+  private readonly maxSize: number
+  private readonly maxNalus: number
+  private insertedOnce = false
+
+  // The access unit being collected.
+  private nalus: Buffer[] = []
+  private size = 0
+  private timestamp = 0
+  private open = false
+  private broken = false
+  /** The unit holds a key picture (H.264 IDR, H.265 IRAP). */
+  private key = false
+  /** Bit per parameter set slot present in the unit: H.264 1 SPS, 2 PPS; H.265 1 VPS, 2 SPS, 4 PPS. */
+  private hasSets = 0
+  private hasVcl = false
+
+  // The FU being collected: its rebuilt NAL header (-1 when none) and type, fragments as views.
+  private fuHeader = -1
+  private fuType = 0
+  private readonly fuParts: Buffer[] = []
+  private fuSize = 0
+  private fuNextSeq = 0
+  /** A partial NAL was already counted as dropped: skip fragments until the next start. */
+  private fuSkipping = false
+
+  constructor(codec: NalCodec, opts: NalDepacketizerOptions) {
+    this.headerSize = codec.headerSize
+    this.typeShift = codec.typeShift
+    this.typeMask = codec.typeMask
+    this.keepMask = 0xff & ~(codec.typeMask << codec.typeShift)
+    this.aggregation = codec.aggregation
+    this.fragmentation = codec.fragmentation
+    this.firstReserved = codec.firstReserved
+    this.firstVcl = codec.firstVcl
+    this.lastVcl = codec.lastVcl
+    this.firstKey = codec.firstKey
+    this.lastKey = codec.lastKey
+    this.firstSet = codec.firstParameterSet
+    this.setCount = codec.parameterSetCount
+    this.aud = codec.aud
+    this.sets = []
+    for (let i = 0; i < codec.parameterSetCount; i++) {
+      const set = opts.parameterSets[i]
+      this.sets.push(set !== undefined && set.length > 0 ? set : undefined)
+    }
+    this.insertMode = opts.insertParameterSets
+    this.stripAud = opts.stripAud
+    this.maxSize = positive(opts.maxAccessUnitSize ?? 8 * 1024 * 1024, 'maxAccessUnitSize')
+    this.maxNalus = positive(opts.maxNalUnits ?? 1024, 'maxNalUnits')
+  }
+
+  get dropped(): number {
+    return this._dropped
+  }
+
+  /** Increments whenever an in-band parameter set differs from the previous one. */
+  get parameterSetsVersion(): number {
+    return this._parameterSetsVersion
+  }
+
+  /** Latest parameter set of a slot: in-band when the stream carried one, else from the SDP. */
+  protected parameterSet(slot: number): Buffer | undefined {
+    return this.sets[slot]
+  }
+
+  push(packet: RtpPacket): readonly AccessUnit[] {
+    let out: AccessUnit[] | undefined
+    if (this.open && packet.timestamp !== this.timestamp) {
+      // The previous unit had no marker bit (many cameras never set it): a new timestamp ends it.
+      out = this.flush(out)
+    }
+    if (!this.open) {
+      this.open = true
+      this.timestamp = packet.timestamp
+    }
+    this.parse(packet)
+    if (packet.marker) out = this.flush(out)
+    return out ?? NONE
+  }
+
+  reset(): void {
+    const partial = this.fuHeader >= 0 || (this.open && (this.nalus.length > 0 || this.broken))
+    if (partial) this._dropped++
+    this.clearFragment()
+    // The unit just counted may go on in fragments whose start is gone: do not count it twice.
+    if (partial) this.fuSkipping = true
+    this.clearUnit()
+  }
+
+  private parse(packet: RtpPacket): void {
+    const p = packet.payload
+    if (p.length === 0) return
+    if (p.length < this.headerSize) {
+      // Shorter than the H.265 payload header.
+      this._dropped++
+      return
+    }
+    const type = (p[0]! >> this.typeShift) & this.typeMask
+    if (type === this.fragmentation) {
+      this.parseFragment(packet)
+      return
+    }
+    // Any other packet type ends an FU-A / FU in progress: its end fragment was lost.
+    if (this.fuHeader >= 0) this.dropFragment()
+    this.fuSkipping = false
+    if (type === this.aggregation) this.parseAggregation(p)
+    else if (type < this.aggregation) this.addNal(p)
+    // Known but unsupported packet types are dropped, reserved ones ignored (see NalCodec.firstReserved).
+    else if (type < this.firstReserved) this._dropped++
+  }
+
+  /**
+   * STAP-A (RFC 6184 §5.7.1) and aggregation packet (RFC 7798 §4.4.2, without DONL/DOND):
+   *  | STAP-A NAL HDR        | NALU 1 size (16) | NALU 1 | NALU 2 size | NALU 2 | ...
+   *  | PayloadHdr (Type=48)  | NALU 1 size (16) | NALU 1 | NALU 2 size | NALU 2 | ...
+   */
+  private parseAggregation(p: Buffer): void {
+    let off = this.headerSize
+    while (off + 2 <= p.length) {
+      const size = p.readUInt16BE(off)
+      off += 2
+      // Zero-length entries and trailing zero padding (seen from several encoders) are skipped.
+      if (size === 0) continue
+      if (off + size > p.length) {
+        this._dropped++
+        return
+      }
+      this.addNal(p.subarray(off, off + size))
+      off += size
+    }
+  }
+
+  /**
+   * FU-A (RFC 6184 §5.8) and fragmentation unit (RFC 7798 §4.4.3, without DONL):
+   *  | FU indicator: F NRI type=28 | FU header: S E R type    | fragment ...
+   *  | PayloadHdr (Type=49)        | FU header: S E FuType(6) | FU payload ...
+   */
+  private parseFragment(packet: RtpPacket): void {
+    const p = packet.payload
+    const hs = this.headerSize
+    if (p.length < hs + 1) {
+      this._dropped++
+      return
+    }
+    const fu = p[hs]!
+    const start = (fu & 0x80) !== 0
+    const end = (fu & 0x40) !== 0
+    const fuType = fu & this.typeMask
+    // The NAL header: F and NRI (H.264), or F, LayerId and TID (H.265) from the payload
+    // header, the type from the FU header.
+    const b0 = (p[0]! & this.keepMask) | (fuType << this.typeShift)
+    const header = hs === 1 ? b0 : (b0 << 8) | p[1]!
+    if (start) {
+      if (this.fuHeader >= 0) this.dropFragment()
+      this.fuSkipping = false
+      if (end) {
+        // CostarHD and others send a whole NAL as one FU-A with both S and E set (seen in H.265 too).
+        const nal = Buffer.allocUnsafe(p.length - 1)
+        writeHeader(nal, header, hs)
+        p.copy(nal, hs, hs + 1)
+        this.addNal(nal)
+        return
+      }
+      this.fuHeader = header
+      this.fuType = fuType
+      this.fuParts.push(p.subarray(hs + 1))
+      this.fuSize = p.length - hs - 1
+      this.fuNextSeq = (packet.sequenceNumber + 1) & 0xffff
+      return
+    }
+    if (this.fuHeader >= 0 && (packet.sequenceNumber !== this.fuNextSeq || this.fuType !== fuType)) {
+      // A fragment in the middle went missing: the NAL cannot be rebuilt.
+      this.dropFragment()
+      this.fuSkipping = true
+    }
+    if (this.fuHeader < 0) {
+      // Fragment without its start (joined mid-NAL, or loss): count the NAL once, resync at the next start.
+      if (!this.fuSkipping) this._dropped++
+      this.fuSkipping = !end
+      return
+    }
+    this.fuParts.push(p.subarray(hs + 1))
+    this.fuSize += p.length - hs - 1
+    this.fuNextSeq = (packet.sequenceNumber + 1) & 0xffff
+    if (this.size + this.fuSize > this.maxSize) {
+      this.clearFragment()
+      this.fuSkipping = !end
+      this.broken = true
+      this.nalus = []
+      return
+    }
+    if (!end) return
+    // The one copy of a fragmented NAL: header + fragments joined.
+    const nal = Buffer.allocUnsafe(hs + this.fuSize)
+    writeHeader(nal, this.fuHeader, hs)
+    let o = hs
+    for (const part of this.fuParts) o += part.copy(nal, o)
+    this.clearFragment()
+    this.addNal(nal)
+  }
+
+  private addNal(nal: Buffer): void {
+    if (nal.indexOf(START_CODE) !== -1) {
+      // Some cameras put several NAL units, separated by Annex B start codes, in one NAL unit packet.
+      let start = 0
+      for (;;) {
+        const sc = nal.indexOf(START_CODE, start)
+        let end = sc === -1 ? nal.length : sc
+        while (end > start && nal[end - 1] === 0) end--
+        if (end > start) this.addOne(nal.subarray(start, end))
+        if (sc === -1) return
+        start = sc + 3
+      }
+    }
+    this.addOne(nal)
+  }
+
+  private addOne(nal: Buffer): void {
+    if (this.broken) return
+    if (nal.length < this.headerSize) {
+      // Shorter than the 2-byte H.265 NAL header: no NAL unit at all.
+      this._dropped++
+      return
+    }
+    const type = (nal[0]! >> this.typeShift) & this.typeMask
+    if (type === this.aud && this.stripAud) return
+    if (this.nalus.length >= this.maxNalus || this.size + nal.length > this.maxSize) {
+      // Drop the whole unit at its end; free what was collected now.
+      this.broken = true
+      this.nalus = []
+      return
+    }
+    const slot = type - this.firstSet
+    const isSet = slot >= 0 && slot < this.setCount
+    if (this.hasVcl && (type === this.aud || (isSet && this.isKnown(slot, nal)))) {
+      // GStreamer's rtph264pay / rtph265pay (config-interval=-1) with multi-slice encoders
+      // (x264) repeat the parameter sets before every IDR slice. After the first slice they
+      // would start a new access unit (H.264 §7.4.1.2.3, H.265 §7.4.2.4.4) and MPEG-TS
+      // demuxers split the picture in two: drop the copies, and any AUD (one per unit is enough).
+      return
+    }
+    if (type >= this.firstKey && type <= this.lastKey) this.key = true
+    else if (isSet) {
+      this.hasSets |= 1 << slot
+      if (!this.isKnown(slot, nal)) {
+        // Copied: a view would pin the whole received chunk for the session's lifetime.
+        this.sets[slot] = Buffer.from(nal)
+        this._parameterSetsVersion++
+      }
+    }
+    if (type >= this.firstVcl && type <= this.lastVcl) this.hasVcl = true
+    this.nalus.push(nal)
+    this.size += nal.length
+  }
+
+  /** A parameter set identical to the current one of its slot. */
+  private isKnown(slot: number, nal: Buffer): boolean {
+    const known = this.sets[slot]
+    return known !== undefined && known.equals(nal)
+  }
+
+  private flush(out: AccessUnit[] | undefined): AccessUnit[] | undefined {
+    if (this.fuHeader >= 0) this.dropFragment()
+    this.fuSkipping = false
+    this.open = false
+    if (this.broken) {
+      this._dropped++
+      this.clearUnit()
+      return out
+    }
+    if (this.nalus.length === 0) return out
+    if (!this.hasVcl) {
+      // Parameter sets or SEI sent with their own timestamp or marker (several cameras do):
+      // keep them for the next picture instead of emitting a unit without one.
+      return out
+    }
+    const data = this.nalus
+    if (this.key && this.insertMode !== 'never' && !(this.insertMode === 'first' && this.insertedOnce)) {
+      this.insertedOnce = true
+      // After an access unit delimiter, which must stay first (H.264 §7.4.1.2.3, H.265
+      // §7.4.2.4.4); the sets in order (VPS, SPS, PPS), each after any of the earlier ones.
+      let at = this.typeOf(data[0]!) === this.aud ? 1 : 0
+      for (let i = 0; i < this.setCount; i++) {
+        const set = this.sets[i]
+        if (this.hasSets & (1 << i)) {
+          at = this.afterLast(data, this.firstSet + i, at)
+        } else if (set) {
+          data.splice(at, 0, set)
+          at++
+        }
+      }
+    }
+    const unit: AccessUnit = { rtpTimestamp: this.timestamp, data, keyFrame: this.key }
+    this.clearUnit()
+    if (out) out.push(unit)
+    else out = [unit]
+    return out
+  }
+
+  private typeOf(nal: Buffer): number {
+    return (nal[0]! >> this.typeShift) & this.typeMask
+  }
+
+  /** The index after the last NAL of `type` at or after `from`, or `from` when there is none. */
+  private afterLast(data: readonly Buffer[], type: number, from: number): number {
+    for (let i = data.length - 1; i >= from; i--) if (this.typeOf(data[i]!) === type) return i + 1
+    return from
+  }
+
+  private clearUnit(): void {
+    this.nalus = []
+    this.size = 0
+    this.open = false
+    this.broken = false
+    this.key = false
+    this.hasSets = 0
+    this.hasVcl = false
+  }
+
+  private dropFragment(): void {
+    this._dropped++
+    this.clearFragment()
+  }
+
+  private clearFragment(): void {
+    this.fuHeader = -1
+    this.fuParts.length = 0
+    this.fuSize = 0
+  }
+}
+
+/** The 1- or 2-byte NAL header at the start of a rebuilt NAL unit. */
+function writeHeader(nal: Buffer, header: number, size: number): void {
+  if (size === 1) {
+    nal[0] = header
+  } else {
+    nal[0] = header >>> 8
+    nal[1] = header & 0xff
+  }
+}
+
+function positive(n: number, name: string): number {
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got ${n}`)
+  return n
+}
