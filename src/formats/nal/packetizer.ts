@@ -1,0 +1,167 @@
+import {
+  PACKET_OVERHEAD,
+  RTP_HEADER_SIZE,
+  RtpHeaderWriter,
+  checkMtu,
+  type InterleavedPackets,
+  type PacketizerInput,
+  type RtpWriterOptions,
+} from '../rtp-header.js'
+import type { NalCodec } from './codec.js'
+
+export interface NalPacketizerOptions extends RtpWriterOptions {
+  /** Largest RTP payload in bytes (header excluded). Default 1400. */
+  mtu?: number
+}
+
+/**
+ * Access units of NAL units → RTP packets, for H.264 (RFC 6184, packetization mode 1) and
+ * H.265 (RFC 7798, sprop-max-don-diff 0) alike, as described by a NalCodec. NAL units that
+ * fit travel alone or, when several small ones fit together (parameter sets, SEI), in one
+ * aggregation packet (STAP-A, AP); larger ones are split into fragmentation units (FU-A,
+ * FU). The last packet of the unit has the marker bit. NAL units shorter than their header
+ * are skipped. H264Packetizer and H265Packetizer are this class.
+ */
+export class NalPacketizer {
+  private readonly w: RtpHeaderWriter
+  private readonly mtu: number
+  private readonly codec: NalCodec
+  private readonly headerSize: number
+  private readonly typeShift: number
+  private readonly typeMask: number
+  /** Bits of the first header byte that an FU keeps from the NAL header: all but the type. */
+  private readonly keepMask: number
+  private readonly fragmentation: number
+
+  constructor(codec: NalCodec, opts: NalPacketizerOptions) {
+    this.w = new RtpHeaderWriter(opts)
+    // An FU-A / FU needs its 2 / 3 header bytes and one byte of payload.
+    this.mtu = checkMtu(opts.mtu ?? 1400, codec.headerSize + 2)
+    this.codec = codec
+    this.headerSize = codec.headerSize
+    this.typeShift = codec.typeShift
+    this.typeMask = codec.typeMask
+    this.keepMask = 0xff & ~(codec.typeMask << codec.typeShift)
+    this.fragmentation = codec.fragmentation
+  }
+
+  /** The sequence number the next packet gets. */
+  get sequenceNumber(): number {
+    return this.w.sequenceNumber
+  }
+
+  /** Whole RTP packets (12-byte header included) for one access unit. */
+  packetize(au: PacketizerInput): Buffer[] {
+    this.w.startList()
+    this.write(au)
+    return this.w.finishList()
+  }
+
+  /** The same packets, each after its `$` header for `channel` (RFC 2326 §10.12), in one buffer. */
+  packetizeInterleaved(au: PacketizerInput, channel: number): InterleavedPackets {
+    // Upper bound: a fragmented NAL loses its header and gains an FU's header + overhead per
+    // fragment; any other NAL costs at most an aggregation header and length field plus one
+    // packet's overhead.
+    const hs = this.headerSize
+    const fuHeaderSize = hs + 1
+    const chunk = this.mtu - fuHeaderSize
+    let bound = 0
+    for (const nal of au.data) {
+      const n = nal.length
+      bound += n > this.mtu ? n - hs + Math.ceil((n - hs) / chunk) * (fuHeaderSize + PACKET_OVERHEAD) : n + hs + 2 + PACKET_OVERHEAD
+    }
+    this.w.startInterleaved(channel, bound)
+    this.write(au)
+    return this.w.finishInterleaved()
+  }
+
+  private write(au: PacketizerInput): void {
+    const ts = au.rtpTimestamp
+    const data = au.data
+    const hs = this.headerSize
+    // Small NAL units are gathered as a run data[from..to) and flushed as one packet.
+    let from = 0
+    let groupSize = hs // aggregation packet header
+    let i = 0
+    for (; i < data.length; i++) {
+      const nal = data[i]!
+      if (nal.length < hs) continue
+      if (nal.length > this.mtu) {
+        this.flushGroup(data, from, i, ts)
+        from = i + 1
+        groupSize = hs
+        this.fragment(nal, ts)
+        continue
+      }
+      if (groupSize > hs && groupSize + 2 + nal.length > this.mtu) {
+        this.flushGroup(data, from, i, ts)
+        from = i
+        groupSize = hs
+      }
+      groupSize += 2 + nal.length
+    }
+    this.flushGroup(data, from, i, ts)
+    this.w.markLast() // marker: last packet of the access unit (RFC 6184 §5.1, RFC 7798 §4.1)
+  }
+
+  /** One packet for the NAL units at least as long as their header in data[from..to). */
+  private flushGroup(data: readonly Buffer[], from: number, to: number, ts: number): void {
+    const hs = this.headerSize
+    let count = 0
+    let single: Buffer | undefined
+    let size = hs
+    for (let i = from; i < to; i++) {
+      const nal = data[i]!
+      if (nal.length < hs) continue
+      count++
+      single = nal
+      size += 2 + nal.length
+    }
+    if (count === 0) return
+    const w = this.w
+    if (count === 1) {
+      // Single NAL unit packet (RFC 6184 §5.6, RFC 7798 §4.4.1): the NAL unit is the payload.
+      const o = w.open(single!.length, false, ts)
+      single!.copy(w.buf, o + RTP_HEADER_SIZE)
+      return
+    }
+    // STAP-A (RFC 6184 §5.7.1) or AP (RFC 7798 §4.4.2): payload header, then size + NAL unit each.
+    const header = this.codec.aggregationHeader(data, from, to)
+    const h = w.open(size, false, ts)
+    const pkt = w.buf
+    let o = h + RTP_HEADER_SIZE
+    if (hs === 2) pkt[o++] = header >>> 8
+    pkt[o++] = header & 0xff
+    for (let i = from; i < to; i++) {
+      const nal = data[i]!
+      if (nal.length < hs) continue
+      pkt[o] = nal.length >>> 8
+      pkt[o + 1] = nal.length & 0xff
+      o += 2 + nal.copy(pkt, o + 2)
+    }
+  }
+
+  /**
+   * FU-A (RFC 6184 §5.8): the NAL header becomes the FU indicator (F, NRI, type 28) and the
+   * FU header (S, E, R=0, original type). FU (RFC 7798 §4.4.3): the payload header is the
+   * NAL header with Type 49; the FU header holds S, E and the original type. The rest of the
+   * NAL (after its header) is cut into fragments.
+   */
+  private fragment(nal: Buffer, ts: number): void {
+    const w = this.w
+    const hs = this.headerSize
+    const b0 = (nal[0]! & this.keepMask) | (this.fragmentation << this.typeShift)
+    const b1 = nal[1]! // H.265: LayerId and TID, kept
+    const type = (nal[0]! >> this.typeShift) & this.typeMask
+    const chunk = this.mtu - hs - 1
+    for (let off = hs; off < nal.length; off += chunk) {
+      const end = Math.min(off + chunk, nal.length)
+      const o = w.open(hs + 1 + end - off, false, ts) + RTP_HEADER_SIZE
+      const pkt = w.buf
+      pkt[o] = b0
+      if (hs === 2) pkt[o + 1] = b1
+      pkt[o + hs] = (off === hs ? 0x80 : 0) | (end === nal.length ? 0x40 : 0) | type
+      nal.copy(pkt, o + hs + 1, off, end)
+    }
+  }
+}
