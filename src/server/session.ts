@@ -71,6 +71,8 @@ export class ServerSession implements StreamReader {
   lastActivity = performance.now()
   /** When a TCP reader's queue first went over the limit; 0 while it keeps up. */
   laggingSince = 0
+  /** Gated reader tracks still waiting for their key frame. */
+  private gatedWaiting = 0
   readonly stats: SessionStats = { packetsSent: 0, bytesSent: 0, batchesDropped: 0, packetsReceived: 0, bytesReceived: 0 }
   private readonly readerTracks: Array<ReaderTrack | undefined> = []
   private readonly publisherTracks: Array<PublisherTrack | undefined> = []
@@ -119,9 +121,33 @@ export class ServerSession implements StreamReader {
 
   /** Start (or resume after PAUSE) delivery: every gated track waits for its next key frame. */
   play(): void {
-    for (const t of this.readerTracks) if (t !== undefined) t.waitKey = t.gated
+    this.holdAll()
     this.state = 'playing'
     this.stream.readers.add(this)
+  }
+
+  /**
+   * Every track waits: gated ones for a key frame, the others until no gated track waits, so
+   * all tracks (re)start together. GStreamer's rtspsrc over TCP stamps the first packet of
+   * every stream with the arrival time of the session's first packet; audio sent up to a
+   * GOP ahead of video would put its first key frame that far too early.
+   */
+  private holdAll(): void {
+    let gated = 0
+    for (const t of this.readerTracks) {
+      if (t === undefined) continue
+      t.waitKey = true
+      if (t.gated) gated++
+    }
+    this.gatedWaiting = gated
+  }
+
+  /** Track `t` may (re)start with `batch`: a key frame on a gated track, after them on the others. */
+  private canResume(t: ReaderTrack, batch: Batch): boolean {
+    if (!batch.keyStart || (!t.gated && this.gatedWaiting > 0)) return false
+    t.waitKey = false
+    if (t.gated) this.gatedWaiting--
+    return true
   }
 
   pause(): void {
@@ -142,27 +168,23 @@ export class ServerSession implements StreamReader {
         // A slow reader never holds up the others: it skips to the next key frame
         // (and is cut by the server if it stays behind).
         if (this.laggingSince === 0) this.laggingSince = performance.now()
-        for (const other of this.readerTracks) if (other !== undefined) other.waitKey = true
+        this.holdAll()
         this.stats.batchesDropped++
         return
       }
       if (t.waitKey) {
-        // Resume only once the queue has drained to half, at a key frame (audio: any frame).
-        if (!batch.keyStart || (this.laggingSince !== 0 && queued > this.host.maxReaderQueueBytes / 2)) {
+        // Resume only once the queue has drained to half, at a key frame (other tracks: right after it).
+        if ((this.laggingSince !== 0 && queued > this.host.maxReaderQueueBytes / 2) || !this.canResume(t, batch)) {
           this.stats.batchesDropped++
           return
         }
-        t.waitKey = false
         this.laggingSince = 0
       }
       socket.write(batch.framed(t.channels![0]))
     } else {
-      if (t.waitKey) {
-        if (!batch.keyStart) {
-          this.stats.batchesDropped++
-          return
-        }
-        t.waitKey = false
+      if (t.waitKey && !this.canResume(t, batch)) {
+        this.stats.batchesDropped++
+        return
       }
       const udp = this.host.udp
       const port = t.clientPorts![0]
