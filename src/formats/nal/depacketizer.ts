@@ -24,7 +24,8 @@ const START_CODE = Buffer.from([0, 0, 1])
  * NAL unit packets, aggregation packets and fragmentation units, as described by a NalCodec.
  * One AccessUnit per picture: a unit ends on the marker bit or, for senders that never set
  * it, when the timestamp changes. Never throws on peer data: what cannot be used is dropped
- * and counted in `dropped`. H264Depacketizer and H265Depacketizer are this class.
+ * and counted in `dropped`. H264Depacketizer and H265Depacketizer extend it with their
+ * options and parameter-set getters.
  */
 export class NalDepacketizer implements Depacketizer {
   // The codec, copied into fields read on every packet.

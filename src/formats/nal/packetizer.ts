@@ -20,7 +20,7 @@ export interface NalPacketizerOptions extends RtpWriterOptions {
  * fit travel alone or, when several small ones fit together (parameter sets, SEI), in one
  * aggregation packet (STAP-A, AP); larger ones are split into fragmentation units (FU-A,
  * FU). The last packet of the unit has the marker bit. NAL units shorter than their header
- * are skipped. H264Packetizer and H265Packetizer are this class.
+ * are skipped. H264Packetizer and H265Packetizer extend it with their codec.
  */
 export class NalPacketizer {
   private readonly w: RtpHeaderWriter
