@@ -143,10 +143,13 @@ export class ServerSession implements StreamReader {
   }
 
   /** Track `t` may (re)start with `batch`: a key frame on a gated track, after them on the others. */
-  private canResume(t: ReaderTrack, batch: Batch): boolean {
+  private canResume(index: number, t: ReaderTrack, batch: Batch): boolean {
     if (!batch.keyStart || (!t.gated && this.gatedWaiting > 0)) return false
     t.waitKey = false
     if (t.gated) this.gatedWaiting--
+    // A sender report first: the reader maps this track's clock from its first packet on.
+    const sr = this.stream.senderReport(index)
+    if (sr !== undefined) this.deliverRtcp(index, sr)
     return true
   }
 
@@ -174,7 +177,7 @@ export class ServerSession implements StreamReader {
       }
       if (t.waitKey) {
         // Resume only once the queue has drained to half, at a key frame (other tracks: right after it).
-        if ((this.laggingSince !== 0 && queued > this.host.maxReaderQueueBytes / 2) || !this.canResume(t, batch)) {
+        if ((this.laggingSince !== 0 && queued > this.host.maxReaderQueueBytes / 2) || !this.canResume(index, t, batch)) {
           this.stats.batchesDropped++
           return
         }
@@ -182,7 +185,7 @@ export class ServerSession implements StreamReader {
       }
       socket.write(batch.framed(t.channels![0]))
     } else {
-      if (t.waitKey && !this.canResume(t, batch)) {
+      if (t.waitKey && !this.canResume(index, t, batch)) {
         this.stats.batchesDropped++
         return
       }

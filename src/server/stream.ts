@@ -5,7 +5,7 @@
  * once per interleaved channel, a UDP reader one datagram per packet from the same bytes.
  */
 import { randomInt } from 'node:crypto'
-import { buildSenderReport, ntpFromDate } from '../rtcp/packets.js'
+import { buildSenderReport, ntpFromDate, ntpToUnixMs } from '../rtcp/packets.js'
 import { createSendTrack, withParameterSets } from '../formats/send-track.js'
 import type { SendPacketizer, SendTrackInit } from '../formats/send-track.js'
 import { writeSdp } from '../sdp/write.js'
@@ -94,6 +94,10 @@ export class Stream {
   private readonly clocks: TrackClock[]
   /** An exact media clock, when the source has one (file and API publishers). */
   clockSource: ((index: number) => number | undefined) | undefined
+  /** Fresh sender reports, when the source makes its own (file and API publishers). */
+  reportSource: ((index: number) => Buffer | undefined) | undefined
+  /** A publisher's latest sender report per track, and when it arrived (performance.now()). */
+  private readonly lastReports: Array<{ packet: Buffer; rtp: number; ntpMs: number; at: number } | undefined>
   ended = false
 
   constructor(path: string, kind: StreamSourceKind, tracks: StreamTrackInfo[], sdp: string) {
@@ -102,6 +106,7 @@ export class Stream {
     this.tracks = tracks
     this.sdp = sdp
     this.clocks = tracks.map(() => ({ rtpTimestamp: undefined, at: 0, packets: 0, octets: 0 }))
+    this.lastReports = tracks.map(() => undefined)
     this.summary = tracks.map((t) => t.codec).join(' + ')
   }
 
@@ -117,14 +122,39 @@ export class Stream {
   }
 
   deliverRtcp(index: number, packet: Buffer): void {
+    // Keep a publisher's sender report (RFC 3550 §6.4.1: NTP time, RTP time of the same
+    // instant) for readers that join later, and for RTP-Info.
+    if (this.reportSource === undefined && packet.length >= 20 && packet[1] === 200 && index < this.lastReports.length) {
+      const ntpMs = ntpToUnixMs({ msw: packet.readUInt32BE(8), lsw: packet.readUInt32BE(12) })
+      this.lastReports[index] = { packet, rtp: packet.readUInt32BE(16), ntpMs, at: performance.now() }
+    }
     for (const r of this.readers) r.deliverRtcp(index, packet)
   }
 
-  /** The RTP time of track `index` now, extrapolated from the last packet sent (RTP-Info rtptime, RFC 2326 §12.33). */
+  /**
+   * A sender report for track `index` to send a reader as it starts, so that its clocks are
+   * mapped from the first packet on (FFmpeg re-bases its timestamps at the first SR it gets).
+   */
+  senderReport(index: number): Buffer | undefined {
+    return this.reportSource !== undefined ? this.reportSource(index) : this.lastReports[index]?.packet
+  }
+
+  /**
+   * The RTP time of track `index` now (RTP-Info rtptime, RFC 2326 §12.33): exact for sources
+   * of this process; for a publisher, from its sender reports when every track has sent one
+   * (one instant of the publisher's clock for all tracks), else extrapolated from the last packet.
+   */
   rtpTimeNow(index: number): number | undefined {
     if (this.clockSource !== undefined) return this.clockSource(index)
-    const clock = this.clocks[index]
     const track = this.tracks[index]
+    const report = this.lastReports[index]
+    if (track !== undefined && report !== undefined && this.lastReports.every((r) => r !== undefined)) {
+      let latest = report
+      for (const r of this.lastReports) if (r!.at > latest.at) latest = r!
+      const publisherNowMs = latest.ntpMs + (performance.now() - latest.at)
+      return (report.rtp + Math.round(((publisherNowMs - report.ntpMs) / 1000) * track.clockRate)) >>> 0
+    }
+    const clock = this.clocks[index]
     if (clock?.rtpTimestamp === undefined || track === undefined) return undefined
     return (clock.rtpTimestamp + Math.round(((performance.now() - clock.at) / 1000) * track.clockRate)) >>> 0
   }
@@ -209,6 +239,7 @@ export class StreamPublisher {
       if (s === undefined || this.anchorPts === undefined) return undefined
       return (s.rtpBase + Math.round((this.anchorPts + (Date.now() - this.anchorWallMs) / 1000) * s.clockRate)) >>> 0
     }
+    this.stream.reportSource = (i) => this.report(i)
     this.srTimer = setInterval(() => this.sendReports(), opts.rtcpIntervalMs ?? 5000)
     this.srTimer.unref()
   }
@@ -246,20 +277,27 @@ export class StreamPublisher {
   }
 
   private sendReports(): void {
-    if (this.anchorPts === undefined || this.stream.readers.size === 0) return
+    if (this.stream.readers.size === 0) return
+    for (let i = 0; i < this.senders.length; i++) {
+      const sr = this.report(i)
+      if (sr !== undefined) this.stream.deliverRtcp(i, sr)
+    }
+  }
+
+  /** RFC 3550 §6.4.1: the NTP time and the RTP timestamp of the same instant, on the media clock shared by all tracks. */
+  private report(i: number): Buffer | undefined {
+    const s = this.senders[i]
+    if (s === undefined || this.anchorPts === undefined) return undefined
     const nowMs = Date.now()
     const mediaNow = this.anchorPts + (nowMs - this.anchorWallMs) / 1000
-    this.senders.forEach((s, i) => {
-      const sent = this.stream.sentCounts(i)
-      if (sent.packets === 0) return
-      this.stream.deliverRtcp(i, buildSenderReport({
-        ssrc: s.ssrc,
-        ntp: ntpFromDate(nowMs),
-        rtpTimestamp: (s.rtpBase + Math.round(mediaNow * s.clockRate)) >>> 0,
-        packetCount: sent.packets >>> 0,
-        octetCount: sent.octets >>> 0,
-        cname: 'rtspkit',
-      }))
+    const sent = this.stream.sentCounts(i)
+    return buildSenderReport({
+      ssrc: s.ssrc,
+      ntp: ntpFromDate(nowMs),
+      rtpTimestamp: (s.rtpBase + Math.round(mediaNow * s.clockRate)) >>> 0,
+      packetCount: sent.packets >>> 0,
+      octetCount: sent.octets >>> 0,
+      cname: 'rtspkit',
     })
   }
 

@@ -142,12 +142,10 @@ describe('ffmpeg publishing with -f rtsp, ffmpeg reading the same path', () => {
       const r = await runProcess('ffmpeg', ['-nostdin', '-v', 'error', '-rtsp_transport', transport, '-timeout', '15000000',
         '-i', url, '-t', '3', '-c', 'copy', '-y', out], { timeoutMs: 40_000 })
       assert.equal(r.code, 0, r.stderr)
-      // Seen here: ~54 video frames, not 75. The reading ffmpeg leaves the first video packet's
-      // timestamps unset (it warns so against gst-rtsp-server too) and its MP4 muxer puts that key
-      // frame at the start, ~0.9 s before the next frame, so -t 3 holds ~2.1 s of video. Likely
-      // cause: for a forwarded stream RTP-Info is extrapolated from each track's last packet, and
-      // ffmpeg's publisher sends audio in late bursts. The file decodes cleanly all the same.
-      const n = await assertRecording(out, { min: 1.9, max: 3.1 })
+      // The server hands each reader the publisher's latest sender report as it starts, so
+      // the reading ffmpeg maps its clocks from the first packet (without it, ffmpeg re-based
+      // its timestamps at the first forwarded SR and -t 3 held only ~2.1 s of video).
+      const n = await assertRecording(out, { min: 2.5, max: 3.1 })
       t.diagnostic(`${n.video} video, ${n.audio} audio frames`)
 
       // The publisher pushes the whole clip and tears down; the path is free afterwards.
