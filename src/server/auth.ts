@@ -19,8 +19,8 @@ export class ServerAuth {
   readonly realm: string
   readonly #username: string
   readonly #password: string
-  /** One nonce per server run: long-lived sessions (keep-alives, TEARDOWN) never go stale. */
-  readonly #nonce = randomBytes(16).toString('hex')
+  /** The default nonce; the server hands each connection its own (`newNonce()`). */
+  readonly #nonce = newNonce()
 
   constructor(credentials: ServerCredentials, realm = 'rtspkit') {
     this.#username = credentials.username
@@ -28,13 +28,20 @@ export class ServerAuth {
     this.realm = realm
   }
 
-  /** WWW-Authenticate values for a 401: Digest first (clients pick the strongest they know), then Basic. */
-  challenges(): string[] {
-    return [`Digest realm=${quote(this.realm)}, nonce=${quote(this.#nonce)}, algorithm=MD5`, `Basic realm=${quote(this.realm)}`]
+  /**
+   * WWW-Authenticate values for a 401: Digest first (clients pick the strongest they know),
+   * then Basic. `stale`: the client knew the password but used another nonce (RFC 7616 §3.3).
+   */
+  challenges(nonce: string = this.#nonce, stale = false): string[] {
+    return [`Digest realm=${quote(this.realm)}, nonce=${quote(nonce)}, algorithm=MD5${stale ? ', stale=true' : ''}`, `Basic realm=${quote(this.realm)}`]
   }
 
-  /** Check a request's Authorization header, computed with the request's own method (RFC 7616 §3.4.3). */
-  verify(method: string, authorization: string | undefined): AuthResult {
+  /**
+   * Check a request's Authorization header, computed with the request's own method (RFC 7616
+   * §3.4.3). A Digest answer counts only with `nonce`, the one given to this connection: a
+   * header captured on one connection cannot be replayed on another.
+   */
+  verify(method: string, authorization: string | undefined, nonce: string = this.#nonce): AuthResult {
     if (authorization === undefined) return { ok: false, reason: 'missing' }
     const m = /^\s*([A-Za-z]+)\s+(.*)$/s.exec(authorization)
     if (m === null) return { ok: false, reason: 'malformed' }
@@ -55,7 +62,6 @@ export class ServerAuth {
       return { ok: false, reason: 'malformed' }
     }
     if (!same(p.username, this.#username)) return { ok: false, reason: 'bad-user' }
-    if (p.nonce !== this.#nonce) return { ok: false, reason: 'stale' }
     const algorithm = (p.algorithm ?? 'MD5').toUpperCase()
     if (algorithm !== 'MD5') return { ok: false, reason: 'malformed' }
     const H = (s: string): string => createHash('md5').update(s, 'utf8').digest('hex')
@@ -66,12 +72,19 @@ export class ServerAuth {
       ? H(`${ha1}:${p.nonce}:${p.nc ?? ''}:${p.cnonce ?? ''}:${p.qop}:${ha2}`)
       : H(`${ha1}:${p.nonce}:${ha2}`)
     if (!same(expected, p.response.toLowerCase())) return { ok: false, reason: 'bad-password' }
+    // Right password, another nonce (a reconnect, or a replay): ask again with stale=true.
+    if (p.nonce !== nonce) return { ok: false, reason: 'stale' }
     return { ok: true, user: p.username }
   }
 
   toJSON(): { realm: string; username: string } {
     return { realm: this.realm, username: this.#username }
   }
+}
+
+/** A fresh Digest nonce: 128 random bits. */
+export function newNonce(): string {
+  return randomBytes(16).toString('hex')
 }
 
 function same(a: string, b: string): boolean {

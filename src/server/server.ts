@@ -22,7 +22,7 @@ import { formatRtpInfo } from '../rtsp/headers/rtp-info.js'
 import { parseSdp, rtpMapFor } from '../sdp/parse.js'
 import { bindRtpPortPair } from '../transport/udp.js'
 import type { UdpPortPair } from '../transport/udp.js'
-import { ServerAuth } from './auth.js'
+import { ServerAuth, newNonce } from './auth.js'
 import type { ServerCredentials } from './auth.js'
 import { keyFrameProbe } from './keyframe.js'
 import { ServerSession } from './session.js'
@@ -112,6 +112,8 @@ class ServerConnection {
   /** Work to do once the reply is on the wire (PLAY: media must follow the reply, never precede it). */
   afterReply: (() => void) | undefined
   lastActivity = performance.now()
+  /** This connection's Digest nonce (RFC 7616 §3.3): one per connection, so answers cannot be replayed elsewhere. */
+  readonly nonce = newNonce()
   /** The client broke the framing or a limit: its 400 is going out, nothing more is read. */
   private failed = false
   private queue: Promise<void> = Promise.resolve()
@@ -561,10 +563,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private async authorize(conn: ServerConnection, req: RtspRequest, path: string, action: 'read' | 'publish'): Promise<void> {
     let user: string | undefined
     if (this.auth !== undefined) {
-      const result = this.auth.verify(req.method, req.headers.get('Authorization'))
+      const result = this.auth.verify(req.method, req.headers.get('Authorization'), conn.nonce)
       if (!result.ok) {
-        if (result.reason !== 'missing') this.logLine(`${req.method} /${path} from ${conn.label}: authentication failed (${result.reason})`)
-        throw new HttpishError(401, 'authentication required', { 'WWW-Authenticate': this.auth.challenges() })
+        if (result.reason !== 'missing' && result.reason !== 'stale') this.logLine(`${req.method} /${path} from ${conn.label}: authentication failed (${result.reason})`)
+        throw new HttpishError(401, 'authentication required', { 'WWW-Authenticate': this.auth.challenges(conn.nonce, result.reason === 'stale') })
       }
       user = result.user
     }

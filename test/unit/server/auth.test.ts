@@ -9,7 +9,7 @@ import { describe, it } from 'node:test'
 import { inspect } from 'node:util'
 import { Authenticator } from '../../../src/rtsp/auth.js'
 import { parseWwwAuthenticate } from '../../../src/rtsp/headers/www-authenticate.js'
-import { ServerAuth } from '../../../src/server/auth.js'
+import { ServerAuth, newNonce } from '../../../src/server/auth.js'
 
 const creds = { username: 'admin', password: 'Sup3r-S3cret' }
 const url = 'rtsp://127.0.0.1:8554/cam'
@@ -81,6 +81,21 @@ describe('ServerAuth', () => {
     const client = new Authenticator(creds)
     client.accept(other.challenges())
     assert.deepEqual(auth.verify('DESCRIBE', client.authorize('DESCRIBE', url)), { ok: false, reason: 'stale' })
+  })
+
+  it('a Digest answer for one connection\'s nonce is stale on another; the new challenge says stale=true and the client goes on', () => {
+    const auth = new ServerAuth(creds)
+    const [first, second] = [newNonce(), newNonce()]
+    assert.notEqual(first, second)
+    const client = new Authenticator(creds)
+    client.accept(auth.challenges(first))
+    const header = client.authorize('DESCRIBE', url)
+    assert.deepEqual(auth.verify('DESCRIBE', header, first), { ok: true, user: 'admin' })
+    assert.deepEqual(auth.verify('DESCRIBE', header, second), { ok: false, reason: 'stale' })
+    const again = auth.challenges(second, true)
+    assert.match(again[0]!, /stale=true/)
+    assert.ok(client.accept(again))
+    assert.deepEqual(auth.verify('DESCRIBE', client.authorize('DESCRIBE', url), second), { ok: true, user: 'admin' })
   })
 
   it('refuses missing and malformed headers without throwing', () => {
