@@ -1,13 +1,6 @@
 import { InvalidArgumentError } from '../../errors.js'
-import {
-  PACKET_OVERHEAD,
-  RTP_HEADER_SIZE,
-  RtpHeaderWriter,
-  checkMtu,
-  type InterleavedPackets,
-  type PacketizerInput,
-  type RtpWriterOptions,
-} from '../rtp-header.js'
+import { UnitsPacketizer, unitSize } from '../packetizer-base.js'
+import { PACKET_OVERHEAD, RTP_HEADER_SIZE, checkMtu, type PacketizerInput, type RtpWriterOptions } from '../rtp-header.js'
 
 export interface AacPacketizerOptions extends RtpWriterOptions {
   /** Largest RTP payload in bytes (header excluded). Default 1400. */
@@ -28,47 +21,30 @@ const MAX_AU_SIZE = (1 << 13) - 1
  * Raw AAC frames → RTP packets, RFC 3640 AAC-hbr. Consecutive frames share a packet while
  * they fit in the MTU; a frame too large for one packet is fragmented, each fragment
  * repeating the AU header with the full size (§3.2.3). The marker bit is set on every
- * packet that ends an AU, i.e. all but non-final fragments.
+ * packet that ends an AU, i.e. all but non-final fragments. Takes one frame or a run of frames.
  */
-export class AacPacketizer {
-  private readonly header: RtpHeaderWriter
+export class AacPacketizer extends UnitsPacketizer {
   private readonly mtu: number
   private readonly frameDuration: number
   private readonly maxFrames: number
 
   constructor(opts: AacPacketizerOptions) {
-    this.header = new RtpHeaderWriter(opts)
+    super(opts)
     this.mtu = checkMtu(opts.mtu ?? 1400, 2 + HEADER_BYTES + 1)
     this.frameDuration = opts.frameDuration ?? 1024
     this.maxFrames = opts.maxFramesPerPacket ?? Number.POSITIVE_INFINITY
     if (!(this.maxFrames >= 1)) throw new InvalidArgumentError(`maxFramesPerPacket must be at least 1, got ${opts.maxFramesPerPacket}`)
   }
 
-  /** The sequence number the next packet gets. */
-  get sequenceNumber(): number {
-    return this.header.sequenceNumber
-  }
-
-  /** Whole RTP packets (12-byte header included) for one frame or a run of frames. */
-  packetize(units: Unit | readonly Unit[]): Buffer[] {
-    this.header.startList()
-    this.write(Array.isArray(units) ? units : [units as Unit])
-    return this.header.finishList()
-  }
-
-  /** The same packets, each after its `$` header for `channel` (RFC 2326 §10.12), in one buffer. */
-  packetizeInterleaved(units: Unit | readonly Unit[], channel: number): InterleavedPackets {
-    const list: readonly Unit[] = Array.isArray(units) ? units : [units as Unit]
-    // Upper bound: every frame alone in its packet(s), each with the AU-headers-length and one AU header.
+  /** Upper bound: every frame alone in its packet(s), each with the AU-headers-length and one AU header. */
+  protected bound(list: readonly Unit[]): number {
     const chunk = this.mtu - 2 - HEADER_BYTES
     let bound = 0
     for (const u of list) bound += unitSize(u) + Math.max(1, Math.ceil(unitSize(u) / chunk)) * (2 + HEADER_BYTES + PACKET_OVERHEAD)
-    this.header.startInterleaved(channel, bound)
-    this.write(list)
-    return this.header.finishInterleaved()
+    return bound
   }
 
-  private write(list: readonly Unit[]): void {
+  protected write(list: readonly Unit[]): void {
     let group: Unit[] = []
     let groupBytes = 2 // AU-headers-length
     for (const unit of list) {
@@ -124,10 +100,4 @@ export class AacPacketizer {
       frame.copy(pkt, o + 4, off, end)
     }
   }
-}
-
-function unitSize(u: Unit): number {
-  let n = 0
-  for (const part of u.data) n += part.length
-  return n
 }

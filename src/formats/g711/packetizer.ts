@@ -1,13 +1,6 @@
 import { InvalidArgumentError } from '../../errors.js'
-import {
-  PACKET_OVERHEAD,
-  RTP_HEADER_SIZE,
-  RtpHeaderWriter,
-  checkMtu,
-  type InterleavedPackets,
-  type PacketizerInput,
-  type RtpWriterOptions,
-} from '../rtp-header.js'
+import { UnitsPacketizer, unitSize } from '../packetizer-base.js'
+import { PACKET_OVERHEAD, RTP_HEADER_SIZE, checkMtu, type PacketizerInput, type RtpWriterOptions } from '../rtp-header.js'
 
 export interface G711PacketizerOptions extends RtpWriterOptions {
   /** Samples per second per channel (the RTP clock). Default 8000. */
@@ -26,16 +19,16 @@ type Unit = PacketizerInput
  * G.711 samples → RTP (RFC 3551 §4.5.14). A unit of any length is cut into packets of
  * `packetMs` worth of samples (160 bytes at 8 kHz mono and 20 ms), or fewer when the MTU
  * says so, each starting on a whole sample frame; each packet's timestamp advances by the
- * samples before it. The marker bit is never set (no talkspurts here).
+ * samples before it. The marker bit is never set (no talkspurts here). Takes one run of
+ * samples or several.
  */
-export class G711Packetizer {
-  private readonly header: RtpHeaderWriter
+export class G711Packetizer extends UnitsPacketizer {
   private readonly channels: number
   /** Bytes per packet: whole sample frames. */
   private readonly chunk: number
 
   constructor(opts: G711PacketizerOptions) {
-    this.header = new RtpHeaderWriter(opts)
+    super(opts)
     const rate = opts.sampleRate ?? 8000
     const channels = opts.channels ?? 1
     const ms = opts.packetMs ?? 20
@@ -48,33 +41,16 @@ export class G711Packetizer {
     this.chunk = frames * channels
   }
 
-  /** The sequence number the next packet gets. */
-  get sequenceNumber(): number {
-    return this.header.sequenceNumber
-  }
-
-  /** Whole RTP packets (12-byte header included) for one run of samples or several. */
-  packetize(units: Unit | readonly Unit[]): Buffer[] {
-    this.header.startList()
-    this.write(Array.isArray(units) ? units : [units as Unit])
-    return this.header.finishList()
-  }
-
-  /** The same packets, each after its `$` header for `channel` (RFC 2326 §10.12), in one buffer. */
-  packetizeInterleaved(units: Unit | readonly Unit[], channel: number): InterleavedPackets {
-    const list: readonly Unit[] = Array.isArray(units) ? units : [units as Unit]
+  protected bound(list: readonly Unit[]): number {
     let bound = 0
     for (const unit of list) {
-      let size = 0
-      for (const part of unit.data) size += part.length
+      const size = unitSize(unit)
       bound += size + Math.ceil(size / this.chunk) * PACKET_OVERHEAD
     }
-    this.header.startInterleaved(channel, bound)
-    this.write(list)
-    return this.header.finishInterleaved()
+    return bound
   }
 
-  private write(list: readonly Unit[]): void {
+  protected write(list: readonly Unit[]): void {
     for (const unit of list) {
       const samples = unit.data.length === 1 ? unit.data[0]! : Buffer.concat(unit.data as Buffer[])
       for (let off = 0; off < samples.length; off += this.chunk) {

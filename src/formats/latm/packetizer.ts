@@ -1,12 +1,5 @@
-import {
-  PACKET_OVERHEAD,
-  RTP_HEADER_SIZE,
-  RtpHeaderWriter,
-  checkMtu,
-  type InterleavedPackets,
-  type PacketizerInput,
-  type RtpWriterOptions,
-} from '../rtp-header.js'
+import { UnitsPacketizer, unitSize } from '../packetizer-base.js'
+import { PACKET_OVERHEAD, RTP_HEADER_SIZE, checkMtu, type PacketizerInput, type RtpWriterOptions } from '../rtp-header.js'
 
 export interface LatmPacketizerOptions extends RtpWriterOptions {
   /** Largest RTP payload in bytes (header excluded). Default 1400. */
@@ -20,47 +13,29 @@ type Unit = PacketizerInput
  * AudioMuxElement (one subframe: PayloadLengthInfo + PayloadMux), in one packet when it
  * fits, else fragmented over several with the same timestamp and the marker on the last
  * (§6.1). The SDP carries the StreamMuxConfig (buildStreamMuxConfig, numSubFrames 0).
+ * Takes one frame or several; empty frames are skipped.
  */
-export class LatmPacketizer {
-  private readonly header: RtpHeaderWriter
+export class LatmPacketizer extends UnitsPacketizer {
   private readonly mtu: number
 
   constructor(opts: LatmPacketizerOptions) {
-    this.header = new RtpHeaderWriter(opts)
+    super(opts)
     this.mtu = checkMtu(opts.mtu ?? 1400, 2)
   }
 
-  /** The sequence number the next packet gets. */
-  get sequenceNumber(): number {
-    return this.header.sequenceNumber
-  }
-
-  /** Whole RTP packets (12-byte header included) for one frame or several; empty frames are skipped. */
-  packetize(units: Unit | readonly Unit[]): Buffer[] {
-    this.header.startList()
-    this.write(Array.isArray(units) ? units : [units as Unit])
-    return this.header.finishList()
-  }
-
-  /** The same packets, each after its `$` header for `channel` (RFC 2326 §10.12), in one buffer. */
-  packetizeInterleaved(units: Unit | readonly Unit[], channel: number): InterleavedPackets {
-    const list: readonly Unit[] = Array.isArray(units) ? units : [units as Unit]
+  protected bound(list: readonly Unit[]): number {
     let bound = 0
     for (const unit of list) {
-      let size = 0
-      for (const part of unit.data) size += part.length
+      const size = unitSize(unit)
       const total = Math.floor(size / 255) + 1 + size
       bound += total + Math.ceil(total / this.mtu) * PACKET_OVERHEAD
     }
-    this.header.startInterleaved(channel, bound)
-    this.write(list)
-    return this.header.finishInterleaved()
+    return bound
   }
 
-  private write(list: readonly Unit[]): void {
+  protected write(list: readonly Unit[]): void {
     for (const unit of list) {
-      let size = 0
-      for (const part of unit.data) size += part.length
+      const size = unitSize(unit)
       if (size === 0) continue
       // PayloadLengthInfo: one 0xff per 255 bytes, then the remainder (0..254).
       const lengthBytes = Math.floor(size / 255) + 1

@@ -1,13 +1,6 @@
 import { parseJpeg, type ParsedJpeg } from '../../codec/jpeg.js'
-import {
-  PACKET_OVERHEAD,
-  RTP_HEADER_SIZE,
-  RtpHeaderWriter,
-  checkMtu,
-  type InterleavedPackets,
-  type PacketizerInput,
-  type RtpWriterOptions,
-} from '../rtp-header.js'
+import { RtpPacketizer } from '../packetizer-base.js'
+import { PACKET_OVERHEAD, RTP_HEADER_SIZE, checkMtu, type PacketizerInput, type RtpWriterOptions } from '../rtp-header.js'
 
 export interface MjpegPacketizerOptions extends RtpWriterOptions {
   /** Largest RTP payload in bytes (header excluded). Default 1400. */
@@ -19,42 +12,31 @@ export interface MjpegPacketizerOptions extends RtpWriterOptions {
  * 8-byte main header (plus the restart header when it has restart markers), its tables travel
  * in-band with Q = 255 in the first packet, and its scan data is cut at the MTU. The last
  * packet has the marker bit. Throws UnsupportedError for JPEGs RFC 2435 cannot carry
- * (progressive, optimized Huffman tables, 4:4:4, larger than 2040x2040).
+ * (progressive, optimized Huffman tables, 4:4:4, larger than 2040x2040). Takes one JPEG
+ * file per call, rtpTimestamp at 90 kHz.
  */
-export class MjpegPacketizer {
-  private readonly header: RtpHeaderWriter
+export class MjpegPacketizer extends RtpPacketizer<PacketizerInput, ParsedJpeg> {
   private readonly mtu: number
 
   constructor(opts: MjpegPacketizerOptions) {
-    this.header = new RtpHeaderWriter(opts)
+    super(opts)
     // Main + restart + table headers and two 128-byte 16-bit tables must fit the first packet.
     this.mtu = checkMtu(opts.mtu ?? 1400, 8 + 4 + 4 + 256 + 1)
   }
 
-  get sequenceNumber(): number {
-    return this.header.sequenceNumber
+  protected prepare(frame: PacketizerInput): ParsedJpeg {
+    return parseJpeg(frame.data.length === 1 ? frame.data[0]! : Buffer.concat(frame.data))
   }
 
-  /** Whole RTP packets (12-byte header included) for one JPEG file; rtpTimestamp at 90 kHz. */
-  packetize(frame: PacketizerInput): Buffer[] {
-    const j = parseJpeg(frame.data.length === 1 ? frame.data[0]! : Buffer.concat(frame.data))
-    this.header.startList()
-    this.write(j, frame.rtpTimestamp)
-    return this.header.finishList()
-  }
-
-  /** The same packets, each after its `$` header for `channel` (RFC 2326 §10.12), in one buffer. */
-  packetizeInterleaved(frame: PacketizerInput, channel: number): InterleavedPackets {
-    const j = parseJpeg(frame.data.length === 1 ? frame.data[0]! : Buffer.concat(frame.data))
-    // Upper bound: the first packet carries the tables; every packet at most 12 header bytes and 12 of RTP/JPEG headers.
+  /** Upper bound: the first packet carries the tables; every packet at most 12 header bytes and 12 of RTP/JPEG headers. */
+  protected bound(j: ParsedJpeg): number {
     const tableLength = j.tables[0].length + j.tables[1].length
     const packets = 1 + Math.ceil(j.scan.length / (this.mtu - 12))
-    this.header.startInterleaved(channel, j.scan.length + 4 + tableLength + packets * (12 + PACKET_OVERHEAD))
-    this.write(j, frame.rtpTimestamp)
-    return this.header.finishInterleaved()
+    return j.scan.length + 4 + tableLength + packets * (12 + PACKET_OVERHEAD)
   }
 
-  private write(j: ParsedJpeg, rtpTimestamp: number): void {
+  protected write(j: ParsedJpeg, frame: PacketizerInput): void {
+    const rtpTimestamp = frame.rtpTimestamp
     const restart = j.restartInterval > 0
     const precision = (j.tables[0].length === 128 ? 1 : 0) | (j.tables[1].length === 128 ? 2 : 0)
     const tableLength = j.tables[0].length + j.tables[1].length

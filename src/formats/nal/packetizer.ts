@@ -1,12 +1,5 @@
-import {
-  PACKET_OVERHEAD,
-  RTP_HEADER_SIZE,
-  RtpHeaderWriter,
-  checkMtu,
-  type InterleavedPackets,
-  type PacketizerInput,
-  type RtpWriterOptions,
-} from '../rtp-header.js'
+import { RtpPacketizer } from '../packetizer-base.js'
+import { PACKET_OVERHEAD, RTP_HEADER_SIZE, checkMtu, type PacketizerInput, type RtpWriterOptions } from '../rtp-header.js'
 import type { NalCodec } from './codec.js'
 
 export interface NalPacketizerOptions extends RtpWriterOptions {
@@ -22,8 +15,7 @@ export interface NalPacketizerOptions extends RtpWriterOptions {
  * FU). The last packet of the unit has the marker bit. NAL units shorter than their header
  * are skipped. H264Packetizer and H265Packetizer extend it with their codec.
  */
-export class NalPacketizer {
-  private readonly w: RtpHeaderWriter
+export class NalPacketizer extends RtpPacketizer<PacketizerInput> {
   private readonly mtu: number
   private readonly codec: NalCodec
   private readonly headerSize: number
@@ -34,7 +26,7 @@ export class NalPacketizer {
   private readonly fragmentation: number
 
   constructor(codec: NalCodec, opts: NalPacketizerOptions) {
-    this.w = new RtpHeaderWriter(opts)
+    super(opts)
     // An FU-A / FU needs its 2 / 3 header bytes and one byte of payload.
     this.mtu = checkMtu(opts.mtu ?? 1400, codec.headerSize + 2)
     this.codec = codec
@@ -45,20 +37,11 @@ export class NalPacketizer {
     this.fragmentation = codec.fragmentation
   }
 
-  /** The sequence number the next packet gets. */
-  get sequenceNumber(): number {
-    return this.w.sequenceNumber
+  protected prepare(au: PacketizerInput): PacketizerInput {
+    return au
   }
 
-  /** Whole RTP packets (12-byte header included) for one access unit. */
-  packetize(au: PacketizerInput): Buffer[] {
-    this.w.startList()
-    this.write(au)
-    return this.w.finishList()
-  }
-
-  /** The same packets, each after its `$` header for `channel` (RFC 2326 §10.12), in one buffer. */
-  packetizeInterleaved(au: PacketizerInput, channel: number): InterleavedPackets {
+  protected bound(au: PacketizerInput): number {
     // Upper bound: a fragmented NAL loses its header and gains an FU's header + overhead per
     // fragment; any other NAL costs at most an aggregation header and length field plus one
     // packet's overhead.
@@ -70,12 +53,10 @@ export class NalPacketizer {
       const n = nal.length
       bound += n > this.mtu ? n - hs + Math.ceil((n - hs) / chunk) * (fuHeaderSize + PACKET_OVERHEAD) : n + hs + 2 + PACKET_OVERHEAD
     }
-    this.w.startInterleaved(channel, bound)
-    this.write(au)
-    return this.w.finishInterleaved()
+    return bound
   }
 
-  private write(au: PacketizerInput): void {
+  protected write(au: PacketizerInput): void {
     const ts = au.rtpTimestamp
     const data = au.data
     const hs = this.headerSize
@@ -101,7 +82,7 @@ export class NalPacketizer {
       groupSize += 2 + nal.length
     }
     this.flushGroup(data, from, i, ts)
-    this.w.markLast() // marker: last packet of the access unit (RFC 6184 §5.1, RFC 7798 §4.1)
+    this.header.markLast() // marker: last packet of the access unit (RFC 6184 §5.1, RFC 7798 §4.1)
   }
 
   /** One packet for the NAL units at least as long as their header in data[from..to). */
@@ -118,7 +99,7 @@ export class NalPacketizer {
       size += 2 + nal.length
     }
     if (count === 0) return
-    const w = this.w
+    const w = this.header
     if (count === 1) {
       // Single NAL unit packet (RFC 6184 §5.6, RFC 7798 §4.4.1): the NAL unit is the payload.
       const o = w.open(single!.length, false, ts)
@@ -148,7 +129,7 @@ export class NalPacketizer {
    * NAL (after its header) is cut into fragments.
    */
   private fragment(nal: Buffer, ts: number): void {
-    const w = this.w
+    const w = this.header
     const hs = this.headerSize
     const b0 = (nal[0]! & this.keepMask) | (this.fragmentation << this.typeShift)
     const b1 = nal[1]! // H.265: LayerId and TID, kept
