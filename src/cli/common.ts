@@ -16,8 +16,9 @@ Usage:
   rtspkit relay <src-url> <dst-url> [--transport tcp|udp] [--src-transport auto|tcp|udp]
                [--duration <s>] [--timeout <ms>] [--reconnect] [--quiet]
   rtspkit serve [--host 127.0.0.1] [--port 8554] [--user U --password P]
-               [--session-timeout <s>] [--quiet] [<path>=<file> ...]
-               serve files as live streams; publishers may push to any other path
+               [--session-timeout <s>] [--pull-transport auto|tcp|udp] [--quiet]
+               [<path>=<file|rtsp-url> ...]
+               serve files and cameras as live streams; publishers may push to any other path
 
 Connection options (probe, pull):
   --transport auto|tcp|udp   auto (default) tries UDP, then falls back to TCP

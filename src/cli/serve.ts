@@ -2,10 +2,11 @@ import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import { RtspServer } from '../server/server.js'
 import type { StreamTrackInfo } from '../server/stream.js'
-import { UsageError, parsePositiveNumber, withSignals } from './common.js'
+import { UsageError, parsePositiveNumber, parseTransport, withSignals } from './common.js'
+import { redactUrl } from '../util/url.js'
 
 export const SERVE_USAGE =
-  'usage: rtspkit serve [--host 127.0.0.1] [--port 8554] [--user U --password P] [--session-timeout <s>] [<path>=<file> ...]'
+  'usage: rtspkit serve [--host 127.0.0.1] [--port 8554] [--user U --password P] [--session-timeout <s>] [--pull-transport auto|tcp|udp] [<path>=<file|rtsp-url> ...]'
 
 /** `H264 + AAC`, for the listing printed at start. */
 export function describeTracks(tracks: readonly StreamTrackInfo[]): string {
@@ -20,8 +21,8 @@ export function parsePort(v: string | undefined, fallback: number): number {
 }
 
 /**
- * `rtspkit serve`: serve files as looping live streams and take publishers on every other
- * path, until Ctrl-C / SIGTERM. URLs go to stdout, one log line per session to stderr.
+ * `rtspkit serve`: serve files as looping live streams and other servers' streams (pulled
+ * once, reconnected), take publishers on every other path, until Ctrl-C / SIGTERM. URLs go to stdout, one log line per session to stderr.
  */
 export async function serve(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -33,6 +34,7 @@ export async function serve(argv: string[]): Promise<number> {
       user: { type: 'string' },
       password: { type: 'string' },
       'session-timeout': { type: 'string' },
+      'pull-transport': { type: 'string' },
       quiet: { type: 'boolean', short: 'q', default: false },
     },
   })
@@ -47,6 +49,7 @@ export async function serve(argv: string[]): Promise<number> {
     if (eq <= 0 || eq === arg.length - 1) throw new UsageError(`"${arg}" is not <path>=<file>; e.g. cam=clip.mp4\n${SERVE_USAGE}`)
     return { path: arg.slice(0, eq), file: arg.slice(eq + 1) }
   })
+  const pullTransport = parseTransport(values['pull-transport'])
   const sessionTimeoutS = parsePositiveNumber('--session-timeout', values['session-timeout'], 60)
   const log = values.quiet ? undefined : (line: string) => process.stderr.write(`rtspkit serve: ${line}\n`)
 
@@ -61,6 +64,13 @@ export async function serve(argv: string[]): Promise<number> {
     try {
       const lines: string[] = []
       for (const { path, file } of files) {
+        if (/^rtsps?:\/\//i.test(file)) {
+          // Another server's stream (a camera): pulled once, reconnected, served to every reader here.
+          const { publisher, skipped } = await server.addPull(path, file, { transport: pullTransport, timeoutMs: 10_000, readTimeoutMs: 10_000 })
+          const note = skipped.length > 0 ? `; not forwarded: ${skipped.join(', ')}` : ''
+          lines.push(`  ${'{url}'}/${publisher.stream.path}  ${redactUrl(file)} (${describeTracks(publisher.tracks)}, relayed${note})`)
+          continue
+        }
         const pub = await server.addFile(path, file)
         lines.push(`  ${'{url}'}/${pub.stream.path}  ${basename(file)} (${describeTracks(pub.tracks)}, looped)`)
       }

@@ -23,6 +23,9 @@ import { parseSdp, rtpMapFor } from '../sdp/parse.js'
 import { bindRtpPortPair } from '../transport/udp.js'
 import type { UdpPortPair } from '../transport/udp.js'
 import { ServerAuth, newNonce } from './auth.js'
+import { startPullSource } from './pull-source.js'
+import type { PullSourceOptions } from './pull-source.js'
+import type { PullSupervisor } from '../client/supervisor.js'
 import type { ServerCredentials } from './auth.js'
 import { keyFrameProbe } from './keyframe.js'
 import { ServerSession } from './session.js'
@@ -199,6 +202,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /** `address:port` of a UDP publisher's RTP/RTCP → its session and track. */
   private readonly udpRoutes = new Map<string, { session: ServerSession; track: number; rtcp: boolean }>()
   private readonly fileLoops = new Set<AbortController>()
+  /** Pull sources (addPull): closed, with their TEARDOWN, in close(). */
+  private readonly pullSources = new Set<PullSupervisor>()
   private readonly host: SessionHost
   private udp: UdpPortPair | undefined
   private sweepTimer: NodeJS.Timeout | undefined
@@ -329,6 +334,20 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     return publisher
   }
 
+  /**
+   * Serve another server's (or a camera's) stream on `path`: pulled once, reconnected when
+   * it drops, fanned out to every reader here. Tracks the server cannot forward as they are
+   * (MJPEG, LATM) are left out and listed in the result.
+   */
+  async addPull(path: string, url: string, options: PullSourceOptions = {}): Promise<{ publisher: StreamPublisher; skipped: string[] }> {
+    const p = normalizePath(path)
+    if (this.streams.has(p)) throw new InvalidArgumentError(`path /${p} is already served; choose another path`)
+    const source = await startPullSource(url, (tracks) => this.createPublisher(p, 'api', tracks), options, (line) => this.logLine(`stream /${p}: ${line}`))
+    this.pullSources.add(source.supervisor)
+    source.supervisor.once('close', () => this.pullSources.delete(source.supervisor))
+    return { publisher: source.publisher, skipped: source.skipped }
+  }
+
   /** Serve media written by this program: `publisher.write(track, { pts, keyFrame, data })`. */
   publish(path: string, tracks: readonly SendTrackInit[]): StreamPublisher {
     return this.createPublisher(path, 'api', tracks)
@@ -358,6 +377,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     for (const p of [...this.publishers.values()]) p.close('the server is shutting down')
     for (const s of [...this.sessions.values()]) this.endSession(s, 'the server is shutting down')
     for (const c of this.connections) c.socket.destroy()
+    await Promise.all([...this.pullSources].map((s) => s.close()))
     await this.udp?.close()
     if (wasListening) await new Promise<void>((resolve) => this.netServer.close(() => resolve()))
   }
