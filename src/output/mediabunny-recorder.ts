@@ -27,10 +27,8 @@ import {
 import type { AudioCodec, StreamTargetChunk } from 'mediabunny'
 import { H264NalType, joinAvcc, nalType } from '../codec/h264-nal.js'
 import { parseH264Sps } from '../codec/h264-sps.js'
-import type { H264SpsInfo } from '../codec/h264-sps.js'
 import { H265NalType, h265NalType } from '../codec/h265-nal.js'
 import { parseH265Sps } from '../codec/h265-sps.js'
-import type { H265SpsInfo } from '../codec/h265-sps.js'
 import { findH265ParameterSets } from './annexb-recorder.js'
 import { buildHevcDecoderConfigurationRecord } from './hvcc.js'
 import { aacCodecString, buildAudioSpecificConfig, parseAudioSpecificConfig } from '../codec/aac-config.js'
@@ -321,21 +319,8 @@ export class MediabunnyRecorder implements Recorder {
     }
     const sps = withNalHeader(spsRaw, H264NalType.Sps)
     const pps = withNalHeader(ppsRaw, H264NalType.Pps)
-    let info: H264SpsInfo
-    try {
-      info = parseH264Sps(sps)
-    } catch (err) {
-      this.startProblem = `track ${out.index}: ${(err as Error).message}`
-      return undefined
-    }
-    return {
-      decoderConfig: {
-        codec: info.codecString,
-        codedWidth: info.width,
-        codedHeight: info.height,
-        description: buildAvcDecoderConfigurationRecord(sps, pps, info),
-      },
-    }
+    const info = this.parseSps(out, parseH264Sps, sps)
+    return info === undefined ? undefined : videoDecoderConfig(info, buildAvcDecoderConfigurationRecord(sps, pps, info))
   }
 
   /** The decoder config for an H.265 track: hvcC from the key frame's (or the SDP's) VPS/SPS/PPS. */
@@ -349,20 +334,17 @@ export class MediabunnyRecorder implements Recorder {
       this.startProblem = `track ${out.index}: no VPS/SPS/PPS in the SDP or before the key frame`
       return undefined
     }
-    let info: H265SpsInfo
+    const info = this.parseSps(out, parseH265Sps, sps)
+    return info === undefined ? undefined : videoDecoderConfig(info, buildHevcDecoderConfigurationRecord(vps, sps, pps, info))
+  }
+
+  /** The SPS parsed, or undefined with startProblem saying why it does not parse. */
+  private parseSps<I>(out: VideoOut, parse: (sps: Buffer) => I, sps: Buffer): I | undefined {
     try {
-      info = parseH265Sps(sps)
+      return parse(sps)
     } catch (err) {
       this.startProblem = `track ${out.index}: ${(err as Error).message}`
       return undefined
-    }
-    return {
-      decoderConfig: {
-        codec: info.codecString,
-        codedWidth: info.width,
-        codedHeight: info.height,
-        description: buildHevcDecoderConfigurationRecord(vps, sps, pps, info),
-      },
     }
   }
 
@@ -522,6 +504,11 @@ function wrapError(err: unknown, format: OutputFormat): unknown {
   if (err instanceof RtspError) return err
   const message = err instanceof Error ? err.message : String(err)
   return new OutputError(`the ${format} muxer failed: ${message}`, { cause: err })
+}
+
+/** The track's decoder config: codec string and coded size from its SPS, the avcC / hvcC record. */
+function videoDecoderConfig(info: { codecString: string; width: number; height: number }, description: Buffer): EncodedVideoChunkMetadata {
+  return { decoderConfig: { codec: info.codecString, codedWidth: info.width, codedHeight: info.height, description } }
 }
 
 function isH264Aud(n: Buffer): boolean {
