@@ -337,7 +337,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /**
    * Serve another server's (or a camera's) stream on `path`: pulled once, reconnected when
    * it drops, fanned out to every reader here. Tracks the server cannot forward as they are
-   * (MJPEG, LATM) are left out and listed in the result.
+   * (MJPEG, LATM without a known config) are left out and listed in the result.
    */
   async addPull(path: string, url: string, options: PullSourceOptions = {}): Promise<{ publisher: StreamPublisher; skipped: string[] }> {
     const p = normalizePath(path)
