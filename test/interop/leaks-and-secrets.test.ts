@@ -1,13 +1,13 @@
 // No leaks after failures, and no password anywhere we report things.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { inspect } from 'node:util'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { startFakeServer } from '../helpers/fake-rtsp-server.js'
 import { startFakeCamera } from '../helpers/fake-camera.js'
 import { runCli } from '../helpers/cli.js'
+import { freePort } from '../helpers/net.js'
 import { RtspClient, RtspError } from '../../src/index.js'
 
 v8.setFlagsFromString('--expose-gc')
@@ -15,14 +15,6 @@ const gc = vm.runInNewContext('gc') as () => void
 
 function liveHandles(): number {
   return process.getActiveResourcesInfo().filter((t) => /TCP|UDP|Timeout|Pipe/.test(t)).length
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
 }
 
 describe('no leaks', () => {

@@ -2,20 +2,12 @@
 // every failure ends in one clear line or typed error, never a hang, and frees everything.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { runCli } from '../helpers/cli.js'
+import { freePort } from '../helpers/net.js'
 import { startFakeServer } from '../helpers/fake-rtsp-server.js'
 import { startFakeCamera, defaultSdp } from '../helpers/fake-camera.js'
 import { RtspClient, RtspError, TimeoutError, StatusError, LimitError } from '../../src/index.js'
 import type { PullSession } from '../../src/index.js'
-
-async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
 
 /** Sockets, UDP ports and timers that keep the loop alive, counted by type. */
 function handles(): Record<string, number> {

@@ -5,15 +5,16 @@
  * itself pushes), so its clip has none; the GStreamer test pushes B-frames.
  */
 import assert from 'node:assert/strict'
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { killChild, runCli, waitForExit } from '../helpers/cli.js'
+import { startFfmpegListener } from '../helpers/ffmpeg-listen.js'
 import { startGstServer } from '../helpers/gst-server.js'
 import { decodeErrors, ffprobeFile } from '../helpers/media-check.js'
+import { freePort } from '../helpers/net.js'
 
 let dir: string
 
@@ -27,35 +28,6 @@ before(() => {
 })
 after(() => rmSync(dir, { recursive: true, force: true }))
 
-async function freePort(): Promise<number> {
-  const srv = createServer()
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
-  const port = (srv.address() as { port: number }).port
-  await new Promise((r) => srv.close(r))
-  return port
-}
-
-/** LISTEN sockets from /proc/net/tcp: never probe ffmpeg's port with a connection (it would take it as the publisher). */
-function listening(port: number): boolean {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0')
-  return readFileSync('/proc/net/tcp', 'utf8').split('\n').some((l) => {
-    const f = l.trim().split(/\s+/)
-    return f[1]?.endsWith(`:${hex}`) && f[3] === '0A'
-  })
-}
-
-async function startListener(out: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort()
-  const url = `rtsp://127.0.0.1:${port}/live`
-  const child = spawn('ffmpeg', ['-nostdin', '-v', 'error', '-rtsp_flags', 'listen', '-timeout', '20', '-i', url, '-c', 'copy', '-y', out], { stdio: 'ignore' })
-  const t0 = Date.now()
-  while (!listening(port)) {
-    if (Date.now() - t0 > 10_000 || child.exitCode !== null) throw new Error('ffmpeg listener did not start')
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  return { url, child }
-}
-
 async function counts(path: string): Promise<{ video: number; audio: number }> {
   const p = await ffprobeFile(path)
   const n = (type: string) => Number(p.streams.find((s) => s.codec_type === type)?.nb_read_packets ?? 0)
@@ -65,7 +37,7 @@ async function counts(path: string): Promise<{ video: number; audio: number }> {
 describe('rtspkit push → ffmpeg listen', () => {
   test('H.264 + Opus over tcp', async (t) => {
     const out = join(dir, 'ffmpeg-opus.mkv')
-    const { url, child } = await startListener(out)
+    const { url, child } = await startFfmpegListener(out)
     t.after(() => killChild(child))
     const r = await runCli(['push', join(dir, 'opus.mp4'), url, '--transport', 'tcp'], { timeoutMs: 20_000 })
     assert.equal(r.code, 0, r.stderr)
@@ -81,7 +53,7 @@ describe('rtspkit push → ffmpeg listen', () => {
   for (const transport of ['tcp', 'udp'] as const) {
     test(`H.264 + AAC over ${transport}`, async (t) => {
       const out = join(dir, `ffmpeg-${transport}.mkv`)
-      const { url, child } = await startListener(out)
+      const { url, child } = await startFfmpegListener(out)
       t.after(() => killChild(child))
       const r = await runCli(['push', join(dir, 'nob.mp4'), url, '--transport', transport], { timeoutMs: 20_000 })
       assert.equal(r.code, 0, r.stderr)
@@ -139,7 +111,7 @@ describe('rtspkit relay', () => {
     const gst = await startGstServer({})
     t.after(() => gst.stop())
     const out = join(dir, 'relay.mkv')
-    const { url, child } = await startListener(out)
+    const { url, child } = await startFfmpegListener(out)
     t.after(() => killChild(child))
     const r = await runCli(['relay', gst.url('h264aac'), url, '--src-transport', 'tcp', '--duration', '3'], { timeoutMs: 20_000 })
     assert.equal(r.code, 0, r.stderr)

@@ -3,31 +3,13 @@
 // received decodes cleanly with frames from after the restart.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startGstServer } from '../helpers/gst-server.js'
 import { decodeErrors, ffprobeFile } from '../helpers/media-check.js'
 import { killChild, spawnCli, waitForExit } from '../helpers/cli.js'
-
-async function freePort(): Promise<number> {
-  const srv = createServer()
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
-  const port = (srv.address() as { port: number }).port
-  await new Promise((r) => srv.close(r))
-  return port
-}
-
-/** LISTEN sockets from /proc/net/tcp: never probe ffmpeg's port (it takes the first connection as its publisher). */
-function listening(port: number): boolean {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0')
-  return readFileSync('/proc/net/tcp', 'utf8').split('\n').some((l) => {
-    const f = l.trim().split(/\s+/)
-    return f[1]?.endsWith(`:${hex}`) && f[3] === '0A'
-  })
-}
+import { startFfmpegListener } from '../helpers/ffmpeg-listen.js'
 
 describe('relay --reconnect', () => {
   it('keeps the destination while the source restarts; the received file decodes and grows past the outage', async () => {
@@ -35,14 +17,8 @@ describe('relay --reconnect', () => {
     const out = path.join(dir, 'out.mkv')
     let gst = await startGstServer()
     const gstPort = gst.port
-    const port = await freePort()
-    const ffmpeg = spawn('ffmpeg', ['-nostdin', '-v', 'error', '-rtsp_flags', 'listen', '-timeout', '30', '-i', `rtsp://127.0.0.1:${port}/live`, '-map', '0:v', '-c', 'copy', '-y', out], { stdio: 'ignore' })
-    const t0 = Date.now()
-    while (!listening(port)) {
-      if (Date.now() - t0 > 10_000) throw new Error('ffmpeg listener did not start')
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    const relay = spawnCli(['relay', `rtsp://127.0.0.1:${gstPort}/h264`, `rtsp://127.0.0.1:${port}/live`, '--src-transport', 'tcp', '--reconnect', '--timeout', '2000'])
+    const { url, child: ffmpeg } = await startFfmpegListener(out, { timeoutS: 30, outputArgs: ['-map', '0:v', '-c', 'copy'] })
+    const relay = spawnCli(['relay', `rtsp://127.0.0.1:${gstPort}/h264`, url, '--src-transport', 'tcp', '--reconnect', '--timeout', '2000'])
     let stderr = ''
     relay.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
     try {
