@@ -7,6 +7,7 @@ import { MjpegPacketizer } from '../../../src/formats/mjpeg/packetizer.js'
 import type { AccessUnit } from '../../../src/formats/types.js'
 import type { RtpPacket } from '../../../src/rtp/packet-types.js'
 import { jfif, mjpegDecodeOnly, mjpegRoundTrip } from '../../vectors/mjpeg.js'
+import { payloadArb } from '../../helpers/payload-arb.js'
 import { parseRtp } from '../../vectors/rtp.js'
 
 /** Entropy-coded data as an encoder writes it: 0xff stuffed with 0x00, never a marker. */
@@ -50,22 +51,14 @@ describe('MJPEG properties', () => {
 
   test('random packets never throw (or only RtspError); frames are whole JPEGs', () => {
     const seeds = [...mjpegRoundTrip, ...mjpegDecodeOnly].flatMap((v) => v.packets.map((p) => p.payload))
-    const payloadArb = fc.oneof(
-      fc.constantFrom(...seeds),
-      fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
-      fc.tuple(fc.constantFrom(...seeds), fc.nat(), fc.nat(255)).map(([s, i, v]) => {
-        const b = Buffer.from(s)
-        if (b.length > 0) b[i % b.length] = v
-        return b
-      }),
-    )
+    const payloads = payloadArb(seeds)
     const packetArb: fc.Arbitrary<RtpPacket> = fc.record({
       marker: fc.boolean(),
       payloadType: fc.constant(26),
       sequenceNumber: fc.nat(0xffff),
       timestamp: fc.constantFrom(0, 3000, 0xffffffff),
       ssrc: fc.constant(1),
-      payload: payloadArb,
+      payload: payloads,
     })
     fc.assert(
       fc.property(fc.array(fc.tuple(packetArb, fc.boolean()), { maxLength: 40 }), (list) => {

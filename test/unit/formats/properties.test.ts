@@ -14,6 +14,7 @@ import type { RtpPacket } from '../../../src/rtp/packet-types.js'
 import { HBR, LBR, aacRoundTrip } from '../../vectors/aac.js'
 import { h264DecodeOnly, h264RoundTrip } from '../../vectors/h264.js'
 import { h265DecodeOnly, h265RoundTrip } from '../../vectors/h265.js'
+import { payloadArb } from '../../helpers/payload-arb.js'
 import { parseRtp } from '../../vectors/rtp.js'
 
 /** A well-formed H.264 NAL unit: F=0, given type, escaped payload ending in a non-zero byte. */
@@ -171,21 +172,6 @@ describe('AAC properties', () => {
 })
 
 describe('random packets never throw (or only RtspError)', () => {
-  /**
-   * Payloads: the vectors' payloads, anything, a vector with one byte changed, and an
-   * aggregation / fragmentation (or unsupported) packet header (`head`) before random bytes.
-   */
-  const payloadArb = (seeds: Buffer[], heads: number[][]) =>
-    fc.oneof(
-      fc.constantFrom(...seeds),
-      fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
-      fc.tuple(fc.constantFrom(...seeds), fc.nat(), fc.nat(255)).map(([s, i, v]) => {
-        const b = Buffer.from(s)
-        if (b.length > 0) b[i % b.length] = v
-        return b
-      }),
-      fc.tuple(fc.constantFrom(...heads), fc.uint8Array({ maxLength: 40 })).map(([t, b]) => Buffer.concat([Buffer.from(t), b])),
-    )
   // H.264 and AAC: seeds from both codecs' vectors; STAP-A, FU-A, STAP-B, FU-B with F/NRI bits.
   const mixedSeeds = [
     ...h264RoundTrip.flatMap((v) => v.packets.map((p) => p.payload)),
