@@ -12,31 +12,31 @@
  *   BENCH_SECONDS=15 BENCH_RUNS=3 BENCH_MBPS=80 BENCH_CONTENDERS=rtspkit,ffmpeg,gstreamer
  */
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { once } from 'node:events'
 import { loadBenchStream } from './h264-stream.js'
 import { startReplayServer } from './replay-server.js'
 import type { ReplayServer } from './replay-server.js'
 import {
+  CLI_PATH,
   REPO_ROOT,
+  cliUnavailable,
   envNumber,
   fixed,
+  lastLine,
   machineInfo,
   markdownTable,
   median,
+  pickContenders,
   processCpu,
+  runOrder,
   sleep,
   writeResult,
+  type NamedContender,
 } from './lib.js'
 
-const CLI = `${REPO_ROOT}dist/cli/main.js`
-
-interface Contender {
-  name: string
+interface Contender extends NamedContender {
   command: string
   args(url: string, seconds: number): string[]
-  /** Why it cannot run at all, if it cannot. */
-  unavailable?(): string | undefined
 }
 
 const CONTENDERS: Contender[] = [
@@ -44,8 +44,8 @@ const CONTENDERS: Contender[] = [
     name: 'rtspkit',
     command: process.execPath,
     // --duration is generous: the harness ends every contender the same way (see top).
-    args: (url, s) => [CLI, 'pull', url, '-o', '/dev/null', '--format', 'h264', '--transport', 'tcp', '--duration', String(s + 60)],
-    unavailable: () => (existsSync(CLI) ? undefined : 'dist/cli/main.js not built (npm run build)'),
+    args: (url, s) => [CLI_PATH, 'pull', url, '-o', '/dev/null', '--format', 'h264', '--transport', 'tcp', '--duration', String(s + 60)],
+    unavailable: cliUnavailable,
   },
   {
     name: 'ffmpeg',
@@ -73,13 +73,6 @@ interface RunRecord {
   maxLagMs?: number
   connections?: number
   wallSeconds: number
-}
-
-/** The telling line of a failure's stderr: the first error line, else the last line. */
-function lastLine(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '')
-  const line = lines.find((l) => /error/i.test(l)) ?? lines.pop() ?? ''
-  return line.slice(0, 200)
 }
 
 async function waitIdle(server: ReplayServer, timeoutMs: number): Promise<void> {
@@ -142,8 +135,7 @@ async function main(): Promise<void> {
   const seconds = envNumber('BENCH_SECONDS', 15)
   const runs = Math.round(envNumber('BENCH_RUNS', 3))
   const mbps = envNumber('BENCH_MBPS', 80)
-  const wanted = (process.env.BENCH_CONTENDERS ?? '').split(',').map((s) => s.trim()).filter(Boolean)
-  const contenders = wanted.length > 0 ? CONTENDERS.filter((c) => wanted.includes(c.name)) : CONTENDERS
+  const { contenders, skipped } = pickContenders(CONTENDERS)
 
   const stream = await loadBenchStream({ mbps })
   const streamMbps = (stream.bytesPerLoop * 8 * stream.fps) / stream.units.length / 1e6
@@ -154,16 +146,9 @@ async function main(): Promise<void> {
   )
 
   const records: RunRecord[] = []
-  const skipped = new Map<string, string>()
-  for (const c of contenders) {
-    const why = c.unavailable?.()
-    if (why) skipped.set(c.name, why)
-  }
   try {
     for (let run = 1; run <= runs; run++) {
-      // Rotate the order each run so no contender always goes first.
-      const order = contenders.map((_, i) => contenders[(i + run - 1) % contenders.length]!)
-      for (const c of order) {
+      for (const c of runOrder(contenders, run)) {
         if (skipped.has(c.name)) continue
         const r = await measure(c, server, seconds, run)
         records.push(r)

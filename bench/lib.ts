@@ -4,7 +4,7 @@
  * markdown tables, JSON results in bench/out/.
  */
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -12,6 +12,13 @@ import { fileURLToPath } from 'node:url'
 
 export const OUT_DIR = fileURLToPath(new URL('./out/', import.meta.url))
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url))
+/** The built rtspkit CLI (npm run build). */
+export const CLI_PATH = path.join(REPO_ROOT, 'dist/cli/main.js')
+
+/** Why the CLI cannot be benchmarked, or undefined when it is built. */
+export function cliUnavailable(): string | undefined {
+  return existsSync(CLI_PATH) ? undefined : 'dist/cli/main.js not built (npm run build)'
+}
 
 let clockTicks: number | undefined
 /** Kernel clock ticks per second (the unit of utime/stime in /proc). */
@@ -113,4 +120,34 @@ export function envNumber(name: string, fallback: number): number {
   const n = Number(raw)
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}=${raw}: want a positive number`)
   return n
+}
+
+/** A program a benchmark measures beside others. */
+export interface NamedContender {
+  name: string
+  /** Why it cannot run at all, if it cannot. */
+  unavailable?(): string | undefined
+}
+
+/** The contenders BENCH_CONTENDERS names (all of them when unset), and why those that cannot run are skipped. */
+export function pickContenders<C extends NamedContender>(all: readonly C[]): { contenders: C[]; skipped: Map<string, string> } {
+  const wanted = (process.env.BENCH_CONTENDERS ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  const contenders = wanted.length > 0 ? all.filter((c) => wanted.includes(c.name)) : [...all]
+  const skipped = new Map<string, string>()
+  for (const c of contenders) {
+    const why = c.unavailable?.()
+    if (why) skipped.set(c.name, why)
+  }
+  return { contenders, skipped }
+}
+
+/** The contenders in run `run`'s order (1-based): rotated each run so no contender always goes first. */
+export function runOrder<T>(contenders: readonly T[], run: number): T[] {
+  return contenders.map((_, i) => contenders[(i + run - 1) % contenders.length]!)
+}
+
+/** The telling line of a failure's stderr: the first error line, else the last line. */
+export function lastLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '')
+  return (lines.find((l) => /error/i.test(l)) ?? lines.pop() ?? '').slice(0, 200)
 }

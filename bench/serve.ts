@@ -22,41 +22,44 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import type { Interface } from 'node:readline'
 import {
+  CLI_PATH,
   OUT_DIR,
   REPO_ROOT,
+  cliUnavailable,
   envNumber,
   fixed,
+  lastLine,
   machineInfo,
   markdownTable,
   median,
+  pickContenders,
   processCpu,
+  runOrder,
   sleep,
   writeResult,
+  type NamedContender,
 } from './lib.js'
 
-const CLI = path.join(REPO_ROOT, 'dist/cli/main.js')
 const READERS = path.join(REPO_ROOT, 'bench/serve-readers.ts')
 const GST_SCRIPT = path.join(REPO_ROOT, 'bench/gst-serve.py')
 const WARMUP_MS = 2000
 /** A reader has media once it has this much (a key frame at least, past any join gate). */
 const FIRST_MEDIA_BYTES = 64 * 1024
 
-interface Contender {
-  name: string
+interface Contender extends NamedContender {
   command: string
   args(file: string): string[]
   /** The URL of the stream, from a line the server prints on stdout once it listens. */
   urlFrom(line: string): string | undefined
-  unavailable?(): string | undefined
 }
 
 const CONTENDERS: Contender[] = [
   {
     name: 'rtspkit',
     command: process.execPath,
-    args: (file) => [CLI, 'serve', '--quiet', '--port', '0', `bench=${file}`],
+    args: (file) => [CLI_PATH, 'serve', '--quiet', '--port', '0', `bench=${file}`],
     urlFrom: (line) => /listening on (rtsp:\/\/\S+)/.exec(line)?.[1]?.concat('/bench'),
-    unavailable: () => (existsSync(CLI) ? undefined : 'dist/cli/main.js not built (npm run build)'),
+    unavailable: cliUnavailable,
   },
   {
     name: 'gstreamer',
@@ -191,11 +194,6 @@ interface RunRecord {
   windowSeconds?: number
 }
 
-function lastLine(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '')
-  return (lines.find((l) => /error/i.test(l)) ?? lines.pop() ?? '').slice(0, 200)
-}
-
 async function measure(c: Contender, file: string, n: number, seconds: number, run: number): Promise<RunRecord> {
   const base = { contender: c.name, readers: n, run }
   const server = start(c.command, c.args(file))
@@ -259,8 +257,7 @@ async function main(): Promise<void> {
   const runs = Math.round(envNumber('BENCH_RUNS', 3))
   const counts = (process.env.BENCH_READERS ?? '1,10,100').split(',').map((s) => Number(s.trim()))
   if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_READERS=${process.env.BENCH_READERS}: want e.g. 1,10,100`)
-  const wanted = (process.env.BENCH_CONTENDERS ?? '').split(',').map((s) => s.trim()).filter(Boolean)
-  const contenders = wanted.length > 0 ? CONTENDERS.filter((c) => wanted.includes(c.name)) : CONTENDERS
+  const { contenders, skipped } = pickContenders(CONTENDERS)
   // GStreamer plays the file once (no loop): it must outlast connect + warm-up + window.
   const fileSeconds = Math.max(60, Math.ceil(seconds) + 40)
   const file = fixture(fileSeconds)
@@ -268,11 +265,6 @@ async function main(): Promise<void> {
     execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=bit_rate', '-of', 'default=nw=1:nk=1', file], { encoding: 'utf8' }).trim(),
   ) / 1e6
 
-  const skipped = new Map<string, string>()
-  for (const c of contenders) {
-    const why = c.unavailable?.()
-    if (why) skipped.set(c.name, why)
-  }
   console.error(
     `serve: ${contenders.map((c) => c.name).join(', ')}; readers ${counts.join(', ')}; ${runs} run(s) of ${seconds} s; ` +
       `${path.basename(file)} (${fixed(fileMbps)} Mbit/s)`,
@@ -280,8 +272,7 @@ async function main(): Promise<void> {
   const records: RunRecord[] = []
   for (const n of counts) {
     for (let run = 1; run <= runs; run++) {
-      const order = contenders.map((_, i) => contenders[(i + run - 1) % contenders.length]!)
-      for (const c of order) {
+      for (const c of runOrder(contenders, run)) {
         if (skipped.has(c.name)) continue
         const r = await measure(c, file, n, seconds, run)
         records.push(r)
