@@ -1,7 +1,7 @@
 import { H264NalType, nalType } from '../../codec/h264-nal.js'
 import { avcCodecString, h264LevelName, h264ProfileName, parseH264Sps } from '../../codec/h264-sps.js'
-import { MediaError } from '../../errors.js'
 import type { MediaDescription } from '../../sdp/types.js'
+import { spsDetails } from '../nal/details.js'
 import type { CodecDetails } from '../types.js'
 
 export interface H264SdpParams {
@@ -46,18 +46,7 @@ export function h264DetailsFromParameterSets(sps: Buffer | undefined, pps: Buffe
   const details: CodecDetails = {}
   if (sps) details.sps = sps
   if (pps) details.pps = pps
-  if (sps) {
-    try {
-      const info = parseH264Sps(sps)
-      details.width = info.width
-      details.height = info.height
-      details.profile = info.profile
-      details.level = info.level
-      details.codecString = info.codecString
-    } catch (err) {
-      if (!(err instanceof MediaError)) throw err
-    }
-  }
+  if (sps) Object.assign(details, spsDetails(sps, parseH264Sps))
   return details
 }
 

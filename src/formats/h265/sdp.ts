@@ -1,7 +1,7 @@
 import { H265NalType, h265NalType } from '../../codec/h265-nal.js'
 import { parseH265Sps } from '../../codec/h265-sps.js'
-import { MediaError } from '../../errors.js'
 import type { MediaDescription } from '../../sdp/types.js'
+import { spsDetails } from '../nal/details.js'
 import type { CodecDetails } from '../types.js'
 
 export interface H265SdpParams {
@@ -50,19 +50,7 @@ export function h265DetailsFromParameterSets(vps: Buffer | undefined, sps: Buffe
   if (vps) details.vps = vps
   if (sps) details.sps = sps
   if (pps) details.pps = pps
-  if (sps) {
-    try {
-      const info = parseH265Sps(sps)
-      details.width = info.width
-      details.height = info.height
-      details.profile = info.profile
-      details.tier = info.tier
-      details.level = info.level
-      details.codecString = info.codecString
-    } catch (err) {
-      if (!(err instanceof MediaError)) throw err
-    }
-  }
+  if (sps) Object.assign(details, spsDetails(sps, parseH265Sps))
   return details
 }
 
@@ -86,19 +74,11 @@ export function h265UpdateDetails(details: CodecDetails, nalus: readonly Buffer[
     } else if (type === H265NalType.Pps) {
       if (details.pps === undefined || !details.pps.equals(nal)) details.pps = Buffer.from(nal)
     } else if (type === H265NalType.Sps && (details.sps === undefined || !details.sps.equals(nal))) {
-      try {
-        const info = parseH265Sps(nal)
+      const d = spsDetails(nal, parseH265Sps) // a broken SPS is left for the decoder to judge
+      if (d !== undefined) {
         details.sps = Buffer.from(nal)
-        details.width = info.width
-        details.height = info.height
-        details.profile = info.profile
-        details.tier = info.tier
-        details.level = info.level
-        details.codecString = info.codecString
+        Object.assign(details, d)
         changed = true
-      } catch (err) {
-        // A broken SPS is left for the decoder to judge.
-        if (!(err instanceof MediaError)) throw err
       }
     }
   }
