@@ -1,5 +1,6 @@
 import { InvalidArgumentError, MediaError } from '../errors.js'
 import { BitReader } from './bit-reader.js'
+import { BitWriter } from './bit-writer.js'
 
 /** samplingFrequencyIndex 0..12 (ISO/IEC 14496-3 §1.6.3.4); 15 means an explicit 24-bit rate. */
 export const AAC_SAMPLE_RATES: readonly number[] = [
@@ -188,26 +189,4 @@ function writeSampleRate(w: BitWriter, rate: number): void {
 /** RFC 6381 §3.3 codec string for MPEG-4 audio: 'mp4a.40.' + object type (2 LC, 5 HE, 29 HE v2). */
 export function aacCodecString(objectType: number): string {
   return `mp4a.40.${objectType}`
-}
-
-class BitWriter {
-  private bytes: number[] = []
-  private cur = 0
-  private n = 0
-
-  write(value: number, bits: number): void {
-    for (let i = bits - 1; i >= 0; i--) {
-      this.cur = (this.cur << 1) | (Math.floor(value / 2 ** i) & 1)
-      if (++this.n === 8) {
-        this.bytes.push(this.cur)
-        this.cur = 0
-        this.n = 0
-      }
-    }
-  }
-
-  finish(): Buffer {
-    if (this.n > 0) this.bytes.push(this.cur << (8 - this.n))
-    return Buffer.from(this.bytes)
-  }
 }

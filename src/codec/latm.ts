@@ -4,10 +4,11 @@
  * AudioMuxElement with cpresent=1 (then bit-aligned, not byte-aligned). One program, one
  * layer: the layout every camera, FFmpeg and GStreamer use; anything else is refused.
  */
-import { InvalidArgumentError, MediaError, UnsupportedError } from '../errors.js'
+import { MediaError, UnsupportedError } from '../errors.js'
 import { parseAudioSpecificConfig } from './aac-config.js'
 import type { AudioSpecificConfig } from './aac-config.js'
 import { BitReader } from './bit-reader.js'
+import { BitWriter } from './bit-writer.js'
 
 export interface StreamMuxConfig {
   audioMuxVersion: 0 | 1
@@ -255,27 +256,4 @@ function copyBits(buf: Uint8Array, start: number, bits: number): Buffer {
     out[i] = r.readBits(n) << (8 - n)
   }
   return out
-}
-
-class BitWriter {
-  private readonly bytes: number[] = []
-  private cur = 0
-  private n = 0
-
-  write(value: number, bits: number): void {
-    if (bits > 31) throw new InvalidArgumentError('BitWriter writes at most 31 bits at once')
-    for (let i = bits - 1; i >= 0; i--) {
-      this.cur = (this.cur << 1) | ((value >>> i) & 1)
-      if (++this.n === 8) {
-        this.bytes.push(this.cur)
-        this.cur = 0
-        this.n = 0
-      }
-    }
-  }
-
-  finish(): Buffer {
-    if (this.n > 0) this.bytes.push(this.cur << (8 - this.n))
-    return Buffer.from(this.bytes)
-  }
 }
