@@ -7,11 +7,15 @@ import { RtspReader } from '../rtsp/reader.js'
 import type { ReaderLimits } from '../rtsp/reader.js'
 import { encodeInterleaved, serializeRequest, serializeResponse } from '../rtsp/serialize.js'
 import { parseWwwAuthenticate } from '../rtsp/headers/www-authenticate.js'
+import { parseSession } from '../rtsp/headers/session.js'
+import { parseTransport } from '../rtsp/headers/transport.js'
+import type { TransportSpec } from '../rtsp/headers/transport.js'
 import {
   AuthError,
   ClosedError,
   RedirectError,
   ConnectError,
+  ProtocolError,
   RtspError,
   StatusError,
   TimeoutError,
@@ -321,6 +325,26 @@ export class RtspConnection {
     })
     await Promise.race([reply, bound])
     clearTimeout(timer)
+  }
+
+  /**
+   * A SETUP reply (pull or push): its Session id (RFC 2326 §12.37) goes on every later
+   * request; a reply without one is accepted once a session exists (Session in the first
+   * SETUP reply only, seen on several cameras). Returns the session timeout in seconds, when
+   * given, and the first Transport spec of the reply (RFC 2326 §12.39), when there is one.
+   */
+  adoptSetupReply(res: RtspResponse, control: string): { timeoutS: number | undefined; transport: TransportSpec | undefined } {
+    let timeoutS: number | undefined
+    const sessionHeader = res.headers.get('Session')
+    if (sessionHeader !== undefined) {
+      const s = parseSession(sessionHeader)
+      this.session = s.id
+      if (s.timeout !== undefined && s.timeout > 0) timeoutS = s.timeout
+    } else if (this.session === undefined) {
+      throw new ProtocolError(`SETUP reply for ${control} has no Session header`)
+    }
+    const transportHeader = res.headers.get('Transport')
+    return { timeoutS, transport: transportHeader !== undefined ? parseTransport(transportHeader)[0] : undefined }
   }
 
   /** Send an interleaved frame (RTCP receiver reports, or media when pushing). */

@@ -14,8 +14,7 @@ import {
 } from '../errors.js'
 import type { RtspResponse } from '../rtsp/message.js'
 import { parsePublic } from '../rtsp/headers/public.js'
-import { parseSession } from '../rtsp/headers/session.js'
-import { formatTransport, parseTransport } from '../rtsp/headers/transport.js'
+import { formatTransport } from '../rtsp/headers/transport.js'
 import type { TransportSpec } from '../rtsp/headers/transport.js'
 import { parseRtpInfo } from '../rtsp/headers/rtp-info.js'
 import type { ReaderLimits } from '../rtsp/reader.js'
@@ -371,16 +370,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       this.transport = { protocol: 'tcp', reason: 'the server answered 461 Unsupported Transport to UDP' }
       return this.setupTrack(rt)
     }
-    const sessionHeader = res.headers.get('Session')
-    if (sessionHeader !== undefined) {
-      const s = parseSession(sessionHeader)
-      this.conn.session = s.id
-      if (s.timeout !== undefined && s.timeout > 0) this.sessionTimeoutS = s.timeout
-    } else if (this.conn.session === undefined) {
-      throw new ProtocolError(`SETUP reply for ${rt.track.control} has no Session header`)
-    }
-    const transportHeader = res.headers.get('Transport')
-    const reply = transportHeader !== undefined ? parseTransport(transportHeader)[0] : undefined
+    const { timeoutS, transport: reply } = this.conn.adoptSetupReply(res, rt.track.control)
+    if (timeoutS !== undefined) this.sessionTimeoutS = timeoutS
     const t: TrackTransport = rt.track.transport
     t.ssrc = reply?.ssrc
     if (reply?.lowerTransport === 'TCP' || (reply === undefined && this.opts.transport === 'tcp')) {

@@ -17,8 +17,7 @@ import {
 import { createSendTrack, withParameterSets } from '../formats/send-track.js'
 import { INTERLEAVED_HEADER_SIZE, RTP_HEADER_SIZE, type InterleavedPacketizer } from '../formats/rtp-header.js'
 import type { SendTrackInit } from '../formats/send-track.js'
-import { parseSession } from '../rtsp/headers/session.js'
-import { formatTransport, parseTransport } from '../rtsp/headers/transport.js'
+import { formatTransport } from '../rtsp/headers/transport.js'
 import type { TransportSpec } from '../rtsp/headers/transport.js'
 import { buildSenderReport, ntpFromDate } from '../rtcp/packets.js'
 import { writeSdp } from '../sdp/write.js'
@@ -285,16 +284,8 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
     }
     // formatTransport writes mode lower-case: ffmpeg's listener drops `mode=RECORD` silently.
     const res = await this.conn.request('SETUP', control, { Transport: formatTransport(request) })
-    const sessionHeader = res.headers.get('Session')
-    if (sessionHeader !== undefined) {
-      const parsed = parseSession(sessionHeader)
-      this.conn.session = parsed.id
-      if (parsed.timeout !== undefined && parsed.timeout > 0) this.sessionTimeoutS = parsed.timeout
-    } else if (this.conn.session === undefined) {
-      throw new ProtocolError(`SETUP reply for ${s.track.control} has no Session header`)
-    }
-    const header = res.headers.get('Transport')
-    const reply = header !== undefined ? parseTransport(header)[0] : undefined
+    const { timeoutS, transport: reply } = this.conn.adoptSetupReply(res, s.track.control)
+    if (timeoutS !== undefined) this.sessionTimeoutS = timeoutS
     const t = s.track.transport
     if (this.opts.transport === 'tcp') {
       if (reply !== undefined && reply.lowerTransport !== 'TCP') {
