@@ -34,6 +34,11 @@ export interface FileSource {
   duration: number
   /** Frames of every track, merged in decode order; each call starts from the beginning. */
   frames(): AsyncIterable<SourceFrame>
+  /**
+   * The same frames, synchronously, for a file held in memory (demuxed once when opened):
+   * fresh frame objects whose data are views of memory. Undefined for files read in chunks.
+   */
+  cachedFrames?(): Iterable<SourceFrame> | undefined
   close(): Promise<void>
 }
 
@@ -93,10 +98,25 @@ export async function openFileSource(path: string, options: FileSourceOptions = 
     const start = await input.getFirstTimestamp(used)
     const end = await input.computeDuration(used)
     const duration = Math.max(0, end - start)
+    // A file held in memory is demuxed once, here: every pass (a served file loops) replays
+    // where each frame's NAL units lie, with no demuxer and no promise per frame.
+    let table: FrameTable | undefined
+    if (bytes !== undefined) {
+      table = new FrameTable(bytes.buffer)
+      let n = 0
+      for await (const f of mergeTracks(readers, start)) {
+        table.add(f)
+        // Long files: let a running server breathe while this one is indexed.
+        if (++n % 2000 === 0) await new Promise((resolve) => setImmediate(resolve))
+      }
+      table.finish()
+      if (!table.complete) table = undefined
+    }
     return {
       tracks: readers.map((r) => r.info),
       duration,
-      frames: () => mergeTracks(readers, start),
+      frames: () => (table !== undefined ? table.replayAsync() : mergeTracks(readers, start)),
+      cachedFrames: () => table?.replay(),
       close: async () => {
         input.dispose()
       },
@@ -389,6 +409,81 @@ async function* mergeTracks(readers: readonly TrackReader[], start: number): Asy
   }
 }
 
+/**
+ * Where each frame of one pass lies in memory: numbers in packed arrays (about 40 bytes a
+ * frame and 24 a NAL unit), so a long file costs no object per frame. NAL units of MP4/MOV
+ * samples are views of the file; those the demuxer copied (MPEG-TS reassembles PES packets)
+ * are copied once more into side chunks, at most the size of the file in all.
+ */
+class FrameTable {
+  complete = false
+  /** chunks[0] is the file. */
+  private readonly chunks: ArrayBufferLike[]
+  private side: Buffer | undefined
+  private sideUsed = 0
+  private readonly track: number[] = []
+  private readonly pts: number[] = []
+  private readonly dts: number[] = []
+  private readonly key: number[] = []
+  /** Frame i's NAL units are nalChunk/nalOffset/nalLength[nalStart[i] .. nalStart[i + 1]). */
+  private readonly nalStart: number[] = []
+  private readonly nalChunk: number[] = []
+  private readonly nalOffset: number[] = []
+  private readonly nalLength: number[] = []
+
+  constructor(file: ArrayBufferLike) {
+    this.chunks = [file]
+  }
+
+  add(f: SourceFrame): void {
+    this.nalStart.push(this.nalOffset.length)
+    for (const d of f.data) {
+      if (d.buffer === this.chunks[0]) {
+        this.nalChunk.push(0)
+        this.nalOffset.push(d.byteOffset)
+      } else {
+        if (this.side === undefined || this.sideUsed + d.length > this.side.length) {
+          this.side = Buffer.allocUnsafeSlow(Math.max(SIDE_CHUNK_BYTES, d.length))
+          this.sideUsed = 0
+          this.chunks.push(this.side.buffer)
+        }
+        d.copy(this.side, this.sideUsed)
+        this.nalChunk.push(this.chunks.length - 1)
+        this.nalOffset.push(this.side.byteOffset + this.sideUsed)
+        this.sideUsed += d.length
+      }
+      this.nalLength.push(d.length)
+    }
+    this.track.push(f.trackIndex)
+    this.pts.push(f.pts)
+    this.dts.push(f.dts)
+    this.key.push(f.keyFrame ? 1 : 0)
+  }
+
+  finish(): void {
+    this.nalStart.push(this.nalOffset.length)
+    this.complete = this.track.length > 0
+    this.side = undefined
+  }
+
+  *replay(): Generator<SourceFrame> {
+    const n = this.track.length
+    for (let i = 0; i < n; i++) {
+      const from = this.nalStart[i]!
+      const to = this.nalStart[i + 1]!
+      const data: Buffer[] = new Array(to - from)
+      for (let j = from; j < to; j++) data[j - from] = Buffer.from(this.chunks[this.nalChunk[j]!]!, this.nalOffset[j]!, this.nalLength[j]!)
+      yield { trackIndex: this.track[i]!, pts: this.pts[i]!, dts: this.dts[i]!, keyFrame: this.key[i] === 1, data }
+    }
+  }
+
+  async *replayAsync(): AsyncGenerator<SourceFrame> {
+    yield* this.replay()
+  }
+}
+
+const SIDE_CHUNK_BYTES = 1024 * 1024
+
 export interface PaceOptions {
   /** Start over at the end, timestamps continuing. */
   loop: boolean
@@ -401,53 +496,172 @@ export interface PaceOptions {
  * Frames paced in real time by dts, with timestamps continuous across loops: each pass is
  * offset by max(duration, last dts + one frame interval) so nothing goes backwards.
  */
-export async function* paceFrames(source: Pick<FileSource, 'frames' | 'duration'>, opts: PaceOptions): AsyncGenerator<SourceFrame & { loop: number }> {
-  const { signal } = opts
-  let offset = 0
-  let epoch: number | undefined
-  for (let loop = 0; ; loop++) {
-    let lastDts = Number.NEGATIVE_INFINITY
-    let prevDts: number | undefined
-    let step = 0
-    let count = 0
-    for await (const f of source.frames()) {
-      if (signal?.aborted) return
-      if (prevDts !== undefined && f.dts > prevDts) step = step === 0 ? f.dts - prevDts : Math.min(step, f.dts - prevDts)
-      prevDts = f.dts
-      const out = f as SourceFrame & { loop: number }
-      out.pts = f.pts + offset
-      out.dts = f.dts + offset
-      out.loop = loop
-      if (out.dts > lastDts) lastDts = out.dts
-      count++
-      if (opts.realtime) {
-        epoch ??= performance.now() - out.dts * 1000
-        const wait = epoch + out.dts * 1000 - performance.now()
-        if (wait > 1) await sleep(wait, signal)
-        if (signal?.aborted) return
+export async function* paceFrames(source: PaceSource, opts: PaceOptions): AsyncGenerator<PacedFrame> {
+  const pacer = new Pacer(source, opts)
+  try {
+    for (;;) {
+      const f = pacer.take()
+      if (f !== undefined) {
+        yield f
+        continue
       }
-      yield out
+      if (!(await pacer.advance())) return
     }
-    if (!opts.loop || count === 0 || signal?.aborted) return
-    // Next pass starts one frame after this one ended (at least the declared duration).
-    const frameStep = step > 0 ? step : 0.04
-    offset = Math.max(offset + source.duration, lastDts + frameStep)
+  } finally {
+    pacer.stop()
   }
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve()
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      resolve()
+/**
+ * The same frames as paceFrames, handed to `onFrame` as they fall due: a real-time pass
+ * over a replayed file awaits nothing but one timer per wake-up (the frames due together go
+ * out in one turn). Resolves at the end of the file (without `loop`) or on abort.
+ */
+export async function playFrames(source: PaceSource, opts: PaceOptions, onFrame: (f: PacedFrame) => void): Promise<void> {
+  const pacer = new Pacer(source, opts)
+  try {
+    for (;;) {
+      for (let f = pacer.take(); f !== undefined; f = pacer.take()) onFrame(f)
+      if (!(await pacer.advance())) return
     }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
+  } finally {
+    pacer.stop()
+  }
+}
+
+export type PaceSource = Pick<FileSource, 'frames' | 'duration'> & Partial<Pick<FileSource, 'cachedFrames'>>
+export type PacedFrame = SourceFrame & { loop: number }
+
+/**
+ * The pacing state shared by paceFrames and playFrames. take() returns the next frame when it
+ * is due now (frames of a replayed pass are read synchronously); advance() does the waiting:
+ * for the next frame of a demuxed pass, for its time, or for the next pass.
+ */
+class Pacer {
+  private readonly signal: AbortSignal | undefined
+  private offset = 0
+  private epoch: number | undefined
+  private loop = 0
+  private pass: { sync: Iterator<SourceFrame> | undefined; async: AsyncIterator<SourceFrame> | undefined } | undefined
+  private lastDts = Number.NEGATIVE_INFINITY
+  private prevDts: number | undefined
+  private step = 0
+  private count = 0
+  /** Read, offset, and waiting for its time. */
+  private held: PacedFrame | undefined
+  private done = false
+  private timer: NodeJS.Timeout | undefined
+  private wake: (() => void) | undefined
+  private readonly onAbort = (): void => {
+    clearTimeout(this.timer)
+    this.wake?.()
+  }
+
+  constructor(
+    private readonly source: PaceSource,
+    private readonly opts: PaceOptions,
+  ) {
+    this.signal = opts.signal
+    this.signal?.addEventListener('abort', this.onAbort, { once: true })
+  }
+
+  take(): PacedFrame | undefined {
+    if (this.done || this.signal?.aborted) return undefined
+    let f = this.held
+    if (f === undefined) {
+      const it = this.pass?.sync
+      if (it === undefined) return undefined
+      const r = it.next()
+      if (r.done === true) return undefined
+      f = this.admit(r.value)
+    }
+    if (this.opts.realtime && this.dueIn(f) > 1) {
+      this.held = f
+      return undefined
+    }
+    this.held = undefined
+    return f
+  }
+
+  /** Wait for what take() needs next. False once there is nothing more (end, or abort). */
+  async advance(): Promise<boolean> {
+    if (this.done || this.signal?.aborted) return false
+    if (this.held !== undefined) {
+      await this.sleep(this.dueIn(this.held))
+      return !this.signal?.aborted
+    }
+    if (this.pass === undefined) {
+      this.startPass()
+      return true
+    }
+    const it = this.pass.async
+    if (it !== undefined) {
+      const r = await it.next()
+      if (this.signal?.aborted) return false
+      if (r.done !== true) {
+        this.held = this.admit(r.value)
+        return true
+      }
+    }
+    // The pass ended.
+    this.pass = undefined
+    if (!this.opts.loop || this.count === 0) {
+      this.done = true
+      return false
+    }
+    // Next pass starts one frame after this one ended (at least the declared duration).
+    const frameStep = this.step > 0 ? this.step : 0.04
+    this.offset = Math.max(this.offset + this.source.duration, this.lastDts + frameStep)
+    this.loop++
+    this.startPass()
+    return true
+  }
+
+  stop(): void {
+    this.done = true
+    clearTimeout(this.timer)
+    this.signal?.removeEventListener('abort', this.onAbort)
+    const it = this.pass?.async
+    this.pass = undefined
+    // Ends a demuxing pass left mid-way (its cursors are closed).
+    void it?.return?.()?.catch(() => {})
+  }
+
+  private startPass(): void {
+    this.lastDts = Number.NEGATIVE_INFINITY
+    this.prevDts = undefined
+    this.step = 0
+    this.count = 0
+    const cached = this.source.cachedFrames?.()
+    this.pass = cached !== undefined ? { sync: cached[Symbol.iterator](), async: undefined } : { sync: undefined, async: this.source.frames()[Symbol.asyncIterator]() }
+  }
+
+  private admit(f: SourceFrame): PacedFrame {
+    if (this.prevDts !== undefined && f.dts > this.prevDts) this.step = this.step === 0 ? f.dts - this.prevDts : Math.min(this.step, f.dts - this.prevDts)
+    this.prevDts = f.dts
+    const out = f as PacedFrame
+    out.pts = f.pts + this.offset
+    out.dts = f.dts + this.offset
+    out.loop = this.loop
+    if (out.dts > this.lastDts) this.lastDts = out.dts
+    this.count++
+    return out
+  }
+
+  /** Milliseconds until frame `f` is due (the first frame read sets the clock). */
+  private dueIn(f: PacedFrame): number {
+    const now = performance.now()
+    this.epoch ??= now - f.dts * 1000
+    return this.epoch + f.dts * 1000 - now
+  }
+
+  /** One timer, no listener per wait: the abort listener added once wakes the sleeper. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve
+      this.timer = setTimeout(resolve, ms)
+    })
+  }
 }
 
 function toBuffer(d: ArrayBufferLike | ArrayBufferView): Buffer {

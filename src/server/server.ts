@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events'
 import * as net from 'node:net'
 import { isIPv6 } from 'node:net'
 import { InvalidArgumentError, ProtocolError, RtspError, StateError } from '../errors.js'
-import { openFileSource, paceFrames } from '../input/file-source.js'
+import { openFileSource, playFrames } from '../input/file-source.js'
 import { resolveFormat } from '../formats/index.js'
 import type { SendTrackInit } from '../formats/send-track.js'
 import { Headers } from '../rtsp/message.js'
@@ -319,10 +319,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     })(publisher.onClose)
     void (async () => {
       try {
-        for await (const f of paceFrames(source, { loop: options.loop ?? true, realtime: true, signal: abort.signal })) {
-          if (abort.signal.aborted) break
-          publisher.write(f.trackIndex, f)
-        }
+        await playFrames(source, { loop: options.loop ?? true, realtime: true, signal: abort.signal }, (f) => publisher.write(f.trackIndex, f))
       } catch (err) {
         if (!abort.signal.aborted) this.logLine(`stream /${publisher.stream.path}: reading ${file} failed: ${(err as Error).message}`)
       } finally {

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { H264NalType, nalType } from '../../../src/codec/h264-nal.js'
 import { MediaError, UnsupportedError, InvalidArgumentError } from '../../../src/errors.js'
-import { openFileSource, paceFrames, parseAdtsHeader, parseAvcC, splitLengthPrefixed, type SourceFrame } from '../../../src/input/file-source.js'
+import { openFileSource, paceFrames, playFrames, parseAdtsHeader, parseAvcC, splitLengthPrefixed, type SourceFrame } from '../../../src/input/file-source.js'
 
 let dir: string
 
@@ -91,6 +91,25 @@ describe('openFileSource', () => {
     }
   })
 
+  test('a file held in memory is demuxed once: its passes replay the frames the demuxer gives (MP4 and MPEG-TS)', async () => {
+    const flat = (fs: SourceFrame[]) => fs.map((f) => ({ ...f, data: f.data.map((d) => d.toString('base64')) }))
+    for (const ext of ['mp4', 'ts']) {
+      const demuxed = await collect(join(dir, `bf.${ext}`), 0)
+      const chunked = await openFileSource(join(dir, `bf.${ext}`), { inMemoryMaxBytes: 0 })
+      assert.equal(chunked.cachedFrames?.(), undefined)
+      await chunked.close()
+      const src = await openFileSource(join(dir, `bf.${ext}`))
+      const cached = src.cachedFrames?.()
+      assert.ok(cached !== undefined, `${ext}: not replayed from memory`)
+      const replayed = [...cached]
+      const passes: SourceFrame[][] = [[], []]
+      for (const pass of passes) for await (const f of src.frames()) pass.push(f)
+      await src.close()
+      assert.deepEqual(flat(replayed), flat(demuxed))
+      for (const pass of passes) assert.deepEqual(flat(pass), flat(demuxed))
+    }
+  })
+
   test('missing file and non-media file fail with typed errors', async () => {
     await assert.rejects(openFileSource(join(dir, 'nope.mp4')), InvalidArgumentError)
     writeFileSync(join(dir, 'junk.mp4'), Buffer.alloc(4096, 7))
@@ -115,6 +134,24 @@ describe('paceFrames', () => {
       const pts = fs.map((f) => f.pts).sort((x, y) => x - y)
       for (let i = 1; i < pts.length; i++) assert.ok(pts[i]! - pts[i - 1]! > 0.005 && pts[i]! - pts[i - 1]! < 0.065, `track ${track} gap at ${i}`)
     }
+  })
+
+  test('playFrames hands over the frames paceFrames yields, across demuxed and replayed passes', async () => {
+    const src = await openFileSource(join(dir, 'bf.mp4'))
+    const paced: string[] = []
+    for await (const f of paceFrames(src, { loop: true, realtime: false })) {
+      if (f.loop === 3) break
+      paced.push(`${f.trackIndex} ${f.loop} ${f.pts.toFixed(6)} ${f.dts.toFixed(6)} ${f.keyFrame} ${Buffer.concat(f.data).length}`)
+    }
+    const ac = new AbortController()
+    const played: string[] = []
+    await playFrames(src, { loop: true, realtime: false, signal: ac.signal }, (f) => {
+      if (f.loop === 3) return ac.abort()
+      played.push(`${f.trackIndex} ${f.loop} ${f.pts.toFixed(6)} ${f.dts.toFixed(6)} ${f.keyFrame} ${Buffer.concat(f.data).length}`)
+    })
+    await src.close()
+    assert.ok(paced.length > 100)
+    assert.deepEqual(played, paced)
   })
 
   test('realtime pacing follows dts; abort stops it', async () => {
