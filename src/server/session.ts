@@ -192,9 +192,10 @@ export class ServerSession implements StreamReader {
       const udp = this.host.udp
       const port = t.clientPorts![0]
       if (udp === undefined) return
-      for (let i = 0; i < batch.packets.length; i++) udp.sendTo('rtp', batch.packets[i]!, port, this.remoteAddress)
+      const packets = batch.packets
+      for (let i = 0; i < packets.length; i++) udp.sendTo('rtp', packets[i]!, port, this.remoteAddress)
     }
-    this.stats.packetsSent += batch.packets.length
+    this.stats.packetsSent += batch.count
     this.stats.bytesSent += batch.bytes
   }
 

@@ -1,32 +1,69 @@
 /**
  * One path of the embedded server: its tracks, its SDP, and the fan-out of RTP packets to
  * every reader. Packets are made (or received) once per stream and shared by all readers:
- * a TCP reader gets one socket write per access unit from a `$`-framed buffer that is built
- * once per interleaved channel, a UDP reader one datagram per packet from the same bytes.
+ * a TCP reader gets one socket write per access unit from a `$`-framed buffer (the
+ * packetizer's own output on the usual channel, else built once per channel), a UDP reader
+ * one datagram per packet from the same bytes.
  */
 import { randomInt } from 'node:crypto'
 import { buildSenderReport, ntpFromDate, ntpToUnixMs } from '../rtcp/packets.js'
 import { createSendTrack, withParameterSets } from '../formats/send-track.js'
 import type { SendPacketizer, SendTrackInit } from '../formats/send-track.js'
+import { RTP_HEADER_SIZE, type InterleavedPacketizer } from '../formats/rtp-header.js'
 import { writeSdp } from '../sdp/write.js'
 import { InvalidArgumentError, StateError } from '../errors.js'
 
-/** The packets of one access unit (or one forwarded packet), shared by every reader. */
+/**
+ * The packets of one access unit (or one forwarded packet), shared by every reader. Made
+ * either from separate packets (a publisher's, as received) or from one buffer of packets
+ * already `$`-framed on the track's usual channel (a packetizer's interleaved output):
+ * then a TCP reader on that channel sends it as it is, and UDP readers get views of it.
+ */
 export class Batch {
-  readonly packets: readonly Buffer[]
   /** The batch begins a key frame (always true for tracks that need no key frame). */
   readonly keyStart: boolean
+  /** RTP packets in the batch. */
+  readonly count: number
+  /** RTP bytes, headers included, `$` framing excluded. */
   readonly bytes: number
+  #packets: readonly Buffer[] | undefined
   #channel = -1
   #framed: Buffer | undefined
   #others: Map<number, Buffer> | undefined
 
   constructor(packets: readonly Buffer[], keyStart: boolean) {
-    this.packets = packets
+    this.#packets = packets
     this.keyStart = keyStart
+    this.count = packets.length
     let bytes = 0
     for (let i = 0; i < packets.length; i++) bytes += packets[i]!.length
     this.bytes = bytes
+  }
+
+  /** `data`: `count` packets, each after its 4-byte `$` `channel` length header (RFC 2326 §10.12). */
+  static interleaved(data: Buffer, channel: number, count: number, keyStart: boolean): Batch {
+    const b = new Batch(NO_PACKETS, keyStart)
+    b.#packets = undefined
+    b.#channel = channel
+    b.#framed = data
+    ;(b as { count: number }).count = count
+    ;(b as { bytes: number }).bytes = data.length - 4 * count
+    return b
+  }
+
+  /** Each RTP packet on its own (views into the framed buffer, made once, for UDP readers). */
+  get packets(): readonly Buffer[] {
+    if (this.#packets !== undefined) return this.#packets
+    const framed = this.#framed!
+    const out: Buffer[] = new Array(this.count)
+    let o = 0
+    for (let i = 0; i < out.length; i++) {
+      const len = (framed[o + 2]! << 8) | framed[o + 3]!
+      out[i] = framed.subarray(o + 4, o + 4 + len)
+      o += 4 + len
+    }
+    this.#packets = out
+    return out
   }
 
   /** Every packet as `$` channel length payload (RFC 2326 §10.12), built once per channel. */
@@ -34,14 +71,24 @@ export class Batch {
     if (channel === this.#channel) return this.#framed!
     const cached = this.#others?.get(channel)
     if (cached !== undefined) return cached
-    const out = Buffer.allocUnsafe(this.bytes + 4 * this.packets.length)
-    let o = 0
-    for (const p of this.packets) {
-      out[o] = 0x24
-      out[o + 1] = channel
-      out.writeUInt16BE(p.length, o + 2)
-      p.copy(out, o + 4)
-      o += 4 + p.length
+    let out: Buffer
+    if (this.#packets === undefined) {
+      // Another channel than the usual one: the same bytes, the channel byte rewritten.
+      const framed = this.#framed!
+      out = Buffer.allocUnsafe(framed.length)
+      framed.copy(out)
+      for (let o = 0; o < out.length; o += 4 + ((out[o + 2]! << 8) | out[o + 3]!)) out[o + 1] = channel
+    } else {
+      const packets = this.#packets
+      out = Buffer.allocUnsafe(this.bytes + 4 * packets.length)
+      let o = 0
+      for (const p of packets) {
+        out[o] = 0x24
+        out[o + 1] = channel
+        out.writeUInt16BE(p.length, o + 2)
+        p.copy(out, o + 4)
+        o += 4 + p.length
+      }
     }
     if (this.#framed === undefined) {
       this.#channel = channel
@@ -52,6 +99,8 @@ export class Batch {
     return out
   }
 }
+
+const NO_PACKETS: readonly Buffer[] = []
 
 /** What a stream delivers to; implemented by the server's reader sessions. */
 export interface StreamReader {
@@ -116,8 +165,8 @@ export class Stream {
     if (clock === undefined) return
     clock.rtpTimestamp = rtpTimestamp
     clock.at = performance.now()
-    clock.packets += batch.packets.length
-    clock.octets += batch.bytes - 12 * batch.packets.length
+    clock.packets += batch.count
+    clock.octets += batch.bytes - RTP_HEADER_SIZE * batch.count
     for (const r of this.readers) r.deliver(index, batch)
   }
 
@@ -183,7 +232,7 @@ export interface PublishFrame {
 }
 
 interface SenderState {
-  packetizer: SendPacketizer
+  packetizer: SendPacketizer & Partial<InterleavedPacketizer>
   parameterSets: Buffer[]
   codec: string
   clockRate: number
@@ -272,8 +321,16 @@ export class StreamPublisher {
     const unit = s.unit
     unit.rtpTimestamp = rtpTimestamp
     unit.data = key ? withParameterSets(s.codec, s.parameterSets, frame.data) : frame.data
-    const packets = s.packetizer.packetize(unit)
-    this.stream.deliver(index, new Batch(packets, key), rtpTimestamp)
+    const p = s.packetizer
+    if (p.packetizeInterleaved !== undefined) {
+      // Framed once on the channel TCP readers of this track usually take (2 × index, as
+      // clients number them): their socket write is this buffer; UDP readers get views.
+      const channel = 2 * index
+      const framed = p.packetizeInterleaved(unit, channel)
+      this.stream.deliver(index, Batch.interleaved(framed.data, channel, framed.packets, key), rtpTimestamp)
+    } else {
+      this.stream.deliver(index, new Batch(p.packetize(unit), key), rtpTimestamp)
+    }
   }
 
   private sendReports(): void {
