@@ -517,16 +517,27 @@ export async function* paceFrames(source: PaceSource, opts: PaceOptions): AsyncG
  * over a replayed file awaits nothing but one timer per wake-up (the frames due together go
  * out in one turn). Resolves at the end of the file (without `loop`) or on abort.
  */
-export async function playFrames(source: PaceSource, opts: PaceOptions, onFrame: (f: PacedFrame) => void): Promise<void> {
+export function playFrames(source: PaceSource, opts: PaceOptions, onFrame: (f: PacedFrame) => void): Promise<void> {
   const pacer = new Pacer(source, opts)
-  try {
-    for (;;) {
-      for (let f = pacer.take(); f !== undefined; f = pacer.take()) onFrame(f)
-      if (!(await pacer.advance())) return
+  return new Promise<void>((resolve, reject) => {
+    const end = (err?: unknown): void => {
+      pacer.stop()
+      if (err !== undefined) reject(err)
+      else resolve()
     }
-  } finally {
-    pacer.stop()
-  }
+    const step = (): void => {
+      try {
+        for (let f = pacer.take(); f !== undefined; f = pacer.take()) onFrame(f)
+        if (pacer.stopped) return end()
+        // A frame waits for its time: a bare timer calls back (abort calls back at once).
+        if (pacer.wakeWhenDue(step)) return
+        pacer.advance().then((more) => (more ? step() : end()), end)
+      } catch (err) {
+        end(err)
+      }
+    }
+    step()
+  })
 }
 
 export type PaceSource = Pick<FileSource, 'frames' | 'duration'> & Partial<Pick<FileSource, 'cachedFrames'>>
@@ -552,9 +563,15 @@ class Pacer {
   private done = false
   private timer: NodeJS.Timeout | undefined
   private wake: (() => void) | undefined
+  /** The timer's callback, and abort's: wakes the waiter once. */
+  private readonly fire = (): void => {
+    const wake = this.wake
+    this.wake = undefined
+    wake?.()
+  }
   private readonly onAbort = (): void => {
     clearTimeout(this.timer)
-    this.wake?.()
+    this.fire()
   }
 
   constructor(
@@ -581,6 +598,19 @@ class Pacer {
     }
     this.held = undefined
     return f
+  }
+
+  /** Ended or aborted. */
+  get stopped(): boolean {
+    return this.done || this.signal?.aborted === true
+  }
+
+  /** A frame is held for its time: call `fn` then (or on abort). False when none is held. */
+  wakeWhenDue(fn: () => void): boolean {
+    if (this.held === undefined) return false
+    this.wake = fn
+    this.timer = setTimeout(this.fire, this.dueIn(this.held))
+    return true
   }
 
   /** Wait for what take() needs next. False once there is nothing more (end, or abort). */
@@ -659,7 +689,7 @@ class Pacer {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       this.wake = resolve
-      this.timer = setTimeout(resolve, ms)
+      this.timer = setTimeout(this.fire, ms)
     })
   }
 }

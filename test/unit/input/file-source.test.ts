@@ -136,8 +136,8 @@ describe('paceFrames', () => {
     }
   })
 
-  test('playFrames hands over the frames paceFrames yields, across demuxed and replayed passes', async () => {
-    const src = await openFileSource(join(dir, 'bf.mp4'))
+  for (const inMemoryMaxBytes of [undefined, 0]) test(`playFrames hands over the frames paceFrames yields (${inMemoryMaxBytes === 0 ? 'demuxed' : 'replayed'} passes)`, async () => {
+    const src = await openFileSource(join(dir, 'bf.mp4'), { inMemoryMaxBytes })
     const paced: string[] = []
     for await (const f of paceFrames(src, { loop: true, realtime: false })) {
       if (f.loop === 3) break
@@ -166,6 +166,21 @@ describe('paceFrames', () => {
     const elapsed = (performance.now() - t0) / 1000
     await src.close()
     assert.ok(last >= 0.5 && last < 0.6)
+    assert.ok(elapsed >= 0.45 && elapsed < 1.0, `elapsed ${elapsed}`)
+  })
+
+  test('playFrames in real time follows dts; abort ends it at once', async () => {
+    const src = await openFileSource(join(dir, 'bf.mp4'))
+    const ac = new AbortController()
+    const t0 = performance.now()
+    let last = 0
+    setTimeout(() => ac.abort(), 500)
+    await playFrames(src, { loop: true, realtime: true, signal: ac.signal }, (f) => {
+      last = f.dts
+    })
+    const elapsed = (performance.now() - t0) / 1000
+    await src.close()
+    assert.ok(last >= 0.4 && last < 0.6, `last dts ${last}`)
     assert.ok(elapsed >= 0.45 && elapsed < 1.0, `elapsed ${elapsed}`)
   })
 })
