@@ -2,17 +2,19 @@
 /**
  * N lightweight RTSP readers in one process, so that a server's CPU can be measured
  * without theirs. Each reader opens its own TCP connection and, by hand, sends OPTIONS,
- * DESCRIBE, one SETUP per track (RTP/AVP/TCP interleaved, RFC 2326 §10.12) and PLAY
- * without a Range (a shared GStreamer mount would otherwise seek for every reader). After
- * the PLAY reply it only counts the bytes it receives and drops them.
+ * DESCRIBE, one SETUP per track (RTP/AVP/TCP interleaved, RFC 2326 §10.12, or with `udp`
+ * RTP/AVP over UDP to a port pair of its own, RFC 2326 §12.39) and PLAY without a Range
+ * (a shared GStreamer mount would otherwise seek for every reader). After the PLAY reply it
+ * only counts the bytes it receives (interleaved frames, or RTP datagrams) and drops them.
  *
- *   node --import tsx bench/serve-readers.ts URL N
+ *   node --import tsx bench/serve-readers.ts URL N [tcp|udp]
  *
  * stdout, one JSON line each:
  *   {"ready":N,"failed":["reader 3: ..."]}   once every reader is playing (or failed)
  *   {"t":ms,"bytes":[...],"closed":k}        for every `sample` line read on stdin
  * Exits when stdin closes or on SIGTERM.
  */
+import * as dgram from 'node:dgram'
 import * as net from 'node:net'
 import { createInterface } from 'node:readline'
 
@@ -36,10 +38,13 @@ class Reader {
   private failer: ((e: Error) => void) | undefined
   private cseq = 0
   private readonly socket: net.Socket
+  /** UDP: an RTP and RTCP socket per track. */
+  private readonly udp: dgram.Socket[] = []
 
   constructor(
     private readonly url: URL,
     readonly index: number,
+    private readonly transport: 'tcp' | 'udp',
   ) {
     this.socket = net.connect({ host: url.hostname, port: Number(url.port || 554) })
     this.socket.setNoDelay(true)
@@ -118,8 +123,17 @@ class Reader {
     if (controls.length === 0) throw new Error('DESCRIBE gave no media')
     let session: string | undefined
     for (let i = 0; i < controls.length; i++) {
+      let transport = `RTP/AVP/TCP;unicast;interleaved=${2 * i}-${2 * i + 1}`
+      if (this.transport === 'udp') {
+        const [rtp, rtcp] = await bindPair()
+        this.udp.push(rtp, rtcp)
+        rtp.on('message', (m) => {
+          this.bytes += m.length
+        })
+        transport = `RTP/AVP;unicast;client_port=${rtp.address().port}-${rtcp.address().port}`
+      }
       const r = await this.ok('SETUP', resolveControl(base, controls[i]!), {
-        Transport: `RTP/AVP/TCP;unicast;interleaved=${2 * i}-${2 * i + 1}`,
+        Transport: transport,
         ...(session !== undefined ? { Session: session } : {}),
       })
       session ??= r.headers.get('session')?.split(';')[0]
@@ -132,7 +146,34 @@ class Reader {
 
   close(): void {
     this.socket.destroy()
+    for (const u of this.udp) u.close()
   }
+}
+
+/** Two UDP sockets on an even port and the next one (RFC 3550 §11), with large receive buffers. */
+async function bindPair(): Promise<[dgram.Socket, dgram.Socket]> {
+  const bind = (port: number): Promise<dgram.Socket | undefined> =>
+    new Promise((resolve) => {
+      const s = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024 })
+      s.once('error', () => {
+        s.close()
+        resolve(undefined)
+      })
+      s.bind(port, '127.0.0.1', () => resolve(s))
+    })
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const rtp = await bind(0)
+    if (rtp === undefined) continue
+    const port = rtp.address().port
+    if (port % 2 !== 0 || port === 65535) {
+      rtp.close()
+      continue
+    }
+    const rtcp = await bind(port + 1)
+    if (rtcp !== undefined) return [rtp, rtcp]
+    rtp.close()
+  }
+  throw new Error('no free UDP port pair')
 }
 
 /** a=control of each m= section (RFC 4566 §5.14, RFC 2326 appendix C.1.1). */
@@ -157,10 +198,10 @@ function resolveControl(base: string, control: string): string {
 }
 
 async function main(): Promise<void> {
-  const [urlArg, nArg] = process.argv.slice(2)
+  const [urlArg, nArg, transportArg = 'tcp'] = process.argv.slice(2)
   const n = Number(nArg)
-  if (urlArg === undefined || !Number.isInteger(n) || n < 1) {
-    process.stderr.write('usage: serve-readers.ts URL N\n')
+  if (urlArg === undefined || !Number.isInteger(n) || n < 1 || (transportArg !== 'tcp' && transportArg !== 'udp')) {
+    process.stderr.write('usage: serve-readers.ts URL N [tcp|udp]\n')
     process.exit(2)
   }
   const url = new URL(urlArg)
@@ -170,7 +211,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < n; i += 20) {
     const group: Promise<void>[] = []
     for (let j = i; j < Math.min(n, i + 20); j++) {
-      const r = new Reader(url, j)
+      const r = new Reader(url, j, transportArg)
       readers.push(r)
       let timer: NodeJS.Timeout | undefined
       const timeout = new Promise<never>((_, reject) => {

@@ -14,6 +14,8 @@
  * received over the same window. Medians over the runs; JSON in bench/out/.
  *
  *   BENCH_SECONDS=10 BENCH_RUNS=3 BENCH_READERS=1,10,100 node --import tsx bench/serve.ts
+ *
+ * BENCH_TRANSPORT=udp: the readers take RTP over UDP (a port pair each) instead of TCP.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
@@ -194,6 +196,8 @@ interface RunRecord {
   windowSeconds?: number
 }
 
+const TRANSPORT = process.env.BENCH_TRANSPORT ?? 'tcp'
+
 async function measure(c: Contender, file: string, n: number, seconds: number, run: number): Promise<RunRecord> {
   const base = { contender: c.name, readers: n, run }
   const server = start(c.command, c.args(file))
@@ -202,7 +206,7 @@ async function measure(c: Contender, file: string, n: number, seconds: number, r
     let url: string | undefined
     while (url === undefined) url = c.urlFrom(await server.out.next(20_000))
     const pid = server.child.pid!
-    readers = start(process.execPath, ['--import', 'tsx', READERS, url, String(n)])
+    readers = start(process.execPath, ['--import', 'tsx', READERS, url, String(n), TRANSPORT])
     const ready = JSON.parse(await readers.out.next(60_000 + 500 * n)) as { ready: number; failed: string[] }
     if (ready.failed.length > 0) return { ...base, ok: false, note: `${ready.failed.length} reader(s) failed: ${ready.failed[0]}` }
     // Every reader past its first key frame (rtspkit gates joins on key frames), then warm up.
@@ -257,6 +261,7 @@ async function main(): Promise<void> {
   const runs = Math.round(envNumber('BENCH_RUNS', 3))
   const counts = (process.env.BENCH_READERS ?? '1,10,100').split(',').map((s) => Number(s.trim()))
   if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_READERS=${process.env.BENCH_READERS}: want e.g. 1,10,100`)
+  if (TRANSPORT !== 'tcp' && TRANSPORT !== 'udp') throw new Error(`BENCH_TRANSPORT=${TRANSPORT}: want tcp or udp`)
   const { contenders, skipped } = pickContenders(CONTENDERS)
   // GStreamer plays the file once (no loop): it must outlast connect + warm-up + window.
   const fileSeconds = Math.max(60, Math.ceil(seconds) + 40)
@@ -267,7 +272,7 @@ async function main(): Promise<void> {
 
   console.error(
     `serve: ${contenders.map((c) => c.name).join(', ')}; readers ${counts.join(', ')}; ${runs} run(s) of ${seconds} s; ` +
-      `${path.basename(file)} (${fixed(fileMbps)} Mbit/s)`,
+      `${path.basename(file)} (${fixed(fileMbps)} Mbit/s); readers over ${TRANSPORT.toUpperCase()}`,
   )
   const records: RunRecord[] = []
   for (const n of counts) {
@@ -321,7 +326,7 @@ async function main(): Promise<void> {
     return a && b && a.runsOk > 0 && b.runsOk > 0 ? a.cpuPercent / b.cpuPercent : Number.NaN
   }
 
-  console.log(`### Server fan-out over TCP: server CPU with N readers of one stream\n`)
+  console.log(`### Server fan-out over ${TRANSPORT.toUpperCase()}: server CPU with N readers of one stream\n`)
   console.log(
     `720p25 H.264 at ${fixed(fileMbps)} Mbit/s from an MP4, ${seconds} s window after a ${WARMUP_MS / 1000} s warm-up, ` +
       `median of ${runs} run(s); ${machineInfo().cores} cores. CPU is the server process's user+system time in % of one core.\n`,
@@ -345,7 +350,7 @@ async function main(): Promise<void> {
   const out = await writeResult('serve', {
     benchmark: 'serve',
     date: new Date().toISOString(),
-    config: { seconds, runs, readers: counts, warmupMs: WARMUP_MS, file: path.basename(file), fileMbps },
+    config: { seconds, runs, readers: counts, transport: TRANSPORT, warmupMs: WARMUP_MS, file: path.basename(file), fileMbps },
     machine: machineInfo(),
     contenders: contenders.map((c) => ({ name: c.name, command: [c.command, ...c.args('FILE')].join(' ') })),
     summary: summary.map((s) => ({
