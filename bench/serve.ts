@@ -16,6 +16,8 @@
  *   BENCH_SECONDS=10 BENCH_RUNS=3 BENCH_READERS=1,10,100 node --import tsx bench/serve.ts
  *
  * BENCH_TRANSPORT=udp: the readers take RTP over UDP (a port pair each) instead of TCP.
+ * BENCH_BASELINE_CLI=path/to/cli/main.js adds another build of rtspkit (say the commit before
+ * a change) as a third contender, `rtspkit-baseline`, measured in the same run.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
@@ -55,14 +57,23 @@ interface Contender extends NamedContender {
   urlFrom(line: string): string | undefined
 }
 
-const CONTENDERS: Contender[] = [
-  {
-    name: 'rtspkit',
+const BASELINE_CLI = process.env['BENCH_BASELINE_CLI']
+
+function rtspkit(name: string, cli: string, unavailable: () => string | undefined): Contender {
+  return {
+    name,
     command: process.execPath,
-    args: (file) => [CLI_PATH, 'serve', '--quiet', '--port', '0', `bench=${file}`],
+    args: (file) => [cli, 'serve', '--quiet', '--port', '0', `bench=${file}`],
     urlFrom: (line) => /listening on (rtsp:\/\/\S+)/.exec(line)?.[1]?.concat('/bench'),
-    unavailable: cliUnavailable,
-  },
+    unavailable,
+  }
+}
+
+const CONTENDERS: Contender[] = [
+  rtspkit('rtspkit', CLI_PATH, cliUnavailable),
+  ...(BASELINE_CLI !== undefined
+    ? [rtspkit('rtspkit-baseline', path.resolve(BASELINE_CLI), () => (existsSync(path.resolve(BASELINE_CLI)) ? undefined : `${BASELINE_CLI} not found`))]
+    : []),
   {
     name: 'gstreamer',
     // Debian's python3 has `gi`; the first python3 on PATH may not.
@@ -320,8 +331,8 @@ async function main(): Promise<void> {
     const b = summary.find((s) => s.readers === fewest && s.contender === contender)
     return n > fewest && a && b && a.runsOk > 0 && b.runsOk > 0 ? ((a.cpuPercent - b.cpuPercent) * 10) / (n - fewest) : Number.NaN
   }
-  const ratio = (n: number): number => {
-    const a = summary.find((s) => s.readers === n && s.contender === 'rtspkit')
+  const ratio = (n: number, contender = 'rtspkit'): number => {
+    const a = summary.find((s) => s.readers === n && s.contender === contender)
     const b = summary.find((s) => s.readers === n && s.contender === 'gstreamer')
     return a && b && a.runsOk > 0 && b.runsOk > 0 ? a.cpuPercent / b.cpuPercent : Number.NaN
   }
@@ -342,7 +353,7 @@ async function main(): Promise<void> {
         fixed(s.cpuMsPerSecondPerReader, 3),
         s.readers > fewest ? fixed(marginal(s.readers, s.contender), 3) : '',
         s.runsOk > 0 ? `${fixed(s.mbpsPerReader)}, ${fixed(s.mbpsPerReaderMin)}` : '–',
-        s.contender === 'rtspkit' ? fixed(ratio(s.readers)) : '',
+        s.contender.startsWith('rtspkit') ? fixed(ratio(s.readers, s.contender)) : '',
         s.note,
       ]),
     ),
@@ -356,7 +367,7 @@ async function main(): Promise<void> {
     summary: summary.map((s) => ({
       ...s,
       marginalMsPerSecondPerReader: marginal(s.readers, s.contender),
-      ratioVsGstreamer: s.contender === 'rtspkit' ? ratio(s.readers) : undefined,
+      ratioVsGstreamer: s.contender.startsWith('rtspkit') ? ratio(s.readers, s.contender) : undefined,
     })),
     runs: records,
   })
