@@ -104,18 +104,22 @@ describe('RtspServer serving a file, real readers', () => {
       // The pipeline ends by itself: `identity eos-after=N` ends each branch after ~3 s of
       // frames, matroskamux finishes the file and gst-launch exits on the EOS. (Stopping it
       // with SIGINT and -e instead sometimes left it hanging on a loaded 2-core machine.)
+      // Over TCP one rtspsrc thread reads the connection for every stream: a bounded queue in
+      // front of the muxer (which waits for both streams) could block it and starve the other
+      // stream — a deadlock in the pipeline, not the server. Unbounded queues rule that out.
+      const UNBOUNDED_QUEUE = ['queue', 'max-size-buffers=0', 'max-size-bytes=0', 'max-size-time=0']
       const videoFrames = 3 * FPS
       const audioFrames = Math.ceil(3 * AAC_FPS)
-      const child = spawn('gst-launch-1.0', ['-q',
+      const child = spawn('gst-launch-1.0', ['-q', '--gst-debug=rtspsrc:3,rtpbin:2,GST_PIPELINE:2',
         'rtspsrc', `location=${server.url('demo')}`, `protocols=${transport}`, 'latency=200', 'name=src',
-        'src.', '!', 'application/x-rtp,media=video', '!', 'rtph264depay', '!', 'h264parse', '!', 'identity', `eos-after=${videoFrames}`, '!', 'queue', '!', 'mux.',
-        'src.', '!', 'application/x-rtp,media=audio', '!', 'rtpmp4gdepay', '!', 'aacparse', '!', 'identity', `eos-after=${audioFrames}`, '!', 'queue', '!', 'mux.',
+        'src.', '!', 'application/x-rtp,media=video', '!', 'rtph264depay', '!', 'h264parse', '!', 'identity', `eos-after=${videoFrames}`, '!', ...UNBOUNDED_QUEUE, '!', 'mux.',
+        'src.', '!', 'application/x-rtp,media=audio', '!', 'rtpmp4gdepay', '!', 'aacparse', '!', 'identity', `eos-after=${audioFrames}`, '!', ...UNBOUNDED_QUEUE, '!', 'mux.',
         'matroskamux', 'name=mux', '!', 'filesink', `location=${out}`], { stdio: ['ignore', 'ignore', 'pipe'] })
       let stderr = ''
       child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()))
       t.after(() => killChild(child))
       const exit = await waitForExit(child, 40_000).catch((err: Error) => {
-        throw new Error(`${err.message}; gst-launch said: ${stderr.slice(-2000)}`)
+        throw new Error(`${err.message}; gst-launch said: ${stderr.slice(-3000)}\nserver log:\n${serverLog.slice(-20).join('\n')}`)
       })
       assert.equal(exit.code, 0, stderr)
       const n = await assertRecording(out, { min: 2.8, max: 3.1 })
