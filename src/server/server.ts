@@ -742,8 +742,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     headers.set('Range', 'npt=0.000-')
     // RTP-Info (RFC 2326 §12.33): where each track's clock stands now, for A/V alignment.
     const base = streamUrl(req.url, s.stream.path)
-    const entries = s.setUpTracks().flatMap((i) => {
-      const rtptime = s.stream.rtpTimeNow(i)
+    const tracks = s.setUpTracks()
+    const times = s.stream.rtpTimesNow(tracks)
+    const entries = tracks.flatMap((i, n) => {
+      const rtptime = times[n]
       return rtptime === undefined ? [] : [{ url: `${base}/${s.stream.tracks[i]!.control}`, rtptime }]
     })
     if (entries.length > 0) headers.set('RTP-Info', formatRtpInfo(entries))

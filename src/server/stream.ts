@@ -142,7 +142,7 @@ export class Stream {
   readonly summary: string
   private readonly clocks: TrackClock[]
   /** An exact media clock, when the source has one (file and API publishers). */
-  clockSource: ((index: number) => number | undefined) | undefined
+  clockSource: ((index: number, wallMs: number) => number | undefined) | undefined
   /** Fresh sender reports, when the source makes its own (file and API publishers). */
   reportSource: ((index: number) => Buffer | undefined) | undefined
   /** A publisher's latest sender report per track, and when it arrived (performance.now()). */
@@ -194,18 +194,32 @@ export class Stream {
    * (one instant of the publisher's clock for all tracks), else extrapolated from the last packet.
    */
   rtpTimeNow(index: number): number | undefined {
-    if (this.clockSource !== undefined) return this.clockSource(index)
+    return this.rtpTimesNow([index])[0]
+  }
+
+  /**
+   * `rtpTimeNow` of several tracks at one instant: the clocks are read once, so a pause of
+   * the process between two tracks (GC on a busy machine) cannot skew their alignment.
+   */
+  rtpTimesNow(indexes: readonly number[]): Array<number | undefined> {
+    const wallMs = Date.now()
+    const monoMs = performance.now()
+    return indexes.map((i) => this.rtpTimeAt(i, wallMs, monoMs))
+  }
+
+  private rtpTimeAt(index: number, wallMs: number, monoMs: number): number | undefined {
+    if (this.clockSource !== undefined) return this.clockSource(index, wallMs)
     const track = this.tracks[index]
     const report = this.lastReports[index]
     if (track !== undefined && report !== undefined && this.lastReports.every((r) => r !== undefined)) {
       let latest = report
       for (const r of this.lastReports) if (r!.at > latest.at) latest = r!
-      const publisherNowMs = latest.ntpMs + (performance.now() - latest.at)
+      const publisherNowMs = latest.ntpMs + (monoMs - latest.at)
       return (report.rtp + Math.round(((publisherNowMs - report.ntpMs) / 1000) * track.clockRate)) >>> 0
     }
     const clock = this.clocks[index]
     if (clock?.rtpTimestamp === undefined || track === undefined) return undefined
-    return (clock.rtpTimestamp + Math.round(((performance.now() - clock.at) / 1000) * track.clockRate)) >>> 0
+    return (clock.rtpTimestamp + Math.round(((monoMs - clock.at) / 1000) * track.clockRate)) >>> 0
   }
 
   sentCounts(index: number): { packets: number; octets: number } {
@@ -283,10 +297,10 @@ export class StreamPublisher {
     }
     const sdp = writeSdp({ sessionName: 'rtspkit', range: 'npt=now-', attributes: [['tool', 'rtspkit']], media })
     this.stream = new Stream(path, kind, tracks, sdp)
-    this.stream.clockSource = (i) => {
+    this.stream.clockSource = (i, wallMs) => {
       const s = this.senders[i]
       if (s === undefined || this.anchorPts === undefined) return undefined
-      return (s.rtpBase + Math.round((this.anchorPts + (Date.now() - this.anchorWallMs) / 1000) * s.clockRate)) >>> 0
+      return (s.rtpBase + Math.round((this.anchorPts + (wallMs - this.anchorWallMs) / 1000) * s.clockRate)) >>> 0
     }
     this.stream.reportSource = (i) => this.report(i)
     this.srTimer = setInterval(() => this.sendReports(), opts.rtcpIntervalMs ?? 5000)
