@@ -20,6 +20,7 @@ import type { SendTrackInit } from '../formats/send-track.js'
 import { formatTransport } from '../rtsp/headers/transport.js'
 import type { TransportSpec } from '../rtsp/headers/transport.js'
 import { buildSenderReport, ntpFromDate } from '../rtcp/packets.js'
+import { encodeInterleavedPackets } from '../rtsp/serialize.js'
 import { writeSdp } from '../sdp/write.js'
 import type { MediaDescription } from '../sdp/types.js'
 import { bindRtpPortPair } from '../transport/udp.js'
@@ -378,7 +379,7 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
         for (let i = 0; i < packets.length; i++) s.udp.sendRtp(packets[i]!)
         return Promise.resolve()
       }
-      this.conn.write(interleave(s.rtpChannel, packets))
+      this.conn.write(encodeInterleavedPackets(s.rtpChannel, packets))
     }
     if (this.conn.writableLength <= this.opts.highWaterMark) return Promise.resolve()
     return new Promise((resolve) => this.drainWaiters.push(resolve))
@@ -523,23 +524,3 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
 }
 
 function noop(): void {}
-
-/**
- * One buffer with every packet of an access unit framed as `$` channel length (RFC 2326 §10.12):
- * one socket write per unit. For packetizers without packetizeInterleaved().
- */
-function interleave(channel: number, packets: readonly Buffer[]): Buffer {
-  let size = 0
-  for (let i = 0; i < packets.length; i++) size += 4 + packets[i]!.length
-  const out = Buffer.allocUnsafe(size)
-  let o = 0
-  for (let i = 0; i < packets.length; i++) {
-    const p = packets[i]!
-    out[o] = 0x24
-    out[o + 1] = channel
-    out.writeUInt16BE(p.length, o + 2)
-    p.copy(out, o + 4)
-    o += 4 + p.length
-  }
-  return out
-}

@@ -1,7 +1,7 @@
 /** The RTSP wire layer: messages, serializer, incremental reader, header codecs, authentication. */
 export { Headers, cseqOf } from './message.js'
 export type { HeadersInit, RtspRequest, RtspResponse } from './message.js'
-export { serializeRequest, serializeResponse, encodeInterleaved } from './serialize.js'
+export { serializeRequest, serializeResponse, encodeInterleaved, encodeInterleavedPackets } from './serialize.js'
 export type { RequestInit, ResponseInit } from './serialize.js'
 export { RtspReader, DEFAULT_READER_LIMITS } from './reader.js'
 export type { ReaderHandlers, ReaderLimits } from './reader.js'

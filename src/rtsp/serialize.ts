@@ -124,6 +124,27 @@ function build(startLine: string, init: HeadersInit, bodyInit: Buffer | string |
 }
 
 /**
+ * Several packets framed one after another, `$` channel length each (RFC 2326 §10.12), in one
+ * buffer: one socket write per access unit. Callers pass RTP packets, which fit a frame.
+ */
+export function encodeInterleavedPackets(channel: number, packets: readonly Uint8Array[]): Buffer {
+  let size = 0
+  for (let i = 0; i < packets.length; i++) size += 4 + packets[i]!.length
+  const out = Buffer.allocUnsafe(size)
+  let o = 0
+  for (let i = 0; i < packets.length; i++) {
+    const p = packets[i]!
+    out[o] = 0x24
+    out[o + 1] = channel
+    out[o + 2] = p.length >>> 8
+    out[o + 3] = p.length & 0xff
+    out.set(p, o + 4)
+    o += 4 + p.length
+  }
+  return out
+}
+
+/**
  * One interleaved frame (RFC 2326 §10.12):
  *
  *   0        1         2        3

@@ -77,17 +77,11 @@ export async function startPullSource(
   }
   supervisor.on('reconnecting', (e) => log(`source ${redactUrl(url)} dropped (${e.error.message}); reconnecting in ${e.delayMs} ms`))
   void (async () => {
-    // Readers join at key frames; the first frames of a video track before one are useless.
-    const waitingKey = supervisor.tracks.map((t) => t.type === 'video')
+    // No key-frame gate here: every reader joins at a key frame on its own (ServerSession).
     try {
       for await (const frame of supervisor.frames()) {
         const i = served.get(frame.track.index)
-        if (i === undefined) continue
-        if (waitingKey[frame.track.index]) {
-          if (!frame.keyFrame) continue
-          waitingKey[frame.track.index] = false
-        }
-        publisher.write(i, frame)
+        if (i !== undefined) publisher.write(i, frame)
       }
       publisher.close('the source was closed')
     } catch (err) {

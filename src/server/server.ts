@@ -20,7 +20,7 @@ import { formatTransport, parseTransport } from '../rtsp/headers/transport.js'
 import type { TransportSpec } from '../rtsp/headers/transport.js'
 import { formatRtpInfo } from '../rtsp/headers/rtp-info.js'
 import { parseSdp, rtpMapFor } from '../sdp/parse.js'
-import { bindRtpPortPair } from '../transport/udp.js'
+import { bindRtpPortPair, normalizeAddress } from '../transport/udp.js'
 import type { UdpPortPair } from '../transport/udp.js'
 import { ServerAuth, newNonce } from './auth.js'
 import { startPullSource } from './pull-source.js'
@@ -786,10 +786,6 @@ function sessionIdOf(req: RtspRequest): string | undefined {
   } catch {
     return undefined
   }
-}
-
-function normalizeAddress(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
 }
 
 /** Path without leading/trailing slashes, percent-decoded. */

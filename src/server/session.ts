@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { createRtpPacket, parseRtpPacketInto } from '../rtp/packet.js'
 import type { UdpPortPair } from '../transport/udp.js'
+import { encodeInterleaved } from '../rtsp/serialize.js'
 import { Batch } from './stream.js'
 import type { Stream, StreamReader } from './stream.js'
 
@@ -205,12 +206,7 @@ export class ServerSession implements StreamReader {
     if (t.protocol === 'tcp') {
       const socket = this.socket
       if (socket === undefined || socket.destroyed || socket.writableLength > this.host.maxReaderQueueBytes) return
-      const frame = Buffer.allocUnsafe(4 + packet.length)
-      frame[0] = 0x24
-      frame[1] = t.channels![1]
-      frame.writeUInt16BE(packet.length, 2)
-      packet.copy(frame, 4)
-      socket.write(frame)
+      socket.write(encodeInterleaved(t.channels![1], packet))
     } else {
       this.host.udp?.sendTo('rtcp', packet, t.clientPorts![1], this.remoteAddress)
     }

@@ -11,6 +11,7 @@ import { createSendTrack, withParameterSets } from '../formats/send-track.js'
 import type { SendPacketizer, SendTrackInit } from '../formats/send-track.js'
 import { RTP_HEADER_SIZE, type InterleavedPacketizer } from '../formats/rtp-header.js'
 import { writeSdp } from '../sdp/write.js'
+import { encodeInterleavedPackets } from '../rtsp/serialize.js'
 import { InvalidArgumentError, StateError } from '../errors.js'
 
 /**
@@ -79,16 +80,7 @@ export class Batch {
       framed.copy(out)
       for (let o = 0; o < out.length; o += 4 + ((out[o + 2]! << 8) | out[o + 3]!)) out[o + 1] = channel
     } else {
-      const packets = this.#packets
-      out = Buffer.allocUnsafe(this.bytes + 4 * packets.length)
-      let o = 0
-      for (const p of packets) {
-        out[o] = 0x24
-        out[o + 1] = channel
-        out.writeUInt16BE(p.length, o + 2)
-        p.copy(out, o + 4)
-        o += 4 + p.length
-      }
+      out = encodeInterleavedPackets(channel, this.#packets)
     }
     if (this.#framed === undefined) {
       this.#channel = channel

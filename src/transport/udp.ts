@@ -145,7 +145,7 @@ export async function bindRtpPortPair(options: BindRtpPortPairOptions = {}): Pro
 }
 
 /** IPv4-mapped IPv6 (::ffff:a.b.c.d) as plain IPv4, so both spellings compare equal. */
-function normalizeAddress(address: string): string {
+export function normalizeAddress(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
 }
 
