@@ -19,7 +19,15 @@ export class ReorderBuffer {
   lost = 0
   /** Duplicates and packets that arrived after their turn. */
   discarded = 0
+  /** Packets held at most (maxPackets). */
+  private readonly capacity: number
+  /**
+   * Ring length: a power of two above the capacity. 65536 is a multiple of it, so the slot
+   * after 65535's is 0's; with any other length `seq % size` jumps at the wrap and two live
+   * packets collide in one slot (issue 11).
+   */
   private readonly size: number
+  private readonly mask: number
   private readonly maxDelayMs: number
   private readonly slots: Array<Buffer | undefined>
   private readonly arrivals: Float64Array
@@ -27,7 +35,10 @@ export class ReorderBuffer {
   private held = 0
 
   constructor(opts: ReorderOptions = {}) {
-    this.size = Math.max(2, Math.min(opts.maxPackets ?? 64, 32768))
+    this.capacity = Math.max(1, Math.min(Math.floor(opts.maxPackets ?? 64) || 64, 32766))
+    // Room for one packet over capacity (released at once) and the slot of `next`.
+    this.size = 2 ** Math.ceil(Math.log2(this.capacity + 2))
+    this.mask = this.size - 1
     this.maxDelayMs = opts.maxDelayMs ?? 100
     this.slots = new Array<Buffer | undefined>(this.size)
     this.arrivals = new Float64Array(this.size)
@@ -64,7 +75,7 @@ export class ReorderBuffer {
       emit(packet)
       return
     }
-    const i = sequenceNumber % this.size
+    const i = sequenceNumber & this.mask
     if (this.slots[i] !== undefined) {
       this.discarded++
       return
@@ -72,14 +83,14 @@ export class ReorderBuffer {
     this.slots[i] = packet
     this.arrivals[i] = nowMs
     this.held++
-    if (this.held >= this.size - 1) this.skipGap(emit)
+    if (this.held > this.capacity) this.skipGap(emit)
   }
 
   /** Give up gaps whose oldest waiting packet has waited too long. Call from a timer while `waiting` > 0. */
   flushExpired(nowMs: number, emit: (packet: Buffer) => void): void {
     while (this.held > 0) {
       const oldest = this.oldestHeld()
-      if (nowMs - this.arrivals[oldest % this.size]! < this.maxDelayMs) return
+      if (nowMs - this.arrivals[oldest & this.mask]! < this.maxDelayMs) return
       this.skipGap(emit)
     }
   }
@@ -94,7 +105,7 @@ export class ReorderBuffer {
   /** Sequence number of the first held packet after `next`. */
   private oldestHeld(): number {
     let s = this.next
-    for (let k = 0; k < this.size; k++, s = (s + 1) & 0xffff) if (this.slots[s % this.size] !== undefined) return s
+    for (let k = 0; k < this.size; k++, s = (s + 1) & 0xffff) if (this.slots[s & this.mask] !== undefined) return s
     return s
   }
 
@@ -112,7 +123,7 @@ export class ReorderBuffer {
 
   private drain(emit: (packet: Buffer) => void): void {
     for (;;) {
-      const i = this.next % this.size
+      const i = this.next & this.mask
       const p = this.slots[i]
       if (p === undefined) return
       this.slots[i] = undefined

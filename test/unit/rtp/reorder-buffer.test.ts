@@ -46,6 +46,38 @@ describe('ReorderBuffer', () => {
   it('works across the 16-bit wrap', () => {
     assert.deepEqual(run([65534, 0, 65535, 1]).out, [65534, 65535, 0, 1])
   })
+  it('issue 11: every maxPackets 1..300 keeps all packets across the 65535 → 0 wrap', () => {
+    for (let size = 1; size <= 300; size++) {
+      // Pairs swapped (a gap of one held packet at a time) from before to after the wrap; a
+      // ring of a non-power-of-two length put 65535 and 0 (or neighbours) in clashing slots.
+      for (const start of [65536 - size - 3, 65536 - Math.ceil(size / 2), 65535]) {
+        // The first packet opens the window; then (start+2, start+1), (start+4, start+3), …
+        const order = [start]
+        const pairs = size + 6
+        for (let i = 1; i <= 2 * pairs; i += 2) order.push((start + i + 1) & 0xffff, (start + i) & 0xffff)
+        const { out, rb } = run(order, { maxPackets: size })
+        const expected = Array.from({ length: order.length }, (_, i) => (start + i) & 0xffff)
+        assert.equal(rb.lost, 0, `size ${size} start ${start}`)
+        assert.equal(rb.discarded, 0, `size ${size} start ${start}`)
+        assert.deepEqual(out, expected, `size ${size} start ${start}`)
+      }
+    }
+  })
+  it('issue 11: a window-sized permutation across the wrap comes out whole for every size', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 0, max: 300 }), fc.infiniteStream(fc.nat()), (size, back, rnd) => {
+        const start = (65536 - back) & 0xffff
+        const n = 3 * size + 10
+        const seqs = Array.from({ length: n }, (_, i) => (start + i) & 0xffff)
+        // Shuffle in blocks smaller than the smallest ring the size gives (2): swap neighbours.
+        const it = rnd[Symbol.iterator]()
+        for (let b = 1; b + 1 < n; b += 2) if ((it.next().value as number) % 2 === 0) [seqs[b], seqs[b + 1]] = [seqs[b + 1]!, seqs[b]!]
+        const { out, rb } = run(seqs, { maxPackets: size })
+        assert.equal(rb.lost, 0)
+        assert.deepEqual(out, Array.from({ length: n }, (_, i) => (start + i) & 0xffff))
+      }),
+    )
+  })
   it('property: any permutation within the window comes out sorted with no loss', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 65535 }), fc.integer({ min: 2, max: 40 }), fc.infiniteStream(fc.nat()), (start, n, rnd) => {
