@@ -1,5 +1,5 @@
 import { rtpMapFor } from '../sdp/parse.js'
-import type { MediaDescription, RtpMap } from '../sdp/types.js'
+import type { MediaDescription } from '../sdp/types.js'
 import { aacFormat } from './aac/index.js'
 import { h264Format } from './h264/index.js'
 import { h265Format } from './h265/index.js'
@@ -7,19 +7,7 @@ import { mjpegFormat } from './mjpeg/index.js'
 import { pcmaFormat, pcmuFormat } from './g711/index.js'
 import { opusFormat } from './opus/index.js'
 import { latmFormat } from './latm/index.js'
-import type { CodecName, FormatHandler } from './types.js'
-
-/**
- * One codec the registry knows. A new codec is one folder under formats/ exporting an
- * entry like this, and one line in FORMATS below.
- */
-export interface FormatEntry {
-  codec: CodecName
-  /** Is this payload type of this media ours? `rtpmap` falls back to RFC 3551 static types. */
-  matches(media: MediaDescription, rtpmap: RtpMap | undefined, payloadType: number): boolean
-  /** The handler, or undefined when the parameters say we cannot consume it after all. */
-  create(media: MediaDescription, payloadType: number, rtpmap: RtpMap | undefined): FormatHandler | undefined
-}
+import type { CodecName, FormatEntry, FormatHandler } from './types.js'
 
 const FORMATS: readonly FormatEntry[] = [
   h264Format,
@@ -47,7 +35,7 @@ export function resolveFormat(media: MediaDescription, payloadType: number): For
 /** Codecs resolveFormat knows, for messages ("supported: H264, AAC"). */
 export const supportedCodecs: readonly CodecName[] = FORMATS.map((f) => f.codec)
 
-export type { AccessUnit, CodecDetails, CodecName, Depacketizer, FormatHandler } from './types.js'
+export type { AccessUnit, CodecDetails, CodecName, Depacketizer, FormatEntry, FormatHandler } from './types.js'
 export * from './h264/index.js'
 export * from './h265/index.js'
 export * from './mjpeg/index.js'

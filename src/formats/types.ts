@@ -1,5 +1,5 @@
 import type { RtpPacket } from '../rtp/packet-types.js'
-import type { MediaDescription } from '../sdp/types.js'
+import type { MediaDescription, RtpMap } from '../sdp/types.js'
 
 /**
  * One access unit as a depacketizer produces it: for H.264 the NAL units of one picture
@@ -62,6 +62,18 @@ export interface FormatHandler {
   /** Details known from the SDP alone (sprop-parameter-sets, config). */
   details: CodecDetails
   createDepacketizer(): Depacketizer
+}
+
+/**
+ * One codec the registry knows. A new codec is one folder under formats/ exporting an
+ * entry like this, and one line in FORMATS below.
+ */
+export interface FormatEntry {
+  codec: CodecName
+  /** Is this payload type of this media ours? `rtpmap` falls back to RFC 3551 static types. */
+  matches(media: MediaDescription, rtpmap: RtpMap | undefined, payloadType: number): boolean
+  /** The handler, or undefined when the parameters say we cannot consume it after all. */
+  create(media: MediaDescription, payloadType: number, rtpmap: RtpMap | undefined): FormatHandler | undefined
 }
 
 export type { MediaDescription }

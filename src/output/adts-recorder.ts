@@ -11,7 +11,7 @@ import { AAC_SAMPLE_RATES, buildAudioSpecificConfig, parseAudioSpecificConfig } 
 import { RtspError, UnsupportedError } from '../errors.js'
 import { openByteSink } from './byte-sink.js'
 import type { ByteSink } from './byte-sink.js'
-import type { RecorderFrame, RecorderOptions, RecorderTrack, SkippedTrack } from './recorder.js'
+import type { RecorderFrame, RecorderOptions, RecorderTrack, SkippedTrack } from './types.js'
 import { SingleTrackRecorder } from './single-track-recorder.js'
 import { DROPPED } from './timeline.js'
 

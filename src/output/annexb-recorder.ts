@@ -12,7 +12,7 @@ import type { CodecDetails } from '../formats/types.js'
 import { findParameterSets, withNalHeader } from './avc-config.js'
 import { openByteSink } from './byte-sink.js'
 import type { ByteSink } from './byte-sink.js'
-import type { RecorderFrame, RecorderOptions, SkippedTrack } from './recorder.js'
+import type { RecorderFrame, RecorderOptions, SkippedTrack } from './types.js'
 import { SingleTrackRecorder } from './single-track-recorder.js'
 import { DROPPED } from './timeline.js'
 

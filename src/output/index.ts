@@ -7,4 +7,4 @@ export type {
   RecorderOptions,
   RecorderTrack,
   SkippedTrack,
-} from './recorder.js'
+} from './types.js'

@@ -45,7 +45,7 @@ import type {
   RecorderOptions,
   RecorderTrack,
   SkippedTrack,
-} from './recorder.js'
+} from './types.js'
 import { DROPPED, Timeline, checkFrame } from './timeline.js'
 import type { TimelineTrackKind } from './timeline.js'
 

@@ -6,7 +6,7 @@
 import { UnsupportedError } from '../errors.js'
 import { openByteSink } from './byte-sink.js'
 import type { ByteSink } from './byte-sink.js'
-import type { RecorderFrame, RecorderOptions, SkippedTrack } from './recorder.js'
+import type { RecorderFrame, RecorderOptions, SkippedTrack } from './types.js'
 import { SingleTrackRecorder } from './single-track-recorder.js'
 import { DROPPED } from './timeline.js'
 

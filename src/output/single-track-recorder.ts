@@ -5,7 +5,7 @@
  */
 import { OutputError, StateError } from '../errors.js'
 import type { ByteSink } from './byte-sink.js'
-import type { OutputFormat, Recorder, RecorderDropCounts, RecorderFrame, SkippedTrack } from './recorder.js'
+import type { OutputFormat, Recorder, RecorderDropCounts, RecorderFrame, SkippedTrack } from './types.js'
 import { Timeline, checkFrame } from './timeline.js'
 import type { TimelineTrackKind } from './timeline.js'
 

@@ -11,7 +11,7 @@
  *   its whole GOP, whose pictures reference it. (Muxers such as mediabunny reject the rest.)
  */
 import { InvalidArgumentError } from '../errors.js'
-import type { RecorderDropCounts, RecorderFrame } from './recorder.js'
+import type { RecorderDropCounts, RecorderFrame } from './types.js'
 
 /** What a track is to the timeline: a video track (waits for key frames), audio, or not recorded. */
 export type TimelineTrackKind = 'video' | 'audio' | 'off'

@@ -1,5 +1,5 @@
 import { parseAudioSpecificConfig } from '../../codec/aac-config.js'
-import type { FormatEntry } from '../index.js'
+import type { FormatEntry } from '../types.js'
 import { AacDepacketizer } from './depacketizer.js'
 import { aacDetailsFromSdp, aacFrameDuration, parseAacFmtp } from './sdp.js'
 

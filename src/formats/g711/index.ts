@@ -1,4 +1,4 @@
-import type { FormatEntry } from '../index.js'
+import type { FormatEntry } from '../types.js'
 import { G711Depacketizer } from './depacketizer.js'
 import { g711Details, type G711Codec } from './sdp.js'
 

@@ -1,4 +1,4 @@
-import type { FormatEntry } from '../index.js'
+import type { FormatEntry } from '../types.js'
 import { H264Depacketizer } from './depacketizer.js'
 import { h264DetailsFromSdp } from './sdp.js'
 

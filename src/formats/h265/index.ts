@@ -1,4 +1,4 @@
-import type { FormatEntry } from '../index.js'
+import type { FormatEntry } from '../types.js'
 import { H265Depacketizer } from './depacketizer.js'
 import { h265DetailsFromSdp } from './sdp.js'
 

@@ -1,7 +1,6 @@
 import { parseStreamMuxConfig, type StreamMuxConfig } from '../../codec/latm.js'
 import { RtspError } from '../../errors.js'
-import type { FormatEntry } from '../index.js'
-import type { CodecDetails, Depacketizer } from '../types.js'
+import type { CodecDetails, Depacketizer, FormatEntry } from '../types.js'
 import { LatmDepacketizer } from './depacketizer.js'
 import { latmDetails, latmFrameDuration, parseLatmFmtp } from './sdp.js'
 

@@ -1,6 +1,5 @@
 import { jpegSize } from '../../codec/jpeg.js'
-import type { FormatEntry } from '../index.js'
-import type { CodecDetails } from '../types.js'
+import type { CodecDetails, FormatEntry } from '../types.js'
 import { MjpegDepacketizer } from './depacketizer.js'
 
 export { MjpegDepacketizer, type MjpegDepacketizerOptions } from './depacketizer.js'

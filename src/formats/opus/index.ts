@@ -1,4 +1,4 @@
-import type { FormatEntry } from '../index.js'
+import type { FormatEntry } from '../types.js'
 import { OpusDepacketizer } from './depacketizer.js'
 import { OPUS_CLOCK_RATE, opusDetails } from './sdp.js'
 
