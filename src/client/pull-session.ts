@@ -33,7 +33,7 @@ import { buildReceiverReport, isRtcp, ntpMiddle32, parseRtcpPacket } from '../rt
 import { bindRtpPortPair } from '../transport/udp.js'
 import type { UdpPortPair } from '../transport/udp.js'
 import type { ParsedRtspUrl } from '../util/url.js'
-import { redactUrl, resolveControl } from '../util/url.js'
+import { redactUrl, resolveContentBase, resolveControl } from '../util/url.js'
 import type { SessionOptions, TransportProtocol } from './options.js'
 
 export type { TransportProtocol } from './options.js'
@@ -289,19 +289,9 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     if (this.state === 'closing' || this.state === 'closed') throw new AbortError('session closed')
   }
 
-  /** RFC 2326 §C.1.1: Content-Base, then Content-Location, then the request URL. */
+  /** RFC 2326 §C.1.1: Content-Base, then Content-Location, then the request URL (schemeless values: resolveContentBase). */
   private contentBase(res: RtspResponse, requestUrl: string): string {
-    const raw = res.headers.get('Content-Base') ?? res.headers.get('Content-Location')
-    if (raw === undefined || raw.trim() === '') return requestUrl
-    try {
-      // Some cameras send a relative Content-Base; resolve it against the request URL.
-      const u = new URL(raw.trim(), requestUrl)
-      u.username = ''
-      u.password = ''
-      return u.toString()
-    } catch {
-      return requestUrl
-    }
+    return resolveContentBase(res.headers.get('Content-Base') ?? res.headers.get('Content-Location'), requestUrl)
   }
 
   private buildTracks(sdp: SessionDescription, base: string): void {

@@ -82,3 +82,44 @@ export function resolveControl(base: string, control: string | undefined): strin
   }
   return base.endsWith('/') ? base + control : `${base}/${control}`
 }
+
+/**
+ * The base URL of a DESCRIBE reply (RFC 2326 §C.1.1: Content-Base, else Content-Location,
+ * else the request URL), with its credentials removed. Cameras send values that are not
+ * absolute rtsp:// URLs:
+ * - `192.168.1.10/stream/` (a host without a scheme): the path, on the server we talk to;
+ * - `/stream/` or `stream/` (a bare path): resolved against the request URL, from the root
+ *   when the request path starts with it (`live/ch0/` for `rtsp://cam/live/ch0`);
+ * - another scheme (`http://…`) or something unparseable: ignored, the request URL is the base.
+ */
+export function resolveContentBase(raw: string | undefined, requestUrl: string): string {
+  const value = raw?.trim() ?? ''
+  const request = new URL(requestUrl)
+  let base: URL | undefined
+  try {
+    if (value === '') base = undefined
+    else if (/^rtsps?:\/\//i.test(value)) base = new URL(value)
+    else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) base = undefined
+    else if (value.startsWith('//')) base = new URL(`${request.protocol}${value}`)
+    else if (value.startsWith('/')) base = new URL(value, request)
+    else {
+      const host = /^(\[[0-9a-f:.]+\]|[a-z0-9-]+(?:\.[a-z0-9-]+)*)(:\d+)?(?=\/|$)/i.exec(value)
+      const looksLikeHost =
+        host !== null && (host[2] !== undefined || host[1]!.includes('.') || host[1]!.startsWith('[') || host[1]!.toLowerCase() === request.hostname.toLowerCase())
+      if (looksLikeHost) {
+        // The camera left the scheme out: keep its path, on the connection's server.
+        base = new URL(value.slice(host[0].length) || '/', request)
+      } else {
+        const fromRoot = new URL(`/${value}`, request)
+        const requestPath = request.pathname.endsWith('/') ? request.pathname : `${request.pathname}/`
+        base = requestPath.startsWith(fromRoot.pathname.endsWith('/') ? fromRoot.pathname : `${fromRoot.pathname}/`) ? fromRoot : new URL(value, request)
+      }
+    }
+  } catch {
+    base = undefined
+  }
+  if (base === undefined || base.hostname === '') base = request
+  base.username = ''
+  base.password = ''
+  return base.toString()
+}

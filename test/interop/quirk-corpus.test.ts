@@ -61,6 +61,20 @@ const playable: Playable[] = [
     check: (s, cam) => assert.equal(s.tracks[0]!.control, cam.url('/live/trackID=1')),
   },
   {
+    name: 'Content-Base without a scheme ("192.168.1.10/stream/"): SETUP on the stream path of our server',
+    scenario: { contentBase: () => '192.168.1.10/stream/' },
+    check: (s, cam) => {
+      assert.equal(s.tracks[0]!.control, cam.url('/stream/trackID=1'))
+      assert.ok(cam.requests.some((r) => r.method === 'SETUP' && r.url === cam.url('/stream/trackID=1')))
+    },
+  },
+  {
+    name: 'Content-Base as a bare path naming the stream ("live/ch0/")',
+    scenario: { contentBase: () => 'live/ch0/' },
+    path: '/live/ch0',
+    check: (_s, cam) => assert.ok(cam.requests.some((r) => r.method === 'SETUP' && r.url === cam.url('/live/ch0/trackID=1'))),
+  },
+  {
     name: 'Session header with spaces and ;timeout = 5',
     scenario: { session: ' 1A2B3C ; timeout = 5' },
     check: (_s, cam) => assert.ok(cam.requests.filter((r) => r.method === 'PLAY').every((r) => r.headers['session'] === '1A2B3C')),

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { parseRtspUrl, redactUrl, resolveControl } from '../../../src/util/url.js'
+import { parseRtspUrl, redactUrl, resolveContentBase, resolveControl } from '../../../src/util/url.js'
 import { InvalidArgumentError } from '../../../src/errors.js'
 
 describe('parseRtspUrl', () => {
@@ -38,4 +38,31 @@ describe('resolveControl (RFC 2326 C.1.1 and camera practice)', () => {
   for (const [name, base, control, expected] of cases) {
     it(name, () => assert.equal(resolveControl(base, control), expected))
   }
+})
+
+describe('resolveContentBase (issue 11: Content-Base without a scheme)', () => {
+  const req = 'rtsp://192.168.1.10:554/stream'
+  const cases: Array<[string, string | undefined, string, string]> = [
+    ['absent', undefined, req, req],
+    ['empty', '  ', req, req],
+    ['absolute, credentials removed', 'rtsp://u:p@192.168.1.10:554/stream/', req, 'rtsp://192.168.1.10:554/stream/'],
+    ['rtsps absolute', 'rtsps://cam/x/', req, 'rtsps://cam/x/'],
+    ['host without a scheme (camera quirk)', '192.168.1.10/stream/', req, 'rtsp://192.168.1.10:554/stream/'],
+    ['LAN host and port without a scheme: the path on our server', '10.0.0.5:8554/live/', req, 'rtsp://192.168.1.10:554/live/'],
+    ['host name without a scheme', 'cam.local/stream/', req, 'rtsp://192.168.1.10:554/stream/'],
+    ['host only, no path', '192.168.1.10', req, 'rtsp://192.168.1.10:554/'],
+    ['absolute path', '/stream/', req, 'rtsp://192.168.1.10:554/stream/'],
+    ['bare path naming the stream', 'live/ch0/', 'rtsp://cam/live/ch0', 'rtsp://cam/live/ch0/'],
+    ['bare path, other stream: relative to the request', 'live/', 'rtsp://cam/stream', 'rtsp://cam/live/'],
+    ['bare path equal to the request path', 'stream/', req, 'rtsp://192.168.1.10:554/stream/'],
+    ['http scheme: ignored', 'http://192.168.1.10/stream/', req, req],
+    ['garbage: ignored', 'rtsp://[zz/', req, req],
+    ['scheme-relative', '//cam:8554/s/', req, 'rtsp://cam:8554/s/'],
+  ]
+  for (const [name, raw, request, expected] of cases) {
+    it(name, () => assert.equal(resolveContentBase(raw, request), expected))
+  }
+  it('a schemeless base still gives the right SETUP URL with resolveControl', () => {
+    assert.equal(resolveControl(resolveContentBase('192.168.1.10/stream/', req), 'trackID=1'), 'rtsp://192.168.1.10:554/stream/trackID=1')
+  })
 })
