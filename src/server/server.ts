@@ -268,6 +268,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     return [...this.streams.values()].map((s) => ({ path: s.path, kind: s.kind, codecs: s.summary, readers: s.readers.size }))
   }
 
+  /**
+   * The live stream served on `path` now, or undefined. The HTTP side taps its packets by
+   * adding a `StreamReader` to `readers` (a tap counts as a reader: sources packetize for it).
+   */
+  liveStream(path: string): Stream | undefined {
+    return this.streams.get(normalizePath(path))
+  }
+
   async listen(): Promise<{ host: string; port: number }> {
     if (this.state !== 'new') throw new StateError({ action: 'listen', state: this.state, allowed: ['new'] })
     const rtpPort = this.opts.rtpPort
