@@ -254,6 +254,7 @@ interface SenderState {
  * every few seconds that map the RTP clocks to wall-clock time (RFC 3550 §6.4.1).
  */
 export class StreamPublisher {
+  /** @internal the server's fan-out state for this path */
   readonly stream: Stream
   private readonly senders: SenderState[]
   private readonly srTimer: NodeJS.Timeout
