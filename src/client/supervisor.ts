@@ -37,7 +37,7 @@ export interface SupervisorEvents {
   close: [err: RtspError | undefined]
 }
 
-type SupervisorState = 'idle' | 'playing' | 'waiting' | 'closed'
+export type SupervisorState = 'idle' | 'playing' | 'waiting' | 'closed'
 
 /**
  * Errors that another attempt will not fix: wrong password, no such stream, nothing we can
