@@ -3,18 +3,32 @@ export type { ClientOptions, ClientPullOptions, TransportChoice, TransportDecisi
 export type { TlsOptions } from './client/connection.js'
 export { PullSession } from './client/pull-session.js'
 export { PullSupervisor } from './client/supervisor.js'
-export type { ReconnectOptions, ReconnectEvent, SupervisorEvents } from './client/supervisor.js'
+export type { ReconnectOptions, ReconnectEvent, SupervisorEvents, SupervisorState } from './client/supervisor.js'
 export type { ClockSource, PullOptions, PullState, PullSessionEvents, TransportProtocol } from './client/pull-session.js'
 export type { Frame, Track, TrackStats, TrackTransport } from './client/track.js'
 export { PushSession } from './client/push-session.js'
 export type { PushOptions, PushState, PushSessionEvents, PushTrack, PushTrackInit, PushFrame, PushStats } from './client/push-session.js'
 export { openFileSource, paceFrames } from './input/file-source.js'
-export type { FileSource, SourceTrack, SourceFrame, PaceOptions } from './input/file-source.js'
+export type { FileSource, FileSourceOptions, SourceTrack, SourceFrame, PaceOptions, PaceSource, PacedFrame } from './input/file-source.js'
+export { createRecorder, formatFromPath } from './output/recorder.js'
+export type {
+  OutputFormat,
+  Recorder,
+  RecorderDropCounts,
+  RecorderFrame,
+  RecorderOptions,
+  RecorderTrack,
+  SkippedTrack,
+} from './output/types.js'
 export type { AccessUnit, CodecDetails, CodecName } from './formats/types.js'
 export type { RtpPacket } from './rtp/packet-types.js'
 export type { SessionDescription, MediaDescription, RtpMap } from './sdp/types.js'
 export * from './errors.js'
 export { redactUrl } from './util/url.js'
+export type { Credentials } from './util/url.js'
+export type { ReaderLimits } from './rtsp/reader.js'
+export type { ReorderOptions } from './rtp/reorder-buffer.js'
 export { RtspServer, StreamPublisher } from './server/index.js'
 export type { AuthorizeContext, RtspServerEvents, RtspServerOptions, ServerSessionInfo, PublishFrame, StreamTrackInfo, ServerCredentials } from './server/index.js'
+export type { PullSourceOptions } from './server/pull-source.js'
 export type { SendTrackInit } from './formats/send-track.js'
