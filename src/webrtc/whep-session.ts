@@ -1,0 +1,303 @@
+/**
+ * One WHEP viewer (RFC 9725): a werift peer connection that sends a live path's frames
+ * as they are, H.264 packetized by our own packetizer (RFC 6184 mode 1) and Opus / G.711
+ * passed through. The path's frames reach it through a bounded ViewerQueue drained on the
+ * next turn of the event loop, so the fan-out never waits for DTLS/SRTP work.
+ */
+import { randomBytes } from 'node:crypto'
+import { isIPv6 } from 'node:net'
+import { RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpSender, type RTCRtpTransceiver } from 'werift'
+import { H264NalType, nalType } from '../codec/h264-nal.js'
+import { ProtocolError, TimeoutError } from '../errors.js'
+import { G711Packetizer } from '../formats/g711/packetizer.js'
+import { H264Packetizer } from '../formats/h264/packetizer.js'
+import { OpusPacketizer } from '../formats/opus/packetizer.js'
+import type { LiveFrame, LiveMedia, LiveTrack } from '../http/live-media.js'
+import { filterCandidates, planOffer, restrictOffer, setFmtp, type SectionPlan } from './offer.js'
+import { ViewerQueue } from './viewer-queue.js'
+
+export interface WhepSessionOptions {
+  /**
+   * Addresses to advertise as host candidates (the addresses the server listens on); the
+   * answer carries candidates on these only. Default: every interface werift finds.
+   */
+  addresses?: readonly string[]
+  /** Close the session when ICE + DTLS do not connect within this time. Default 15000 ms. */
+  connectTimeoutMs?: number
+  /** Close the session after this long in ICE `disconnected`. Default 5000 ms. */
+  disconnectedTimeoutMs?: number
+  /** Bytes a viewer may fall behind before it drops to the next key frame. Default 4 MiB. */
+  maxQueueBytes?: number
+  /** Bound on ICE candidate gathering before the answer is sent. Default 5000 ms. */
+  gatherTimeoutMs?: number
+}
+
+export type WhepSessionState = 'connecting' | 'connected' | 'closed'
+
+export interface WhepSessionStats {
+  framesSent: number
+  packetsSent: number
+  framesDropped: number
+  overflows: number
+}
+
+/** A sender for one live track. */
+interface Outgoing {
+  plan: SectionPlan
+  track: LiveTrack
+  sender: RTCRtpSender
+  packetize(data: readonly Buffer[], rtpTimestamp: number): Buffer[]
+}
+
+const MTU = 1200 // RTP payload bytes: fits DTLS/SRTP + IP/UDP in any path MTU WebRTC assumes.
+
+export class WhepSession {
+  readonly id = randomBytes(12).toString('base64url')
+  readonly path: string
+  /** Why tracks of the path are not sent (AAC, H.265), for the viewer. */
+  readonly notes: string[]
+  state: WhepSessionState = 'connecting'
+  /** Called once when the session closes (whatever the reason). */
+  onClose: ((session: WhepSession, reason: string) => void) | undefined
+  readonly stats: WhepSessionStats = { framesSent: 0, packetsSent: 0, framesDropped: 0, overflows: 0 }
+  /** Why the session closed. */
+  closeReason: string | undefined
+
+  private readonly pc: RTCPeerConnection
+  private readonly media: LiveMedia
+  private readonly opts: Required<Omit<WhepSessionOptions, 'addresses'>>
+  private readonly outgoing = new Map<number, Outgoing>()
+  private readonly queue: ViewerQueue
+  private unsubscribe: (() => void) | undefined
+  private connectTimer: NodeJS.Timeout | undefined
+  private disconnectTimer: NodeJS.Timeout | undefined
+  private drainScheduled = false
+  private firstBatch = true
+  private readonly drainBound = (): void => this.drain()
+
+  private constructor(media: LiveMedia, pc: RTCPeerConnection, notes: string[], opts: WhepSessionOptions) {
+    this.media = media
+    this.path = media.path
+    this.pc = pc
+    this.notes = notes
+    this.opts = {
+      connectTimeoutMs: opts.connectTimeoutMs ?? 15_000,
+      disconnectedTimeoutMs: opts.disconnectedTimeoutMs ?? 5_000,
+      maxQueueBytes: opts.maxQueueBytes ?? 4 * 1024 * 1024,
+      gatherTimeoutMs: opts.gatherTimeoutMs ?? 5_000,
+    }
+    this.queue = new ViewerQueue(this.opts.maxQueueBytes, (i) => this.outgoing.get(i)?.track.type === 'video')
+  }
+
+  /**
+   * Answer a WHEP offer: plan the sections against the path's tracks, let werift answer the
+   * restricted offer, gather host candidates (no trickle: RFC 9725 §4.3 allows a complete
+   * answer) and return the answer SDP. Throws SdpError for an offer we cannot answer.
+   */
+  static async create(offer: string, media: LiveMedia, opts: WhepSessionOptions = {}): Promise<{ session: WhepSession; answer: string }> {
+    const plan = planOffer(offer, media.tracks())
+    const video = plan.sections.filter((s) => s.kind === 'video')
+    const audio = plan.sections.filter((s) => s.kind === 'audio')
+    const codec = (s: SectionPlan): RTCRtpCodecParameters =>
+      new RTCRtpCodecParameters({
+        mimeType: s.mimeType,
+        clockRate: s.clockRate,
+        channels: s.channels,
+        payloadType: s.payloadType,
+        parameters: s.fmtp || undefined,
+        rtcpFeedback: s.kind === 'video' ? [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] : [],
+      })
+    const addresses = opts.addresses?.filter((a) => a && a !== '0.0.0.0' && a !== '::')
+    const pc = new RTCPeerConnection({
+      codecs: { video: video.slice(0, 1).map(codec), audio: audio.slice(0, 1).map(codec) },
+      headerExtensions: { video: [], audio: [] },
+      iceServers: [],
+      iceAdditionalHostAddresses: addresses?.length ? [...addresses] : undefined,
+      iceUseIpv6: addresses?.length ? addresses.some((a) => isIPv6(a)) : false,
+    })
+    const session = new WhepSession(media, pc, plan.notes, opts)
+    try {
+      const transceivers: RTCRtpTransceiver[] = []
+      for (const s of plan.sections) {
+        transceivers.push(pc.addTransceiver(s.kind, { direction: s.track ? 'sendonly' : 'inactive' }))
+      }
+      await pc.setRemoteDescription({ type: 'offer', sdp: restrictOffer(offer, plan) })
+      const answer = await pc.createAnswer()
+      await pc.setLocalDescription(answer)
+      await session.gathered()
+      plan.sections.forEach((s, i) => {
+        const t = transceivers[i]!
+        if (!s.track) return
+        session.outgoing.set(s.track.index, { plan: s, track: s.track, sender: t.sender, packetize: packetizerFor(s, t.sender.ssrc) })
+      })
+      let sdp = pc.localDescription?.sdp ?? ''
+      for (const s of plan.sections) if (s.kind === 'video') sdp = setFmtp(sdp, s.index, s.payloadType, s.fmtp)
+      if (addresses?.length) sdp = filterCandidates(sdp, addresses)
+      session.watch()
+      return { session, answer: sdp.endsWith('\r\n') ? sdp : `${sdp}\r\n` }
+    } catch (err) {
+      session.close('negotiation failed')
+      throw err
+    }
+  }
+
+  private async gathered(): Promise<void> {
+    if (this.pc.iceGatheringState === 'complete') return
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sub.unSubscribe()
+        reject(new TimeoutError({ phase: 'handshake', timeoutMs: this.opts.gatherTimeoutMs, detail: '(ICE candidate gathering)' }))
+      }, this.opts.gatherTimeoutMs)
+      const sub = this.pc.iceGatheringStateChange.subscribe((state) => {
+        if (state !== 'complete') return
+        clearTimeout(timer)
+        sub.unSubscribe()
+        resolve()
+      })
+    })
+  }
+
+  private watch(): void {
+    this.connectTimer = setTimeout(() => this.close(`no WebRTC connection within ${this.opts.connectTimeoutMs} ms`), this.opts.connectTimeoutMs)
+    this.pc.connectionStateChange.subscribe((state) => {
+      if (this.state === 'closed') return
+      if (state === 'connected') {
+        clearTimeout(this.connectTimer)
+        clearTimeout(this.disconnectTimer)
+        this.disconnectTimer = undefined
+        if (this.state !== 'connected') {
+          this.state = 'connected'
+          this.start()
+        }
+      } else if (state === 'disconnected') {
+        // ICE consent (RFC 7675) lapsed; the pair may come back within a few seconds.
+        this.disconnectTimer ??= setTimeout(() => this.close('the viewer stopped answering ICE checks'), this.opts.disconnectedTimeoutMs)
+      } else if (state === 'failed' || state === 'closed') {
+        this.close(`the peer connection ${state}`)
+      }
+    })
+  }
+
+  /** Connected: subscribe to the path (the GOP cache comes first, from a key frame). */
+  private start(): void {
+    this.unsubscribe = this.media.subscribe({
+      frame: (f) => this.frame(f),
+      end: (err) => this.close(err ? `the path ended: ${err.message}` : 'the path ended'),
+    })
+  }
+
+  private frame(f: LiveFrame): void {
+    if (this.state !== 'connected' || !this.outgoing.has(f.track)) return
+    if (!this.queue.push(f)) this.stats.framesDropped++
+    if (!this.drainScheduled && this.queue.length > 0) {
+      this.drainScheduled = true
+      setImmediate(this.drainBound)
+    }
+  }
+
+  private drain(): void {
+    this.drainScheduled = false
+    if (this.state !== 'connected') return
+    const frames = this.queue.take()
+    this.stats.overflows = this.queue.overflows
+    if (this.firstBatch) {
+      this.firstBatch = false
+      this.sendFirstBatch(frames)
+      return
+    }
+    for (const f of frames) this.send(f, f.timestamp)
+  }
+
+  /**
+   * The GOP cache arrives in one burst. Sent with its own timestamps, the receiver's jitter
+   * buffer would schedule the live frames one GOP late for the whole session; instead the
+   * cached video frames get timestamps one tick apart ending at the newest, so they decode
+   * at once and live frames keep their own. Cached audio is dropped: it would queue the
+   * same GOP of delay in the audio jitter buffer, and video is synchronized to audio.
+   */
+  private sendFirstBatch(frames: LiveFrame[]): void {
+    const video = frames.filter((f) => this.outgoing.get(f.track)?.track.type === 'video')
+    const last = video[video.length - 1]
+    let i = 0
+    for (const f of frames) {
+      const isVideo = this.outgoing.get(f.track)?.track.type === 'video'
+      if (!isVideo) {
+        if (last && f.pts < last.pts - 0.05) continue
+        this.send(f, f.timestamp)
+        continue
+      }
+      this.send(f, last!.timestamp - (video.length - 1 - i))
+      i++
+    }
+  }
+
+  private send(f: LiveFrame, timestamp: number): void {
+    const out = this.outgoing.get(f.track)
+    if (!out) return
+    let data = f.data
+    if (out.track.codec === 'H264') data = withParameterSets(f, this.media.tracks()[f.track] ?? out.track)
+    let packets: Buffer[]
+    try {
+      packets = out.packetize(data, Math.trunc(timestamp) >>> 0) // RTP timestamps wrap at 2^32 (RFC 3550 §5.1)
+    } catch {
+      // An Opus packet over the MTU (RFC 7587 §4.2 forbids fragmenting it): skip the frame.
+      this.stats.framesDropped++
+      return
+    }
+    for (const p of packets) out.sender.sendRtp(p).catch(() => {})
+    this.stats.framesSent++
+    this.stats.packetsSent += packets.length
+  }
+
+  /** Release everything: the subscription, timers, the peer connection and its sockets. Idempotent. */
+  close(reason = 'closed'): void {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    this.closeReason = reason
+    clearTimeout(this.connectTimer)
+    clearTimeout(this.disconnectTimer)
+    this.unsubscribe?.()
+    this.unsubscribe = undefined
+    this.queue.take()
+    this.pc.close().catch(() => {})
+    this.onClose?.(this, reason)
+  }
+}
+
+/** A packetizer for one section, with werift's sender SSRC (werift rewrites SSRC and payload type anyway). */
+function packetizerFor(s: SectionPlan, ssrc: number): Outgoing['packetize'] {
+  const opts = { payloadType: s.payloadType, ssrc, mtu: MTU }
+  if (s.mimeType === 'video/H264') {
+    const p = new H264Packetizer(opts)
+    return (data, rtpTimestamp) => p.packetize({ data, rtpTimestamp })
+  }
+  if (s.mimeType === 'audio/opus') {
+    const p = new OpusPacketizer(opts)
+    return (data, rtpTimestamp) => p.packetize({ data, rtpTimestamp })
+  }
+  if (s.mimeType === 'audio/PCMA' || s.mimeType === 'audio/PCMU') {
+    const p = new G711Packetizer({ ...opts, sampleRate: 8000, channels: 1 })
+    return (data, rtpTimestamp) => p.packetize({ data, rtpTimestamp })
+  }
+  throw new ProtocolError(`no WebRTC packetizer for ${s.mimeType}`)
+}
+
+/**
+ * An H.264 key frame with SPS and PPS in front (cameras often send them only in the SDP;
+ * a WebRTC receiver needs them in-band before each IDR to start or recover decoding).
+ */
+export function withParameterSets(f: LiveFrame, track: LiveTrack): Buffer[] {
+  if (!f.keyFrame) return f.data
+  let sps = false
+  let pps = false
+  for (const n of f.data) {
+    const t = nalType(n[0] ?? 0)
+    if (t === H264NalType.Sps) sps = true
+    else if (t === H264NalType.Pps) pps = true
+  }
+  if (sps && pps) return f.data
+  const front: Buffer[] = []
+  if (!sps && track.details.sps) front.push(track.details.sps)
+  if (!pps && track.details.pps) front.push(track.details.pps)
+  return front.length ? [...front, ...f.data] : f.data
+}
