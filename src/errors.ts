@@ -21,6 +21,7 @@ export type RtspErrorCode =
   | 'RTSP_ERR_INVALID_ARGUMENT'
   | 'RTSP_ERR_MEDIA'
   | 'RTSP_ERR_OUTPUT'
+  | 'RTSP_ERR_REJECTED'
 
 export class RtspError extends Error {
   readonly code: RtspErrorCode
@@ -195,5 +196,50 @@ export class MediaError extends RtspError {
 export class OutputError extends RtspError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('RTSP_ERR_OUTPUT', message, options)
+  }
+}
+
+/**
+ * A local port could not be bound: the server's RTSP listener (TCP) or an RTP/RTCP port
+ * pair (UDP). Keeps the code RTSP_ERR_CONNECT it has always had: no connection can be made.
+ */
+export class BindError extends RtspError {
+  readonly protocol: 'tcp' | 'udp'
+  readonly host: string
+  /** The port that failed; undefined when every pair of a range was tried (see `range`). */
+  readonly port: number | undefined
+  readonly range: readonly [number, number] | undefined
+  /** The OS error code (EADDRINUSE, EACCES, ...). */
+  readonly reason: string
+  constructor(init: { protocol: 'tcp' | 'udp'; host: string; port?: number; range?: [number, number]; attempts?: number; reason: string; hint: string; cause?: unknown }) {
+    const what =
+      init.port !== undefined
+        ? init.protocol === 'tcp'
+          ? `cannot listen on ${init.host}:${init.port}: ${init.reason}`
+          : `cannot bind UDP port ${init.port} on ${init.host}: ${init.reason}`
+        : `no free UDP port pair on ${init.host} in ${init.range?.join('-') ?? 'the range'} after ${init.attempts ?? 0} attempts (last: ${init.reason})`
+    super('RTSP_ERR_CONNECT', `${what}; ${init.hint}`, { cause: init.cause })
+    this.protocol = init.protocol
+    this.host = init.host
+    this.port = init.port
+    this.range = init.range
+    this.reason = init.reason
+  }
+}
+
+/**
+ * The embedded server refuses a client's request: the status (RFC 2326 §7.1.1) and headers
+ * its reply carries. `reason`, when set, replaces the standard reason phrase so the client
+ * learns why (ffmpeg prints the phrase; rtspkit's StatusError carries it).
+ */
+export class RequestRejectedError extends RtspError {
+  readonly status: number
+  readonly reason: string | undefined
+  readonly headers: Readonly<Record<string, string | readonly string[]>>
+  constructor(init: { status: number; message: string; reason?: string; headers?: Record<string, string | readonly string[]> }) {
+    super('RTSP_ERR_REJECTED', `${init.status} ${init.message}`)
+    this.status = init.status
+    this.reason = init.reason
+    this.headers = init.headers ?? {}
   }
 }

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events'
 import * as net from 'node:net'
 import { isIPv6 } from 'node:net'
-import { InvalidArgumentError, ProtocolError, RtspError, StateError } from '../errors.js'
+import { BindError, InvalidArgumentError, ProtocolError, RequestRejectedError, RtspError, StateError } from '../errors.js'
 import { openFileSource, playFrames } from '../input/file-source.js'
 import { resolveFormat } from '../formats/index.js'
 import type { SendTrackInit } from '../formats/send-track.js'
@@ -87,14 +87,9 @@ export interface RtspServerEvents {
 const PUBLIC = 'OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER, ANNOUNCE, RECORD'
 const MAX_SESSIONS_PER_CONNECTION = 16
 
-class HttpishError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string | string[]> = {},
-  ) {
-    super(message)
-  }
+/** A refusal: the status of the reply and why (the message goes to the log, `reason` to the client). */
+function refuse(status: number, message: string, extra: { reason?: string; headers?: Record<string, string | string[]> } = {}): RequestRejectedError {
+  return new RequestRejectedError({ status, message, ...extra })
 }
 
 interface Announced {
@@ -280,19 +275,32 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   async listen(): Promise<{ host: string; port: number }> {
     if (this.state !== 'new') throw new StateError({ action: 'listen', state: this.state, allowed: ['new'] })
     const rtpPort = this.opts.rtpPort
-    this.udp = await bindRtpPortPair({
-      host: this.opts.host,
-      filterSource: false,
-      recvBufferSize: 4 * 1024 * 1024,
-      ...(rtpPort !== undefined ? { minPort: rtpPort, maxPort: rtpPort + 1, attempts: 1 } : {}),
-    })
+    try {
+      this.udp = await bindRtpPortPair({
+        host: this.opts.host,
+        filterSource: false,
+        recvBufferSize: 4 * 1024 * 1024,
+        ...(rtpPort !== undefined ? { minPort: rtpPort, maxPort: rtpPort + 1, attempts: 1 } : {}),
+      })
+    } catch (err) {
+      // The client's advice (--transport tcp) means nothing to a server.
+      if (!(err instanceof BindError)) throw err
+      throw new BindError({
+        protocol: 'udp',
+        host: err.host,
+        ...(err.port !== undefined ? { port: err.port } : err.range !== undefined ? { range: [err.range[0], err.range[1]], attempts: rtpPort !== undefined ? 1 : 64 } : {}),
+        reason: err.reason,
+        hint: rtpPort !== undefined ? 'choose another rtpPort' : 'check the host address',
+        cause: err.cause,
+      })
+    }
     this.udp.onRtp((buf, rinfo) => this.onUdp(buf, rinfo.address, rinfo.port, false))
     this.udp.onRtcp((buf, rinfo) => this.onUdp(buf, rinfo.address, rinfo.port, true))
     this.udp.onError(() => {}) // ICMP port unreachable from a reader that went away: its session expires
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         void this.udp?.close()
-        reject(new RtspError('RTSP_ERR_CONNECT', `cannot listen on ${this.opts.host}:${this.opts.port}: ${err.code ?? err.message}; choose another --port`, { cause: err }))
+        reject(new BindError({ protocol: 'tcp', host: this.opts.host, port: this.opts.port, reason: err.code ?? err.message, hint: 'choose another --port', cause: err }))
       }
       this.netServer.once('error', onError)
       this.netServer.listen(this.opts.port, this.opts.host, () => {
@@ -496,21 +504,23 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (cseq !== undefined) headers.set('CSeq', cseqOf(req) ?? cseq.trim())
     headers.set('Server', USER_AGENT)
     let status = 200
+    let reason: string | undefined
     let body: string | undefined
     try {
-      if (req.version !== 'RTSP/1.0') throw new HttpishError(505, `RTSP version ${req.version} is not supported; use RTSP/1.0`)
+      if (req.version !== 'RTSP/1.0') throw refuse(505, `RTSP version ${req.version} is not supported; use RTSP/1.0`)
       body = await this.dispatch(conn, req, headers)
     } catch (err) {
-      if (!(err instanceof HttpishError)) throw err
+      if (!(err instanceof RequestRejectedError)) throw err
       status = err.status
       for (const [name, value] of Object.entries(err.headers)) {
-        if (Array.isArray(value)) for (const v of value) headers.append(name, v)
-        else headers.set(name, value)
+        if (typeof value === 'string') headers.set(name, value)
+        else for (const v of value) headers.append(name, v)
       }
-      if (status >= 500 || status === 400) this.logLine(`${req.method} from ${conn.label}: ${status} ${err.message}`)
+      reason = err.reason
+      if (status >= 500 || status === 400) this.logLine(`${req.method} from ${conn.label}: ${err.message}`)
     }
     if (body !== undefined) headers.set('Content-Type', 'application/sdp')
-    conn.write(serializeResponse({ status, headers, ...(body !== undefined ? { body } : {}) }))
+    conn.write(serializeResponse({ status, headers, ...(reason !== undefined ? { reason } : {}), ...(body !== undefined ? { body } : {}) }))
     const after = conn.afterReply
     conn.afterReply = undefined
     if (status === 200) after?.()
@@ -527,7 +537,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         const { path, url } = parseRequestPath(req.url)
         const stream = this.streams.get(path)
         await this.authorize(conn, req, path, 'read')
-        if (stream === undefined) throw new HttpishError(404, `no stream at /${path}`)
+        if (stream === undefined) throw refuse(404, `no stream at /${path}`)
         headers.set('Content-Base', url.endsWith('/') ? url : `${url}/`)
         return stream.sdp
       }
@@ -539,7 +549,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         return undefined
       case 'PAUSE': {
         const s = this.sessionOf(req)
-        if (s.role !== 'reader') throw new HttpishError(455, 'PAUSE is for readers')
+        if (s.role !== 'reader') throw refuse(455, 'PAUSE is for readers')
         s.pause()
         headers.set('Session', s.id)
         return undefined
@@ -566,7 +576,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         return undefined
       }
       default:
-        throw new HttpishError(501, `method ${method} is not implemented`, { Public: PUBLIC })
+        throw refuse(501, `method ${method} is not implemented`, { headers: { Public: PUBLIC } })
     }
   }
 
@@ -579,9 +589,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   private sessionOf(req: RtspRequest): ServerSession {
     const id = sessionIdOf(req)
-    if (id === undefined) throw new HttpishError(454, 'the request has no Session header')
+    if (id === undefined) throw refuse(454, 'the request has no Session header')
     const s = this.sessions.get(id)
-    if (s === undefined) throw new HttpishError(454, `no session ${id}`)
+    if (s === undefined) throw refuse(454, `no session ${id}`)
     s.lastActivity = performance.now()
     return s
   }
@@ -592,7 +602,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       const result = this.auth.verify(req.method, req.headers.get('Authorization'), conn.nonce)
       if (!result.ok) {
         if (result.reason !== 'missing' && result.reason !== 'stale') this.logLine(`${req.method} /${path} from ${conn.label}: authentication failed (${result.reason})`)
-        throw new HttpishError(401, 'authentication required', { 'WWW-Authenticate': this.auth.challenges(conn.nonce, result.reason === 'stale') })
+        throw refuse(401, 'authentication required', { headers: { 'WWW-Authenticate': this.auth.challenges(conn.nonce, result.reason === 'stale') } })
       }
       user = result.user
     }
@@ -603,7 +613,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       } catch (err) {
         this.logLine(`authorize hook failed for /${path}: ${(err as Error).message}`)
       }
-      if (!allowed) throw new HttpishError(403, `${action} /${path} is not allowed`)
+      if (!allowed) throw refuse(403, `${action} /${path} is not allowed`)
     }
   }
 
@@ -611,18 +621,18 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const { path } = parseRequestPath(req.url)
     await this.authorize(conn, req, path, 'publish')
     const type = (req.headers.get('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase()
-    if (type !== 'application/sdp') throw new HttpishError(415, 'ANNOUNCE needs an application/sdp body')
-    if (path === '') throw new HttpishError(400, 'publish to a path, e.g. rtsp://host:port/live')
+    if (type !== 'application/sdp') throw refuse(415, 'ANNOUNCE needs an application/sdp body')
+    if (path === '') throw refuse(400, 'publish to a path, e.g. rtsp://host:port/live')
     if (this.streams.has(path) || (this.isAnnounced(path) && conn.announced?.path !== path)) {
-      throw new HttpishError(455, `/${path} already has a source`)
+      throw refuse(455, `/${path} already has a source`)
     }
     let sdp
     try {
       sdp = parseSdp(req.body)
     } catch (err) {
-      throw new HttpishError(400, `bad SDP: ${(err as Error).message}`)
+      throw refuse(400, `bad SDP: ${(err as Error).message}`)
     }
-    if (sdp.media.length === 0) throw new HttpishError(400, 'the SDP has no media')
+    if (sdp.media.length === 0) throw refuse(400, 'the SDP has no media')
     const tracks: StreamTrackInfo[] = sdp.media.map((m, i) => {
       const pt = m.formats[0] ?? 96
       const handler = resolveFormat(m, pt)
@@ -644,11 +654,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private async setup(conn: ServerConnection, req: RtspRequest, headers: Headers): Promise<void> {
     const specs = (() => {
       const value = req.headers.get('Transport')
-      if (value === undefined) throw new HttpishError(400, 'SETUP needs a Transport header')
+      if (value === undefined) throw refuse(400, 'SETUP needs a Transport header')
       try {
         return parseTransport(value)
       } catch {
-        throw new HttpishError(461, `unsupported Transport ${value}`)
+        throw refuse(461, `unsupported Transport ${value}`)
       }
     })()
     const recording = specs.some((s) => s.mode === 'RECORD')
@@ -660,7 +670,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (recording) {
       const a = conn.announced
       if (a === undefined || !(reqPath === a.path || reqPath.startsWith(`${a.path}/`))) {
-        throw new HttpishError(455, 'SETUP with mode=record needs an ANNOUNCE of the same path first')
+        throw refuse(455, 'SETUP with mode=record needs an ANNOUNCE of the same path first')
       }
       stream = a.stream
       index = matchPublisherControl(a, reqPath, req.url)
@@ -673,9 +683,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
     let session = existing
     if (session !== undefined && (session.stream !== stream || session.role !== (recording ? 'publisher' : 'reader'))) {
-      throw new HttpishError(459, 'a session holds the tracks of one stream; SETUP this track without the Session header')
+      throw refuse(459, 'a session holds the tracks of one stream; SETUP this track without the Session header')
     }
-    if (session !== undefined && session.state !== 'ready') throw new HttpishError(455, `SETUP is not allowed while ${session.state}`)
+    if (session !== undefined && session.state !== 'ready') throw refuse(455, `SETUP is not allowed while ${session.state}`)
 
     // The first transport we can serve (RFC 2326 §12.39: the client lists them by preference).
     let chosen: { spec: TransportSpec; transport: TrackTransport } | undefined
@@ -692,13 +702,13 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       chosen = { spec, transport: { protocol: 'udp', clientPorts: spec.clientPort } }
       break
     }
-    if (chosen === undefined) throw new HttpishError(461, 'no supported transport: use RTP/AVP over UDP (client_port) or RTP/AVP/TCP (interleaved)')
+    if (chosen === undefined) throw refuse(461, 'no supported transport: use RTP/AVP over UDP (client_port) or RTP/AVP/TCP (interleaved)')
     if (session?.protocol !== undefined && session.protocol !== chosen.transport.protocol) {
-      throw new HttpishError(461, 'every track of a session uses the same lower transport')
+      throw refuse(461, 'every track of a session uses the same lower transport')
     }
 
     if (session === undefined) {
-      if (conn.sessions.size >= MAX_SESSIONS_PER_CONNECTION) throw new HttpishError(453, `at most ${MAX_SESSIONS_PER_CONNECTION} sessions per connection`)
+      if (conn.sessions.size >= MAX_SESSIONS_PER_CONNECTION) throw refuse(453, `at most ${MAX_SESSIONS_PER_CONNECTION} sessions per connection`)
       session = new ServerSession(this.host, recording ? 'publisher' : 'reader', stream, conn.remoteAddress)
       this.sessions.set(session.id, session)
       conn.sessions.add(session)
@@ -732,21 +742,21 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const direct = this.streams.get(reqPath)
     if (direct !== undefined) {
       if (direct.tracks.length === 1) return { stream: direct, index: 0 }
-      throw new HttpishError(459, `/${reqPath} has ${direct.tracks.length} tracks; SETUP each one (…/trackID=N)`)
+      throw refuse(459, `/${reqPath} has ${direct.tracks.length} tracks; SETUP each one (…/trackID=N)`)
     }
     const slash = reqPath.lastIndexOf('/')
     const stream = slash >= 0 ? this.streams.get(reqPath.slice(0, slash)) : undefined
-    if (stream === undefined) throw new HttpishError(404, `no stream at /${reqPath}`)
+    if (stream === undefined) throw refuse(404, `no stream at /${reqPath}`)
     const control = reqPath.slice(slash + 1)
     const track = stream.tracks.find((t) => t.control === control)
-    if (track === undefined) throw new HttpishError(404, `/${stream.path} has no track ${control}`)
+    if (track === undefined) throw refuse(404, `/${stream.path} has no track ${control}`)
     return { stream, index: track.index }
   }
 
   private play(conn: ServerConnection, req: RtspRequest, headers: Headers): void {
     const s = this.sessionOf(req)
-    if (s.role !== 'reader') throw new HttpishError(455, 'PLAY is for readers; a publisher sends RECORD')
-    if (s.stream.ended) throw new HttpishError(404, `the stream /${s.stream.path} has ended`)
+    if (s.role !== 'reader') throw refuse(455, 'PLAY is for readers; a publisher sends RECORD')
+    if (s.stream.ended) throw refuse(404, `the stream /${s.stream.path} has ended`)
     headers.set('Session', `${s.id};timeout=${this.opts.sessionTimeoutS}`)
     headers.set('Range', 'npt=0.000-')
     // RTP-Info (RFC 2326 §12.33): where each track's clock stands now, for A/V alignment.
@@ -771,13 +781,13 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   private record(conn: ServerConnection, req: RtspRequest, headers: Headers): void {
     const s = this.sessionOf(req)
-    if (s.role !== 'publisher') throw new HttpishError(455, 'RECORD needs a SETUP with mode=record')
+    if (s.role !== 'publisher') throw refuse(455, 'RECORD needs a SETUP with mode=record')
     if (s.state === 'recording') {
       headers.set('Session', s.id)
       return
     }
     const path = s.stream.path
-    if (this.streams.has(path)) throw new HttpishError(455, `/${path} already has a source`)
+    if (this.streams.has(path)) throw refuse(455, `/${path} already has a source`)
     headers.set('Session', `${s.id};timeout=${this.opts.sessionTimeoutS}`)
     s.state = 'recording'
     this.streams.set(path, s.stream)
@@ -816,7 +826,7 @@ function parseRequestPath(raw: string): { path: string; url: string } {
     pathname = u.pathname
   } catch {
     // The message reaches the log: no user:password@ in it.
-    if (!raw.startsWith('/')) throw new HttpishError(400, `bad request URL ${JSON.stringify(redactUrl(raw).slice(0, 200))}`)
+    if (!raw.startsWith('/')) throw refuse(400, `bad request URL ${JSON.stringify(redactUrl(raw).slice(0, 200))}`)
     pathname = raw.split('?')[0]!
   }
   // Credentials never go back out in headers.
@@ -842,12 +852,12 @@ function matchPublisherControl(a: Announced, reqPath: string, rawUrl: string): n
   })
   if (idx >= 0) return idx
   if (suffix === '' && a.controls.length === 1) return 0
-  throw new HttpishError(404, `no track ${suffix || '(aggregate)'} in the announced SDP of /${a.path}`)
+  throw refuse(404, `no track ${suffix || '(aggregate)'} in the announced SDP of /${a.path}`)
 }
 
 function freeChannels(conn: ServerConnection): [number, number] {
   for (let c = 0; c < 254; c += 2) if (!conn.channels.has(c) && !conn.channels.has(c + 1)) return [c, c + 1]
-  throw new HttpishError(453, 'no free interleaved channel left on this connection')
+  throw refuse(453, 'no free interleaved channel left on this connection')
 }
 
 /** The publisher's SDP with each media's a=control replaced by `trackID=N` (session-level control dropped). */

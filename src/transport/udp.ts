@@ -1,6 +1,6 @@
 import * as dgram from 'node:dgram'
 import { isIPv4, isIPv6 } from 'node:net'
-import { InvalidArgumentError, RtspError } from '../errors.js'
+import { BindError, InvalidArgumentError } from '../errors.js'
 import { buildEmptyReceiverReport } from '../rtcp/packets.js'
 import { RTP_HEADER_LENGTH, writeRtpHeader } from '../rtp/packet.js'
 
@@ -30,6 +30,7 @@ export type DatagramHandler = (buf: Buffer, rinfo: dgram.RemoteInfo) => void
 
 const DEFAULT_RECV_BUFFER = 4 * 1024 * 1024
 const RETRYABLE = new Set(['EADDRINUSE', 'EACCES'])
+const BIND_HINT = 'check the local address or use --transport tcp'
 
 function ignoreError(): void {}
 
@@ -112,7 +113,7 @@ export async function bindRtpPortPair(options: BindRtpPortPairOptions = {}): Pro
     } catch (err) {
       lastCode = errorCode(err)
       if (RETRYABLE.has(lastCode)) continue
-      throw new RtspError('RTSP_ERR_CONNECT', `cannot bind UDP port ${port} on ${host}: ${lastCode}; check the local address or use --transport tcp`, { cause: err })
+      throw new BindError({ protocol: 'udp', host, port, reason: lastCode, hint: BIND_HINT, cause: err })
     }
     let rtcp: dgram.Socket
     try {
@@ -121,7 +122,7 @@ export async function bindRtpPortPair(options: BindRtpPortPairOptions = {}): Pro
       await closeSocket(rtp)
       lastCode = errorCode(err)
       if (RETRYABLE.has(lastCode)) continue
-      throw new RtspError('RTSP_ERR_CONNECT', `cannot bind UDP port ${port + 1} on ${host}: ${lastCode}; check the local address or use --transport tcp`, { cause: err })
+      throw new BindError({ protocol: 'udp', host, port: port + 1, reason: lastCode, hint: BIND_HINT, cause: err })
     }
     let granted = 0
     if (recvBufferSize > 0) {
@@ -138,10 +139,7 @@ export async function bindRtpPortPair(options: BindRtpPortPairOptions = {}): Pro
     }
     return new UdpPortPair(rtp, rtcp, host, granted, options.filterSource ?? true)
   }
-  throw new RtspError(
-    'RTSP_ERR_CONNECT',
-    `no free UDP port pair on ${host} in ${minPort}-${maxPort} after ${attempts} attempts (last: ${lastCode}); widen the range or use --transport tcp`,
-  )
+  throw new BindError({ protocol: 'udp', host, range: [minPort, maxPort], attempts, reason: lastCode, hint: 'widen the range or use --transport tcp' })
 }
 
 /** IPv4-mapped IPv6 (::ffff:a.b.c.d) as plain IPv4, so both spellings compare equal. */
