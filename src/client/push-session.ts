@@ -98,6 +98,10 @@ class TrackSender {
   framesDropped = 0
   /** overflow 'drop': skipping until the next key frame. */
   skipping = false
+  /** An SR goes out before the next packet: the first one, and the first after a discontinuity. */
+  srDue = true
+  /** pts of the last frame sent, to see discontinuities. */
+  lastPts = Number.NaN
   udp: UdpPortPair | undefined
   rtpChannel = -1
   rtcpChannel = -1
@@ -359,6 +363,20 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
     if (this.anchorMedia === undefined) {
       this.anchorMedia = frame.pts
       this.anchorWallMs = Date.now()
+    } else if (frame.pts < s.lastPts - MAX_BACKWARD_S || frame.pts > s.lastPts + MAX_FORWARD_S) {
+      // The media clock jumped (a source that restarts its timestamps): map it anew, and
+      // tell the receiver with an SR per track before their next packet.
+      this.anchorMedia = frame.pts
+      this.anchorWallMs = Date.now()
+      for (const o of this.senders) o.srDue = true
+    }
+    s.lastPts = frame.pts
+    // ffmpeg's listener re-bases each stream at its first SR: with the first SR seconds after
+    // the first packet its recordings' timestamps jump (issue 11). Like ffmpeg's and
+    // GStreamer's pushers, send one before the track's first packet (RFC 3550 §6.4.1).
+    if (s.srDue) {
+      s.srDue = false
+      this.sendSenderReport(s, Date.now(), false)
     }
     const unit = s.unit
     unit.rtpTimestamp = (s.rtpBase + Math.round(frame.pts * s.track.clockRate)) >>> 0
@@ -438,22 +456,24 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
   private sendSenderReports(bye?: boolean): void {
     if (this.anchorMedia === undefined) return
     const nowMs = Date.now()
+    for (const s of this.senders) if (s.packetsSent > 0) this.sendSenderReport(s, nowMs, bye === true)
+  }
+
+  /** RFC 3550 §6.4.1: the NTP time and the RTP timestamp of the same instant, on the media clock shared by all tracks. */
+  private sendSenderReport(s: TrackSender, nowMs: number, bye: boolean): void {
+    if (this.anchorMedia === undefined) return
     const mediaNow = this.anchorMedia + (nowMs - this.anchorWallMs) / 1000
-    for (const s of this.senders) {
-      if (s.packetsSent === 0) continue
-      // RFC 3550 §6.4.1: the NTP time and the RTP timestamp of the same instant, on the media clock shared by all tracks.
-      const sr = buildSenderReport({
-        ssrc: s.track.ssrc,
-        ntp: ntpFromDate(nowMs),
-        rtpTimestamp: (s.rtpBase + Math.round(mediaNow * s.track.clockRate)) >>> 0,
-        packetCount: s.packetsSent >>> 0,
-        octetCount: s.bytesSent >>> 0,
-        cname: 'rtspkit',
-        ...(bye === true ? { bye: {} } : {}),
-      })
-      if (s.udp !== undefined) s.udp.sendRtcp(sr)
-      else if (s.rtcpChannel >= 0) this.conn.writeInterleaved(s.rtcpChannel, sr)
-    }
+    const sr = buildSenderReport({
+      ssrc: s.track.ssrc,
+      ntp: ntpFromDate(nowMs),
+      rtpTimestamp: (s.rtpBase + Math.round(mediaNow * s.track.clockRate)) >>> 0,
+      packetCount: s.packetsSent >>> 0,
+      octetCount: s.bytesSent >>> 0,
+      cname: 'rtspkit',
+      ...(bye ? { bye: {} } : {}),
+    })
+    if (s.udp !== undefined) s.udp.sendRtcp(sr)
+    else if (s.rtcpChannel >= 0) this.conn.writeInterleaved(s.rtcpChannel, sr)
   }
 
   private stopTimers(): void {
@@ -524,3 +544,8 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
 }
 
 function noop(): void {}
+
+/** A track's pts going back more than this (B-frames reorder by a few frames) is a discontinuity. */
+const MAX_BACKWARD_S = 1
+/** A track's pts leaping ahead more than this is a discontinuity too. */
+const MAX_FORWARD_S = 10

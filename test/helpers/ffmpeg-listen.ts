@@ -4,7 +4,11 @@ import { killChild } from './cli.js'
 import { freePort, isListening } from './net.js'
 
 export interface FfmpegListenerOptions {
-  /** ffmpeg's `-timeout` in seconds: how long it waits for the publisher. Default 20. */
+  /**
+   * Seconds ffmpeg waits for the publisher (`-listen_timeout`) and, once it records, for the
+   * next packet (`-timeout`, which ffmpeg 5.1 takes in microseconds: `-timeout 20` gave up on
+   * UDP after the first 100 ms without a packet). Default 20.
+   */
   timeoutS?: number
   /** Output options before the file, after the input; default `['-c', 'copy']`. */
   outputArgs?: readonly string[]
@@ -17,7 +21,8 @@ export interface FfmpegListenerOptions {
 export async function startFfmpegListener(out: string, opts: FfmpegListenerOptions = {}): Promise<{ url: string; port: number; child: ChildProcess }> {
   const port = await freePort()
   const url = `rtsp://127.0.0.1:${port}/live`
-  const args = ['-nostdin', '-v', 'error', '-rtsp_flags', 'listen', '-timeout', String(opts.timeoutS ?? 20), '-i', url, ...(opts.outputArgs ?? ['-c', 'copy']), '-y', out]
+  const timeoutS = opts.timeoutS ?? 20
+  const args = ['-nostdin', '-v', 'error', '-rtsp_flags', 'listen', '-listen_timeout', String(timeoutS), '-timeout', String(timeoutS * 1_000_000), '-i', url, ...(opts.outputArgs ?? ['-c', 'copy']), '-y', out]
   const child = spawn('ffmpeg', args, { stdio: 'ignore' })
   const t0 = Date.now()
   while (!isListening(port)) {
