@@ -22,6 +22,7 @@ import {
 } from '../errors.js'
 import type { Credentials } from '../util/url.js'
 import { redactUrl } from '../util/url.js'
+import { publishClientRequest, publishClientResponse } from '../diagnostics.js'
 
 export type InterleavedHandler = (payload: Buffer) => void
 
@@ -55,6 +56,7 @@ interface Pending {
   resolve(res: RtspResponse): void
   reject(err: Error): void
   timer: NodeJS.Timeout
+  sentAt: number
 }
 
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'closed'
@@ -268,6 +270,7 @@ export class RtspConnection {
     const authorization = this.auth?.authorize(method, url)
     if (authorization !== undefined) headers.set('Authorization', authorization)
     const bytes = serializeRequest({ method, url, headers, body })
+    publishClientRequest(this, this.opts.host, this.opts.port, method, url, cseq, headers, body)
     return new Promise<RtspResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(cseq)
@@ -275,7 +278,7 @@ export class RtspConnection {
         if (this.expired.size > 16) this.expired.delete(this.expired.values().next().value!)
         reject(new TimeoutError({ phase: 'reply', timeoutMs: this.opts.timeoutMs, detail: `to ${method}` }))
       }, this.opts.timeoutMs)
-      this.pending.set(cseq, { cseq, method, url, resolve, reject, timer })
+      this.pending.set(cseq, { cseq, method, url, resolve, reject, timer, sentAt: performance.now() })
       this.socket!.write(bytes)
     })
   }
@@ -296,6 +299,7 @@ export class RtspConnection {
     if (p === undefined) return // a late reply to a request that timed out
     this.pending.delete(cseq)
     clearTimeout(p.timer)
+    publishClientResponse(this, this.opts.host, this.opts.port, p.method, p.url, p.cseq, res, p.sentAt)
     p.resolve(res)
   }
 

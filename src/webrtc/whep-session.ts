@@ -7,12 +7,12 @@
 import { randomBytes } from 'node:crypto'
 import { isIPv6 } from 'node:net'
 import { RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpSender, type RTCRtpTransceiver } from 'werift'
-import { H264NalType, nalType } from '../codec/h264-nal.js'
 import { ProtocolError, TimeoutError } from '../errors.js'
 import { G711Packetizer } from '../formats/g711/packetizer.js'
 import { H264Packetizer } from '../formats/h264/packetizer.js'
 import { OpusPacketizer } from '../formats/opus/packetizer.js'
 import type { LiveFrame, LiveMedia, LiveTrack } from '../http/live-media.js'
+import { withParameterSets } from './parameter-sets.js'
 import { filterCandidates, planOffer, restrictOffer, setFmtp, type SectionPlan } from './offer.js'
 import { ViewerQueue } from './viewer-queue.js'
 
@@ -280,24 +280,4 @@ function packetizerFor(s: SectionPlan, ssrc: number): Outgoing['packetize'] {
     return (data, rtpTimestamp) => p.packetize({ data, rtpTimestamp })
   }
   throw new ProtocolError(`no WebRTC packetizer for ${s.mimeType}`)
-}
-
-/**
- * An H.264 key frame with SPS and PPS in front (cameras often send them only in the SDP;
- * a WebRTC receiver needs them in-band before each IDR to start or recover decoding).
- */
-export function withParameterSets(f: LiveFrame, track: LiveTrack): Buffer[] {
-  if (!f.keyFrame) return f.data
-  let sps = false
-  let pps = false
-  for (const n of f.data) {
-    const t = nalType(n[0] ?? 0)
-    if (t === H264NalType.Sps) sps = true
-    else if (t === H264NalType.Pps) pps = true
-  }
-  if (sps && pps) return f.data
-  const front: Buffer[] = []
-  if (!sps && track.details.sps) front.push(track.details.sps)
-  if (!pps && track.details.pps) front.push(track.details.pps)
-  return front.length ? [...front, ...f.data] : f.data
 }
