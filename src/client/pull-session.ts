@@ -31,6 +31,7 @@ import type { ReorderOptions } from '../rtp/reorder-buffer.js'
 import { ReceiverStats } from '../rtcp/receiver-stats.js'
 import { buildReceiverReport, isRtcp, ntpMiddle32, parseRtcpPacket } from '../rtcp/packets.js'
 import { bindRtpPortPair } from '../transport/udp.js'
+import { publishSessionState, publishTrackLoss, publishTransportChange } from '../diagnostics.js'
 import type { UdpPortPair } from '../transport/udp.js'
 import type { ParsedRtspUrl } from '../util/url.js'
 import { redactUrl, resolveContentBase, resolveControl } from '../util/url.js'
@@ -128,7 +129,15 @@ class TrackRuntime {
  * Created by `RtspClient.pull()`, which returns once PLAY has been answered.
  */
 export class PullSession extends EventEmitter<PullSessionEvents> {
-  state: PullState = 'connecting'
+  /** Where the session is; each change is published on rtspkit:client:session:state. */
+  get state(): PullState {
+    return this.stateValue
+  }
+  set state(to: PullState) {
+    publishSessionState(this, 'pull', this.url, this.stateValue, to, undefined, () => this.stats())
+    this.stateValue = to
+  }
+  private stateValue: PullState = 'connecting'
   /** The tracks that were set up, in SDP order. */
   readonly tracks: Track[] = []
   /** SDP media that were offered but not set up (codec not supported). */
@@ -141,8 +150,15 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   }
   /** The URL without credentials. */
   readonly url: string
-  /** The transport in use and why it was chosen (set by RtspClient). */
-  transport: { protocol: TransportProtocol; reason: string } | undefined
+  /** The transport in use and why it was chosen (set by RtspClient); published on rtspkit:client:transport:change. */
+  get transport(): { protocol: TransportProtocol; reason: string } | undefined {
+    return this.transportValue
+  }
+  set transport(to: { protocol: TransportProtocol; reason: string } | undefined) {
+    if (to !== undefined) publishTransportChange(this, this.url, this.transportValue?.protocol, to.protocol, to.reason)
+    this.transportValue = to
+  }
+  private transportValue: { protocol: TransportProtocol; reason: string } | undefined
   /** Resolves when the session has ended: undefined after close(), the error otherwise. Never rejects. */
   readonly closed: Promise<RtspError | undefined>
   /** How the tracks' timelines are aligned; 'arrival' turns into 'sender-reports' once every track has sent one. */
@@ -465,7 +481,10 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     if (rt.expectedSeq >= 0) {
       const d = seqDiff(pkt.sequenceNumber, rt.expectedSeq)
       if (d < 0) return // duplicate or late: the unit it belonged to is gone
-      if (d > 0) rt.depacketizer.reset() // loss: drop the partial unit
+      if (d > 0) {
+        rt.depacketizer.reset() // loss: drop the partial unit
+        publishTrackLoss(this, this.url, rt.track, rt.expectedSeq, pkt.sequenceNumber)
+      }
     }
     rt.expectedSeq = (pkt.sequenceNumber + 1) & 0xffff
     if (this.listenerCount('rtp') > 0) this.emit('rtp', rt.track, pkt)
