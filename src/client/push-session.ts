@@ -24,6 +24,7 @@ import { encodeInterleavedPackets } from '../rtsp/serialize.js'
 import { writeSdp } from '../sdp/write.js'
 import type { MediaDescription } from '../sdp/types.js'
 import { bindRtpPortPair } from '../transport/udp.js'
+import { publishSessionState } from '../diagnostics.js'
 import type { UdpPortPair } from '../transport/udp.js'
 import type { ParsedRtspUrl } from '../util/url.js'
 import { redactUrl, resolveControl } from '../util/url.js'
@@ -124,7 +125,15 @@ class TrackSender {
  * reports, keep-alive and TEARDOWN. Created by `RtspClient.push()`.
  */
 export class PushSession extends EventEmitter<PushSessionEvents> {
-  state: PushState = 'connecting'
+  /** Where the session is; each change is published on rtspkit:client:session:state. */
+  get state(): PushState {
+    return this.stateValue
+  }
+  set state(to: PushState) {
+    publishSessionState(this, 'push', this.url, this.stateValue, to, undefined, () => this.stats())
+    this.stateValue = to
+  }
+  private stateValue: PushState = 'connecting'
   readonly tracks: PushTrack[] = []
   /** The URL without credentials. */
   readonly url: string

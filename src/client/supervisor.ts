@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { RtspClient, ClientPullOptions } from './client.js'
 import { FrameQueue } from './frame-queue.js'
+import { publishSessionState } from '../diagnostics.js'
 import type { PullSession } from './pull-session.js'
 import type { Frame, Track } from './track.js'
 import {
@@ -56,7 +57,15 @@ function isPermanent(err: RtspError): boolean {
  * same file.
  */
 export class PullSupervisor extends EventEmitter<SupervisorEvents> {
-  state: SupervisorState = 'idle'
+  /** Each change is published on rtspkit:client:session:state (waiting: with the error that ended the last pull). */
+  get state(): SupervisorState {
+    return this.stateValue
+  }
+  set state(to: SupervisorState) {
+    publishSessionState(this, 'supervisor', this.url, this.stateValue, to, to === 'waiting' ? this.lastError?.message : undefined)
+    this.stateValue = to
+  }
+  private stateValue: SupervisorState = 'idle'
   /** The session playing now (undefined while reconnecting). */
   session: PullSession | undefined
   /** Tracks of the first session; later sessions must offer the same codecs. */
