@@ -19,6 +19,7 @@ import { parseSession } from '../rtsp/headers/session.js'
 import { formatTransport, parseTransport } from '../rtsp/headers/transport.js'
 import type { TransportSpec } from '../rtsp/headers/transport.js'
 import { formatRtpInfo } from '../rtsp/headers/rtp-info.js'
+import { publishServerRequest, publishServerResponse, publishServerSession } from '../diagnostics.js'
 import { parseSdp, rtpMapFor } from '../sdp/parse.js'
 import { bindRtpPortPair, normalizeAddress } from '../transport/udp.js'
 import type { UdpPortPair } from '../transport/udp.js'
@@ -484,6 +485,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const info = this.info(s)
     this.logLine(`session ${s.id} ended (${reason}) ${s.summary()}`)
     this.emit('session-end', info, reason)
+    publishServerSession('close', info, reason)
   }
 
   private info(s: ServerSession): ServerSessionInfo {
@@ -499,6 +501,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   /** @internal One request, answered in order per connection. */
   async handle(conn: ServerConnection, req: RtspRequest): Promise<void> {
+    publishServerRequest(conn, conn.socket, req, cseqOf(req))
     const cseq = req.headers.get('CSeq')
     const headers = new Headers()
     if (cseq !== undefined) headers.set('CSeq', cseqOf(req) ?? cseq.trim())
@@ -520,6 +523,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       if (status >= 500 || status === 400) this.logLine(`${req.method} from ${conn.label}: ${err.message}`)
     }
     if (body !== undefined) headers.set('Content-Type', 'application/sdp')
+    publishServerResponse(conn, conn.socket, req, cseqOf(req), status, reason ?? '', headers, body)
     conn.write(serializeResponse({ status, headers, ...(reason !== undefined ? { reason } : {}), ...(body !== undefined ? { body } : {}) }))
     const after = conn.afterReply
     conn.afterReply = undefined
@@ -775,6 +779,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       if (first) {
         this.logLine(`session ${s.id} started: ${conn.label} reads /${s.stream.path} (${s.stream.summary}) over ${s.protocol?.toUpperCase() ?? '?'}`)
         this.emit('session-start', this.info(s))
+        publishServerSession('open', this.info(s))
       }
     }
   }
@@ -794,6 +799,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     if (conn.announced?.path === path) conn.announced = undefined
     this.logLine(`session ${s.id} started: ${conn.label} publishes /${path} (${s.stream.summary}) over ${s.protocol?.toUpperCase() ?? '?'}`)
     this.emit('session-start', this.info(s))
+    publishServerSession('open', this.info(s))
   }
 }
 
