@@ -32,3 +32,16 @@ export { RtspServer, StreamPublisher } from './server/index.js'
 export type { AuthorizeContext, RtspServerEvents, RtspServerOptions, ServerSessionInfo, PublishFrame, StreamTrackInfo, ServerCredentials } from './server/index.js'
 export type { PullSourceOptions } from './server/pull-source.js'
 export type { SendTrackInit } from './formats/send-track.js'
+export { DIAGNOSTICS_CHANNELS } from './diagnostics.js'
+export type {
+  ClientRequestMessage,
+  ClientResponseMessage,
+  ClientSessionStateMessage,
+  ClientTrackLossMessage,
+  ClientTransportChangeMessage,
+  DiagnosticHeaders,
+  DiagnosticSessionKind,
+  ServerRequestMessage,
+  ServerResponseMessage,
+  ServerSessionMessage,
+} from './diagnostics.js'
