@@ -33,6 +33,8 @@ export interface LiveFrame {
   keyFrame: boolean
   /** H.264/H.265: NAL units without start codes; AAC: [raw frame]; G.711/Opus: [payload]; JPEG: [JFIF image]. */
   data: Buffer[]
+  /** Video: seconds since the track's previous frame (a live frame's own duration is not known yet). */
+  duration?: number
 }
 
 /** Receives a path's frames. Called synchronously from the path's fan-out: never block. */

@@ -35,6 +35,10 @@ import { Stream, StreamPublisher } from './stream.js'
 import type { StreamTrackInfo } from './stream.js'
 import { USER_AGENT } from '../client/pull-session.js'
 import { redactUrl } from '../util/url.js'
+import { createHttpSide } from '../http/http-side.js'
+import type { HttpSide, HttpSideOptions } from '../http/http-side.js'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 
 export interface AuthorizeContext {
   /** Stream path without the leading slash, e.g. 'cam1'. */
@@ -273,6 +277,39 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     return this.streams.get(normalizePath(path))
   }
 
+  #http: HttpSide | undefined
+
+  /**
+   * The HTTP side (browser live view: index, player pages, MSE over WebSocket, live `.mp4`,
+   * WHEP, snapshots) as a request handler: `http.createServer(server.httpHandler())`, Express
+   * `app.use(handler)`, Fastify `reply.hijack(); handler(req.raw, reply.raw)`. Pair it with
+   * `upgradeHandler()` on the http server's 'upgrade' event. The server's users apply (Basic).
+   * Options are read on the first call.
+   */
+  httpHandler(options: Omit<HttpSideOptions, 'auth' | 'authorize'> = {}): (req: IncomingMessage, res: ServerResponse) => void {
+    const side = this.httpSide(options)
+    return (req, res) => side.handle(req, res)
+  }
+
+  /** The HTTP side's WebSocket handler, for `httpServer.on('upgrade', server.upgradeHandler())`. */
+  upgradeHandler(options: Omit<HttpSideOptions, 'auth' | 'authorize'> = {}): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+    const side = this.httpSide(options)
+    return (req, socket, head) => side.upgrade(req, socket, head)
+  }
+
+  /** @internal The one HTTP side of this server (shared by httpHandler and upgradeHandler). */
+  httpSide(options: Omit<HttpSideOptions, 'auth' | 'authorize'> = {}): HttpSide {
+    if (this.#http === undefined) {
+      const auth = this.auth
+      this.#http = createHttpSide(this, {
+        ...options,
+        ...(auth !== undefined ? { auth: { realm: auth.realm, verify: (method: string, header: string | undefined) => auth.verify(method, header) } } : {}),
+        ...(this.opts.authorize !== undefined ? { authorize: this.opts.authorize } : {}),
+      })
+    }
+    return this.#http
+  }
+
   async listen(): Promise<{ host: string; port: number }> {
     if (this.state !== 'new') throw new StateError({ action: 'listen', state: this.state, allowed: ['new'] })
     const rtpPort = this.opts.rtpPort
@@ -388,6 +425,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const wasListening = this.state === 'listening'
     this.state = 'closed'
     clearInterval(this.sweepTimer)
+    this.#http?.close()
     for (const a of this.fileLoops) a.abort()
     for (const p of [...this.publishers.values()]) p.close('the server is shutting down')
     for (const s of [...this.sessions.values()]) this.endSession(s, 'the server is shutting down')
