@@ -97,6 +97,12 @@ function refuse(status: number, message: string, extra: { reason?: string; heade
   return new RequestRejectedError({ status, message, ...extra })
 }
 
+/** A path held by a source of this process, and what that source is ('a file', 'a pulled source', ...). */
+interface PathClaim {
+  path: string
+  source: string
+}
+
 interface Announced {
   path: string
   stream: Stream
@@ -199,6 +205,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /** Stream path → live stream (files, API publishers, RECORD publishers). */
   private readonly streams = new Map<string, Stream>()
   private readonly publishers = new Map<string, StreamPublisher>()
+  /**
+   * Paths the application claimed (addFile, addPull, publish) → what serves them. A claim
+   * starts when the call does: a pulled source still connecting or a file still opening
+   * holds its path, so a publisher's ANNOUNCE cannot take it in the meantime.
+   */
+  private readonly claims = new Map<string, PathClaim>()
   /** `address:port` of a UDP publisher's RTP/RTCP → its session and track. */
   private readonly udpRoutes = new Map<string, { session: ServerSession; track: number; rtcp: boolean }>()
   private readonly fileLoops = new Set<AbortController>()
@@ -358,11 +370,19 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
    * looping with continuous timestamps, one timeline shared by every reader.
    */
   async addFile(path: string, file: string, options: { loop?: boolean } = {}): Promise<StreamPublisher> {
-    const source = await openFileSource(file)
+    const claim = this.claim(path, 'a file')
+    let source: Awaited<ReturnType<typeof openFileSource>>
+    try {
+      source = await openFileSource(file)
+    } catch (err) {
+      this.release(claim)
+      throw err
+    }
     let publisher: StreamPublisher
     try {
-      publisher = this.createPublisher(path, 'file', source.tracks)
+      publisher = this.createPublisher(claim, 'file', source.tracks)
     } catch (err) {
+      this.release(claim)
       await source.close()
       throw err
     }
@@ -392,9 +412,15 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
    * (MJPEG, LATM without a known config) are left out and listed in the result.
    */
   async addPull(path: string, url: string, options: PullSourceOptions = {}): Promise<{ publisher: StreamPublisher; skipped: string[] }> {
-    const p = normalizePath(path)
-    if (this.streams.has(p)) throw new InvalidArgumentError(`path /${p} is already served; choose another path`)
-    const source = await startPullSource(url, (tracks) => this.createPublisher(p, 'api', tracks), options, (line) => this.logLine(`stream /${p}: ${line}`))
+    const claim = this.claim(path, 'a pulled source')
+    const p = claim.path
+    let source: Awaited<ReturnType<typeof startPullSource>>
+    try {
+      source = await startPullSource(url, (tracks) => this.createPublisher(claim, 'api', tracks), options, (line) => this.logLine(`stream /${p}: ${line}`))
+    } catch (err) {
+      this.release(claim)
+      throw err
+    }
     this.pullSources.add(source.supervisor)
     source.supervisor.once('close', () => this.pullSources.delete(source.supervisor))
     return { publisher: source.publisher, skipped: source.skipped }
@@ -402,19 +428,50 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
 
   /** Serve media written by this program: `publisher.write(track, { pts, keyFrame, data })`. */
   publish(path: string, tracks: readonly SendTrackInit[]): StreamPublisher {
-    return this.createPublisher(path, 'api', tracks)
+    const claim = this.claim(path, 'the application')
+    try {
+      return this.createPublisher(claim, 'api', tracks)
+    } catch (err) {
+      this.release(claim)
+      throw err
+    }
   }
 
-  private createPublisher(path: string, kind: 'file' | 'api', tracks: readonly SendTrackInit[]): StreamPublisher {
+  /** Take `path` for a source of this process, or say who holds it. */
+  private claim(path: string, source: string): PathClaim {
     if (this.state === 'closed') throw new StateError({ action: 'publish', state: 'closed', allowed: ['new', 'listening'] })
     const p = normalizePath(path)
-    if (this.streams.has(p) || this.isAnnounced(p)) throw new InvalidArgumentError(`path /${p} is already served; choose another path`)
+    const taken = this.whyTaken(p)
+    if (taken !== undefined) throw new InvalidArgumentError(`${taken}; choose another path`)
+    const claim: PathClaim = { path: p, source }
+    this.claims.set(p, claim)
+    return claim
+  }
+
+  private release(claim: PathClaim): void {
+    if (this.claims.get(claim.path) === claim) this.claims.delete(claim.path)
+  }
+
+  /** Why `path` cannot take another source (for `conn`'s ANNOUNCE, its own announcement aside), or undefined when it is free. */
+  private whyTaken(path: string, conn?: ServerConnection): string | undefined {
+    const claim = this.claims.get(path)
+    const served = this.streams.has(path)
+    if (claim !== undefined) return served ? `path /${path} is served from ${claim.source}` : `path /${path} is reserved for ${claim.source} that is starting`
+    if (served) return `path /${path} is served from another publisher`
+    if (this.isAnnounced(path) && conn?.announced?.path !== path) return `path /${path} is being announced by another publisher`
+    return undefined
+  }
+
+  private createPublisher(claim: PathClaim, kind: 'file' | 'api', tracks: readonly SendTrackInit[]): StreamPublisher {
+    if (this.state === 'closed') throw new StateError({ action: 'publish', state: 'closed', allowed: ['new', 'listening'] })
+    const p = claim.path
     const publisher = new StreamPublisher(p, kind, tracks, { mtu: this.opts.mtu })
     this.streams.set(p, publisher.stream)
     this.publishers.set(p, publisher)
     publisher.onClose = () => {
       if (this.streams.get(p) === publisher.stream) this.streams.delete(p)
       this.publishers.delete(p)
+      this.release(claim)
     }
     return publisher
   }
@@ -665,9 +722,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const type = (req.headers.get('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase()
     if (type !== 'application/sdp') throw refuse(415, 'ANNOUNCE needs an application/sdp body')
     if (path === '') throw refuse(400, 'publish to a path, e.g. rtsp://host:port/live')
-    if (this.streams.has(path) || (this.isAnnounced(path) && conn.announced?.path !== path)) {
-      throw refuse(455, `/${path} already has a source`)
-    }
+    // RFC 2326 §11.3.6 (455 Method Not Valid in This State): the reason phrase says why, for
+    // the publisher's user (ffmpeg prints it, rtspkit's StatusError carries it).
+    const taken = this.whyTaken(path, conn)
+    if (taken !== undefined) throw refuse(455, `ANNOUNCE refused: ${taken}`, { reason: `Method Not Valid in This State: ${taken}` })
     let sdp
     try {
       sdp = parseSdp(req.body)
@@ -830,7 +888,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       return
     }
     const path = s.stream.path
-    if (this.streams.has(path)) throw refuse(455, `/${path} already has a source`)
+    // The path may have been taken since the ANNOUNCE (by the application, or a publisher that recorded first).
+    const taken = this.whyTaken(path, conn)
+    if (taken !== undefined) throw refuse(455, `RECORD refused: ${taken}`, { reason: `Method Not Valid in This State: ${taken}` })
     headers.set('Session', `${s.id};timeout=${this.opts.sessionTimeoutS}`)
     s.state = 'recording'
     this.streams.set(path, s.stream)

@@ -469,19 +469,26 @@ async function rawPublisher(t: TestContext, port: number, url: string): Promise<
 }
 
 describe('publishing', () => {
-  it('ANNOUNCE to a path already served (file, API, another publisher) is refused with 455', async (t) => {
+  it('ANNOUNCE to a path already served (file, API, pulled source, another publisher) is refused with 455 and a reason naming the source', async (t) => {
     const { server } = await startServer(t)
     server.publish('api', fixture.tracks)
+    // A pulled source: this server's own file stream, pulled once and re-served.
+    await server.addPull('relay', server.url('demo'), { transport: 'tcp' })
     const client = new RtspClient({ transport: 'tcp', timeoutMs: 5000 })
-    for (const path of ['demo', 'api']) {
+    const refusedPush = async (path: string): Promise<StatusError> => {
       const err = await client.push(server.url(path), fixture.tracks).then(() => assert.fail(`push to ${path} should be refused`), (e: unknown) => e)
       assert.ok(err instanceof StatusError, String(err))
       assert.equal(err.status, 455, `${path}: ${String(err)}`)
+      return err
+    }
+    for (const [path, source] of [['demo', 'a file'], ['api', 'the application'], ['relay', 'a pulled source']]) {
+      const err = await refusedPush(path!)
+      assert.equal(err.reason, `Method Not Valid in This State: path /${path} is served from ${source}`)
+      assert.match(err.message, new RegExp(`path /${path} is served from ${source}`))
     }
     const first = await client.push(server.url('live'), fixture.tracks)
     t.after(() => first.close())
-    const err = await client.push(server.url('live'), fixture.tracks).then(() => assert.fail('second publisher should be refused'), (e: unknown) => e)
-    assert.ok(err instanceof StatusError && err.status === 455, String(err))
+    assert.match((await refusedPush('live')).reason, /path \/live is served from another publisher$/)
     // A raw ANNOUNCE that another connection has announced but not yet recorded is refused too.
     const a = await RawRtspClient.connect(server.port)
     const b = await RawRtspClient.connect(server.port)
@@ -491,7 +498,39 @@ describe('publishing', () => {
     })
     const sdp = writeSdp({ sessionName: 'raw', media: [h264MediaDescription({ payloadType: 96, control: 'streamid=0', sps: fixture.sps, pps: fixture.pps })] })
     assert.equal((await a.request('ANNOUNCE', server.url('pending'), { 'Content-Type': 'application/sdp' }, sdp)).status, 200)
-    assert.equal((await b.request('ANNOUNCE', server.url('pending'), { 'Content-Type': 'application/sdp' }, sdp)).status, 455)
+    const pending = await b.request('ANNOUNCE', server.url('pending'), { 'Content-Type': 'application/sdp' }, sdp)
+    assert.deepEqual([pending.status, pending.reason], [455, 'Method Not Valid in This State: path /pending is being announced by another publisher'])
+    // The application cannot take it either, and says why.
+    assert.throws(() => server.publish('pending', fixture.tracks), (e: unknown) => e instanceof RtspError && e.code === 'RTSP_ERR_INVALID_ARGUMENT' && /being announced/.test(e.message))
+  })
+
+  it('a path whose pulled source is still connecting is reserved: ANNOUNCE gets 455, and the path is free once the pull fails', async (t) => {
+    const { server } = await startServer(t, {}, {})
+    // An upstream that accepts the connection and never answers: addPull stays connecting.
+    const sockets = new Set<net.Socket>()
+    const upstream = net.createServer((c) => {
+      sockets.add(c)
+      c.on('error', () => {})
+    })
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+    t.after(() => new Promise<void>((resolve) => upstream.close(() => resolve())))
+    const upstreamPort = (upstream.address() as net.AddressInfo).port
+    const pulling = server.addPull('cam', `rtsp://127.0.0.1:${upstreamPort}/stream`, { transport: 'tcp', timeoutMs: 60_000 })
+    const pullResult = pulling.then(() => 'connected', (e: unknown) => e)
+    await waitFor(() => sockets.size > 0, 'the pull to connect to the upstream')
+
+    const raw = await RawRtspClient.connect(server.port)
+    t.after(() => raw.destroy())
+    const sdp = writeSdp({ sessionName: 'raw', media: [h264MediaDescription({ payloadType: 96, control: 'streamid=0', sps: fixture.sps, pps: fixture.pps })] })
+    const refused = await raw.request('ANNOUNCE', server.url('cam'), { 'Content-Type': 'application/sdp' }, sdp)
+    assert.deepEqual([refused.status, refused.reason], [455, 'Method Not Valid in This State: path /cam is reserved for a pulled source that is starting'])
+    assert.throws(() => server.publish('cam', fixture.tracks), /path \/cam is reserved for a pulled source/)
+
+    // The upstream hangs up: the pull fails and gives the path back.
+    for (const c of sockets) c.destroy()
+    const err = await pullResult
+    assert.ok(err instanceof RtspError, String(err))
+    assert.equal((await raw.request('ANNOUNCE', server.url('cam'), { 'Content-Type': 'application/sdp' }, sdp)).status, 200)
   })
 
   it('a publisher that drops its connection ends the stream and its readers; a second publisher takes the path', async (t) => {
