@@ -18,6 +18,10 @@ status=0
 node_modules/.bin/tsc -p tsconfig.build.json --outDir "$out" || status=$?
 if [[ $status -ne 0 && $status -ne 2 ]]; then exit "$status"; fi
 chmod 755 "$out/cli/main.js"
+# The browser player (src/player, plain JS for the DOM) with declarations, into dist/player.
+pstatus=0
+node_modules/.bin/tsc -p tsconfig.player.json --outDir "$out/player" || pstatus=$?
+if [[ $pstatus -ne 0 ]]; then status=$pstatus; fi
 
 # Two builds at once each swap their own folder; -T refuses to move into an existing dist/.
 for _ in 1 2 3 4 5; do
