@@ -151,7 +151,7 @@ export function createHttpSide(server: LiveServerLike, options: HttpSideOptions 
         res.end()
         return
       case 'page':
-        return send(res, 200, 'text/html; charset=utf-8', playerPage(r.path, summary(r.path).links), req.method === 'HEAD')
+        return send(res, 200, 'text/html; charset=utf-8', playerPage(r.path, summary(r.path).links, url.searchParams.get('transports') ?? undefined), req.method === 'HEAD')
       case 'mp4':
         return mp4(req, res, media)
       case 'mjpeg':

@@ -52,12 +52,14 @@ ${rows}</tbody></table>`}
 <p><a href="/api/paths">/api/paths</a></p></main></body></html>`
 }
 
-export function playerPage(path: string, links: PathSummary['links']): string {
+/** `transports`: the player's order (e.g. `mse,webrtc`, from the page's `?transports=`). */
+export function playerPage(path: string, links: PathSummary['links'], transports?: string): string {
   const p = escapeHtml(path)
+  const order = transports !== undefined && /^[a-z,]{1,40}$/.test(transports) ? ` transports="${transports}"` : ''
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>/${p} · rtspkit</title><style>${STYLE}</style><script type="module" src="/player.js"></script></head>
 <body><header><a href="/">rtspkit</a> · /${p}</header><main>
-<rtspkit-player src="${escapeHtml(links.page)}" stats></rtspkit-player>
+<rtspkit-player src="${escapeHtml(links.page)}"${order}></rtspkit-player>
 <p><a href="${escapeHtml(links.mp4)}">${p}.mp4</a> (VLC, ffplay, curl) · <a href="${escapeHtml(links.jpg)}">snapshot</a></p>
 </main></body></html>`
 }

@@ -47,7 +47,7 @@ export class RtspkitPlayer extends HTMLElement {
     const root = this.attachShadow({ mode: 'open' })
     root.innerHTML = `<style>${STYLE}</style><video playsinline muted autoplay></video><img alt="">
 <div class="stats"></div><div class="msg"></div>
-<div class="bar"><button class="unmute" title="Unmute">🔇 Unmute</button><button class="info" title="Statistics">i</button></div>`
+<div class="bar"><button class="unmute" title="Unmute">Unmute</button><button class="info" title="Statistics">i</button></div>`
     /** The video element (tests and pages may read currentTime, videoWidth, …). */
     this.video = root.querySelector('video')
     this.img = root.querySelector('img')
@@ -62,6 +62,8 @@ export class RtspkitPlayer extends HTMLElement {
     this.mime = undefined
     this.bytes = 0
     this.fragments = 0
+    /** Video frames received over MSE (to compare with getVideoPlaybackQuality). */
+    this.videoFramesReceived = 0
     this._session = 0
     this._retry = 0
     this._cleanup = []
@@ -334,6 +336,12 @@ export class RtspkitPlayer extends HTMLElement {
         }
         this.bytes += e.data.byteLength
         this.fragments++
+        // tfhd track_ID of a one-frame fragment (moof 8 + mfhd 16 + traf 8 + tfhd 12): video frames received.
+        const buf = e.data
+        if (buf.byteLength > 48 && this.codecs) {
+          const c = this.codecs[new DataView(buf).getUint32(44) - 1]
+          if (c && /^(avc|hvc|hev)/.test(c.mime)) this.videoFramesReceived++
+        }
         // A tab in the background appends nothing: keep the queue short rather than grow.
         if (queue.length > 300) queue.splice(1, queue.length - 1)
         queue.push(e.data)
