@@ -9,6 +9,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { debuglog } from 'node:util'
 import type { Headers } from './rtsp/message.js'
+import { REASONS } from './rtsp/serialize.js'
 
 /** Channel names; subscribe with `diagnostics_channel.subscribe(name, fn)`. */
 export const DIAGNOSTICS_CHANNELS = {
@@ -372,11 +373,12 @@ export function publishServerResponse(
     url: redactText(request.url),
     cseq,
     status,
-    reason,
+    // The server leaves the phrase to the serializer unless it has its own.
+    reason: reason === '' ? (REASONS[status] ?? '') : reason,
     headers: redactHeaders(headers),
     ...textBody(body),
   }
-  if (debug.enabled) debug('server #%d > %d %s (%s)%s', msg.connectionId, status, reason, msg.method, headerLines(msg.headers))
+  if (debug.enabled) debug('server #%d > %d %s (%s)%s', msg.connectionId, status, msg.reason, msg.method, headerLines(msg.headers))
   if (serverResponse.hasSubscribers) serverResponse.publish(msg)
 }
 

@@ -28,7 +28,7 @@ export interface ResponseInit {
 const DEFAULT_VERSION = 'RTSP/1.0'
 
 // RFC 2326 §7.1.1 reason phrases (the ones a server in this project may send).
-const REASONS: Record<number, string> = {
+export const REASONS: Readonly<Record<number, string>> = {
   100: 'Continue',
   200: 'OK',
   201: 'Created',
