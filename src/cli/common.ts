@@ -3,6 +3,77 @@ import { readFileSync } from 'node:fs'
 import type { TransportChoice } from '../client/client.js'
 import type { TlsOptions } from '../client/connection.js'
 
+const CONNECT_HELP = `Connection options:
+  --transport auto|tcp|udp   auto (default) tries UDP, then falls back to TCP
+  --timeout <ms>             handshake, reply and media timeout (default 10000)
+  --ca <file>                rtsps://: trust this CA certificate (PEM)
+  --insecure                 rtsps://: do not verify the server certificate
+`
+
+const GLOBAL_HELP = `Options for every command:
+  -v, --verbose              RTSP requests and replies with their headers, transport
+                             choices, session states, reconnects and losses on stderr
+  -vv                        also SDP bodies and per-second RTP counters per track
+  --json                     errors as one JSON object {code, message} on stderr
+  -h, --help                 this command's usage
+`
+
+/** `rtspkit <command> --help`: each command's usage, options and examples. */
+export const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  probe: `Usage: rtspkit probe <url> [--transport auto|tcp|udp] [--timeout <ms>] [--json]
+
+Connect, play until the first key frame, tear down, and print the server and its tracks
+with their codec details. --json prints them as one JSON object on stdout.
+
+${CONNECT_HELP}`,
+  pull: `Usage: rtspkit pull <url> -o <file|-> [--format mp4|mov|ts|h264|h265|mjpeg|aac] [--duration <s>]
+                   [--transport auto|tcp|udp] [--timeout <ms>] [--reconnect] [--quiet]
+
+Record a stream until --duration (-t) elapses or Ctrl-C / SIGTERM, then finalize the file.
+  -o, --output <file|->      the file to write; - writes to stdout (then --format is needed)
+  -f, --format <format>      mp4, mov, ts, h264, h265, mjpeg or aac (default: from the extension)
+  -t, --duration <s>         stop after this many seconds
+  --reconnect                reconnect with backoff when the stream drops; one continuous file
+  -q, --quiet                no status line
+
+${CONNECT_HELP}`,
+  push: `Usage: rtspkit push <file.mp4|.mov|.ts> <url> [--transport tcp|udp] [--loop] [--duration <s>]
+                   [--no-realtime] [--timeout <ms>] [--ca <file>] [--insecure] [--quiet]
+
+Publish a file to a server (ANNOUNCE, SETUP mode=record, RECORD), paced in real time.
+  --transport tcp|udp        default tcp
+  --loop                     start again at the end, timestamps continuous
+  -t, --duration <s>         stop after this many seconds
+  --no-realtime              as fast as the server takes it
+  -q, --quiet                no status line
+`,
+  relay: `Usage: rtspkit relay <src-url> <dst-url> [--transport tcp|udp] [--src-transport auto|tcp|udp]
+                    [--duration <s>] [--timeout <ms>] [--reconnect] [--quiet]
+
+Pull one server's stream and push it to another, without re-encoding.
+  --transport tcp|udp        to the destination (default tcp)
+  --src-transport auto|tcp|udp   from the source (default auto)
+  --reconnect                keep the destination session when the source drops, resume at a key frame
+  -t, --duration <s>         stop after this many seconds
+  -q, --quiet                no status line
+`,
+  serve: `Usage: rtspkit serve [--host 127.0.0.1] [--port 8554] [--user U --password P]
+                    [--session-timeout <s>] [--pull-transport auto|tcp|udp] [--quiet]
+                    [<path>=<file|rtsp-url> ...]
+
+Serve files (looped live) and other servers' streams (pulled once) on paths; publishers
+may push to any other path. The password may come from RTSPKIT_PASSWORD instead.
+  -p, --port <port>          default 8554; 0 picks a free one
+  -q, --quiet                no session log lines
+`,
+  demo: `Usage: rtspkit demo [-o demo.mp4] [--duration <s>]
+
+Serve the bundled clip, pull it over TCP and UDP, record the TCP pull, and say what arrived.
+  -o, --output <file>        default demo.mp4
+  -t, --duration <s>         default 4
+`,
+}
+
 export const USAGE = `rtspkit — RTSP toolkit
 
 Usage:
@@ -20,16 +91,22 @@ Usage:
                [<path>=<file|rtsp-url> ...]
                serve files and cameras as live streams; publishers may push to any other path
 
-Connection options (probe, pull):
-  --transport auto|tcp|udp   auto (default) tries UDP, then falls back to TCP
-  --timeout <ms>             handshake, reply and media timeout (default 10000)
-  --ca <file>                rtsps://: trust this CA certificate (PEM)
-  --insecure                 rtsps://: do not verify the server certificate
+  rtspkit <command> --help     that command's options
+  rtspkit --version | -V | --help
 
-  rtspkit --version | --help
-
+${CONNECT_HELP}
+${GLOBAL_HELP}
 Credentials go in the URL: rtsp://user:password@host:554/path
 `
+
+/** The usage of one command, for `rtspkit <command> --help` (the summary for one without its own). */
+export function usageOf(command: string): string {
+  const own = COMMAND_USAGE[command]
+  return own === undefined ? USAGE : `${own}
+${GLOBAL_HELP}
+Credentials go in the URL: rtsp://user:password@host:554/path
+`
+}
 
 /** Thrown for bad command-line input: exit status 2. */
 export class UsageError extends InvalidArgumentError {}
@@ -71,12 +148,37 @@ export function parsePositiveNumber(name: string, v: string | undefined, fallbac
 
 /** One line, `rtspkit:` first, never a password (errors carry redacted URLs only). */
 export function formatError(err: unknown): string {
-  if (err instanceof RtspError) return `rtspkit: ${err.message}`
-  if (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-    return `rtspkit: ${err.message.split('\n')[0]}; see rtspkit --help`
-  }
-  if (err instanceof Error) return `rtspkit: internal error: ${err.message.split('\n')[0]}`
-  return `rtspkit: internal error: ${String(err)}`
+  return `rtspkit: ${errorMessage(err)}`
+}
+
+/** `--json`: the error as one JSON object, {code, message}; same message as formatError. */
+export function formatErrorJson(err: unknown): string {
+  return JSON.stringify({ code: errorCode(err), message: errorMessage(err) })
+}
+
+function isParseArgsError(err: unknown): err is Error {
+  return err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true
+}
+
+function errorCode(err: unknown): string {
+  if (err instanceof RtspError) return err.code
+  // parseArgs rejects an option or argument: the same code as any other bad input.
+  if (isParseArgsError(err)) return 'RTSP_ERR_INVALID_ARGUMENT'
+  return 'RTSP_ERR_INTERNAL'
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof RtspError) return err.message
+  if (isParseArgsError(err)) return `${err.message.split('\n')[0]}; see rtspkit --help`
+  if (err instanceof Error) return `internal error: ${err.message.split('\n')[0]}`
+  return `internal error: ${String(err)}`
+}
+
+/** Exit status for an error: 2 bad usage, 130 interrupted, 1 anything else. */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError || isParseArgsError(err)) return 2
+  if (err instanceof RtspError && err.code === 'RTSP_ERR_ABORTED') return 130
+  return 1
 }
 
 /** Run `fn` with an AbortSignal that fires on SIGINT/SIGTERM; the handlers are removed afterwards. */

@@ -1,50 +1,101 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
-import { probe } from './probe.js'
-import { pull } from './pull.js'
-import { push } from './push.js'
-import { relay } from './relay.js'
-import { serve } from './serve.js'
-import { demo } from './demo.js'
-import { USAGE, UsageError, formatError } from './common.js'
-import { RtspError } from '../errors.js'
+import { USAGE, UsageError, exitCodeOf, formatError, formatErrorJson, usageOf } from './common.js'
+
+type Command = (argv: string[]) => Promise<number>
+
+// Each command is loaded when it runs: `rtspkit --version` or `--help` loads none of them.
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  probe: async () => (await import('./probe.js')).probe,
+  pull: async () => (await import('./pull.js')).pull,
+  push: async () => (await import('./push.js')).push,
+  relay: async () => (await import('./relay.js')).relay,
+  serve: async () => (await import('./serve.js')).serve,
+  demo: async () => (await import('./demo.js')).demo,
+  view: async () => (await import('./view.js')).view,
+}
+
+/** Commands with a --json option of their own (output as JSON): the flag is passed on to them. */
+const OWN_JSON = new Set(['probe'])
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
   return pkg.version
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { probe, pull, push, relay, serve, demo }
+interface GlobalFlags {
+  /** 0, 1 (-v, --verbose) or 2 (-vv, or -v twice). */
+  verbose: number
+  json: boolean
+  help: boolean
+  /** argv without the flags above. */
+  rest: string[]
+}
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE)
-    return command === undefined ? 2 : 0
+/** Take the flags every command shares out of argv, before or after the command, up to a `--`. */
+function takeGlobalFlags(argv: readonly string[]): GlobalFlags {
+  const flags: GlobalFlags = { verbose: 0, json: false, help: false, rest: [] }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--') {
+      flags.rest.push(...argv.slice(i))
+      break
+    }
+    if (arg === '--verbose') flags.verbose++
+    else if (/^-v+$/.test(arg)) flags.verbose += arg.length - 1
+    else if (arg === '--json') flags.json = true
+    else if (arg === '--help' || arg === '-h') flags.help = true
+    else flags.rest.push(arg)
   }
-  if (command === '--version' || command === '-v') {
+  flags.verbose = Math.min(flags.verbose, 2)
+  return flags
+}
+
+async function main(flags: GlobalFlags): Promise<number> {
+  const [command, ...rest] = flags.rest
+  if (command === '--version' || command === '-V') {
     process.stdout.write(`${version()}\n`)
     return 0
   }
-  const run = COMMANDS[command]
-  if (run === undefined) throw new UsageError(`unknown command "${command}"; see rtspkit --help`)
-  return run(rest)
+  if (command === 'help') {
+    process.stdout.write(usageOf(rest[0] ?? ''))
+    return 0
+  }
+  if (command === undefined) {
+    if (flags.help) {
+      process.stdout.write(USAGE)
+      return 0
+    }
+    if (flags.verbose > 0) throw new UsageError('no command; -v is --verbose (--version or -V prints the version); see rtspkit --help')
+    process.stderr.write(USAGE)
+    return 2
+  }
+  const load = COMMANDS[command]
+  if (load === undefined) {
+    throw new UsageError(command.startsWith('-') ? `unknown option "${command}"; see rtspkit --help` : `unknown command "${command}"; see rtspkit --help`)
+  }
+  if (flags.help) {
+    process.stdout.write(usageOf(command))
+    return 0
+  }
+  if (flags.verbose > 0) {
+    const { enableVerbose } = await import('./verbose.js')
+    enableVerbose(flags.verbose)
+  }
+  const run = await load()
+  return run(flags.json && OWN_JSON.has(command) ? [...rest, '--json'] : rest)
 }
 
-main(process.argv.slice(2)).then(
+const flags = takeGlobalFlags(process.argv.slice(2))
+main(flags).then(
   (code) => {
     process.exitCode = code
     // Everything should be released by now; never hang on a stray handle.
     setTimeout(() => process.exit(code), 3000).unref()
   },
   (err: unknown) => {
-    process.stderr.write(`${formatError(err)}\n`)
-    const code =
-      err instanceof UsageError || (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
-        ? 2
-        : err instanceof RtspError && err.code === 'RTSP_ERR_ABORTED'
-          ? 130
-          : 1
+    process.stderr.write(`${flags.json ? formatErrorJson(err) : formatError(err)}\n`)
+    const code = exitCodeOf(err)
     process.exitCode = code
     setTimeout(() => process.exit(code), 3000).unref()
   },
