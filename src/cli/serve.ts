@@ -4,9 +4,11 @@ import { RtspServer } from '../server/server.js'
 import type { StreamTrackInfo } from '../server/stream.js'
 import { UsageError, parsePositiveNumber, parseTransport, withSignals } from './common.js'
 import { redactUrl } from '../util/url.js'
+import { startWebServer } from './view.js'
+import type { WebServer } from './view.js'
 
 export const SERVE_USAGE =
-  'usage: rtspkit serve [--host 127.0.0.1] [--port 8554] [--user U --password P] [--session-timeout <s>] [--pull-transport auto|tcp|udp] [<path>=<file|rtsp-url> ...]'
+  'usage: rtspkit serve [--host 127.0.0.1] [--port 8554] [--user U --password P] [--session-timeout <s>] [--pull-transport auto|tcp|udp] [--http <port> [--http-host 127.0.0.1] [--allow-origin <origin>] [--webrtc-address <ip>]] [<path>=<file|rtsp-url> ...]'
 
 /** `H264 + AAC`, for the listing printed at start. */
 export function describeTracks(tracks: readonly StreamTrackInfo[]): string {
@@ -36,8 +38,15 @@ export async function serve(argv: string[]): Promise<number> {
       'session-timeout': { type: 'string' },
       'pull-transport': { type: 'string' },
       quiet: { type: 'boolean', short: 'q', default: false },
+      // The HTTP side (browser live view) on its own port, same process and paths.
+      http: { type: 'string' },
+      'http-host': { type: 'string', default: '127.0.0.1' },
+      'allow-origin': { type: 'string', multiple: true },
+      'webrtc-address': { type: 'string', multiple: true },
     },
   })
+  const httpPort = values.http === undefined ? undefined : Number(values.http)
+  if (httpPort !== undefined && !(Number.isInteger(httpPort) && httpPort >= 0 && httpPort <= 65535)) throw new UsageError(`--http must be 0-65535, not "${values.http}"`)
   const port = parsePort(values.port, 8554)
   // The password may come from the environment so it stays out of `ps`.
   const password = values.password ?? process.env.RTSPKIT_PASSWORD
@@ -61,6 +70,7 @@ export async function serve(argv: string[]): Promise<number> {
       log,
       ...(values.user !== undefined && password !== undefined ? { credentials: { username: values.user, password } } : {}),
     })
+    let web: WebServer | undefined
     try {
       const lines: string[] = []
       for (const { path, file } of files) {
@@ -79,9 +89,19 @@ export async function serve(argv: string[]): Promise<number> {
       const out = [`rtspkit serve: listening on ${base}${values.user !== undefined ? ` (user ${values.user})` : ''}`]
       for (const l of lines) out.push(l.replace('{url}', base))
       out.push(`  publish to any other path, e.g.: rtspkit push clip.mp4 ${base}/live`)
+      if (httpPort !== undefined) {
+        web = await startWebServer(server, {
+          host: values['http-host'],
+          port: httpPort,
+          ...(values['allow-origin'] !== undefined ? { allowedOrigins: values['allow-origin'] } : {}),
+          ...(values['webrtc-address'] !== undefined ? { webrtcAddresses: values['webrtc-address'] } : {}),
+        })
+        out.push(`rtspkit serve: watch in a browser at ${web.origin}/`)
+      }
       process.stdout.write(out.join('\n') + '\n')
       if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
     } finally {
+      await web?.close()
       await server.close()
     }
     return 0
