@@ -65,12 +65,31 @@ Serve files (looped live) and other servers' streams (pulled once) on paths; pub
 may push to any other path. The password may come from RTSPKIT_PASSWORD instead.
   -p, --port <port>          default 8554; 0 picks a free one
   -q, --quiet                no session log lines
+  --http <port>              also serve the browser live view (player pages, MSE, WebRTC,
+                             live .mp4, snapshots) on this HTTP port; 0 picks a free one
+  --http-host <address>      HTTP address (default 127.0.0.1: this machine only)
+  --allow-origin <origin>    another site that may embed the player (repeatable)
+  --webrtc-address <ip>      address to advertise in WebRTC candidates (repeatable)
 `,
-  demo: `Usage: rtspkit demo [-o demo.mp4] [--duration <s>]
+  demo: `Usage: rtspkit demo [-o demo.mp4] [--duration <s>] | rtspkit demo --web [--open]
 
 Serve the bundled clip, pull it over TCP and UDP, record the TCP pull, and say what arrived.
   -o, --output <file>        default demo.mp4
   -t, --duration <s>         default 4
+  --web                      instead, show the clip in the browser until Ctrl-C (prints the URL)
+  --open                     with --web: open the page in the default browser
+  --http <port>              with --web: HTTP port (default 0: a free one)
+`,
+  view: `Usage: rtspkit view <rtsp-url> [--http <port>] [--http-host 127.0.0.1] [--open] [--path cam]
+                   [--linger <s>] [--transport auto|tcp|udp] [--user U --password P]
+
+Watch a camera in the browser (MSE or WebRTC, no transcoding): prints the player page's URL.
+The camera is pulled while someone watches, and closed --linger seconds (default 10) after.
+  --http <port>              HTTP port (default 8080; 0 picks a free one)
+  --http-host <address>      HTTP address (default 127.0.0.1: this machine only)
+  --open                     open the page in the default browser (xdg-open / open)
+  --path <name>              the path on this server (default cam)
+  --user U --password P      ask browsers for this user (Basic; or RTSPKIT_PASSWORD)
 `,
 }
 
@@ -89,7 +108,11 @@ Usage:
   rtspkit serve [--host 127.0.0.1] [--port 8554] [--user U --password P]
                [--session-timeout <s>] [--pull-transport auto|tcp|udp] [--quiet]
                [<path>=<file|rtsp-url> ...]
-               serve files and cameras as live streams; publishers may push to any other path
+               [--http <port>]
+               serve files and cameras as live streams; publishers may push to any other path;
+               --http adds the browser live view
+  rtspkit view <rtsp-url> [--http <port>] [--open]
+               watch a camera in the browser
 
   rtspkit <command> --help     that command's options
   rtspkit --version | -V | --help

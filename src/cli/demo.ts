@@ -10,6 +10,8 @@ import { MediaError } from '../errors.js'
 import { closeAndFinalize, recorderTrack } from './pull.js'
 import { describeTracks, parsePort } from './serve.js'
 import { formatBitrate, formatBytes, parsePositiveNumber, withSignals } from './common.js'
+import { openBrowser, startWebServer } from './view.js'
+import type { WebServer } from './view.js'
 
 /** The clip shipped in the package (scripts/make-sample.sh): dist/cli/ and src/cli/ are both two levels down. */
 export const SAMPLE_CLIP = fileURLToPath(new URL('../../assets/sample.mp4', import.meta.url))
@@ -43,6 +45,9 @@ export async function demo(argv: string[]): Promise<number> {
       output: { type: 'string', short: 'o', default: 'demo.mp4' },
       duration: { type: 'string', short: 't' },
       port: { type: 'string', short: 'p' },
+      web: { type: 'boolean', default: false },
+      open: { type: 'boolean', default: false },
+      http: { type: 'string' },
     },
   })
   const output = values.output
@@ -50,6 +55,7 @@ export async function demo(argv: string[]): Promise<number> {
   const port = parsePort(values.port, 0)
   if (!existsSync(SAMPLE_CLIP)) throw new MediaError(`the sample clip ${SAMPLE_CLIP} is missing from this install; reinstall rtspkit or run scripts/make-sample.sh`)
   const say = (line: string) => process.stderr.write(`rtspkit demo: ${line}\n`)
+  if (values.web) return demoWeb(port, parsePort(values.http, 0), values.open, say)
 
   return withSignals(async (signal) => {
     const server = new RtspServer({ port })
@@ -76,6 +82,29 @@ export async function demo(argv: string[]): Promise<number> {
       say(`next: rtspkit serve cam=${SAMPLE_CLIP}  then  rtspkit pull rtsp://127.0.0.1:8554/cam -o cam.mp4`)
       return 0
     } finally {
+      await server.close()
+    }
+  })
+}
+
+/** `rtspkit demo --web`: the bundled clip in the browser (player page) until Ctrl-C. */
+async function demoWeb(port: number, httpPort: number, open: boolean, say: (line: string) => void): Promise<number> {
+  return withSignals(async (signal) => {
+    const server = new RtspServer({ port })
+    let web: WebServer | undefined
+    try {
+      const pub = await server.addFile('demo', SAMPLE_CLIP)
+      await server.listen()
+      web = await startWebServer(server, { host: '127.0.0.1', port: httpPort })
+      const page = `${web.origin}/demo/`
+      say(`serving the bundled clip (${describeTracks(pub.tracks)}) at ${server.url('demo')}`)
+      say(`watch it in a browser; Ctrl-C stops`)
+      process.stdout.write(`${page}\n`)
+      if (open) openBrowser(page, say)
+      if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
+      return 0
+    } finally {
+      await web?.close()
       await server.close()
     }
   })
