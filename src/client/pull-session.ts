@@ -98,6 +98,8 @@ class TrackRuntime {
   bytesReceived = 0
   framesReceived = 0
   malformed = 0
+  rtcpPacketsReceived = 0
+  rtcpPacketsSent = 0
   udp: UdpPortPair | undefined
   rtcpChannel = -1
   /** UDP: puts packets back in order; its timer runs only while packets wait. */
@@ -582,6 +584,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     const now = performance.now()
     const packets = parseRtcpPacket(buf)
     if (packets === undefined) return
+    rt.rtcpPacketsReceived++
     for (const p of packets) {
       if (p.type === 'sr') {
         rt.stats.onSenderReport(ntpMiddle32(p.ntp), now)
@@ -680,6 +683,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       const rr = buildReceiverReport({ ssrc: this.ssrc, reports: [rt.stats.report(now)], cname: 'rtspkit' })
       if (rt.udp !== undefined) rt.udp.sendRtcp(rr)
       else if (rt.rtcpChannel >= 0) this.conn.writeInterleaved(rt.rtcpChannel, rr)
+      rt.rtcpPacketsSent++
     }
   }
 
@@ -719,6 +723,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       framesReceived: rt.framesReceived,
       framesDropped: rt.depacketizer.dropped,
       jitter: rt.stats.jitter / rt.track.clockRate,
+      rtcpPacketsReceived: rt.rtcpPacketsReceived,
+      rtcpPacketsSent: rt.rtcpPacketsSent,
     }))
   }
 

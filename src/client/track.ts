@@ -64,4 +64,8 @@ export interface TrackStats {
   framesDropped: number
   /** Interarrival jitter in seconds (RFC 3550 A.8). */
   jitter: number
+  /** RTCP compound packets received from the server (sender reports, ...). */
+  rtcpPacketsReceived: number
+  /** RTCP receiver reports sent (RFC 3550 §6.4.2). */
+  rtcpPacketsSent: number
 }
