@@ -3,7 +3,7 @@
  * stderr. Messages arrive redacted (src/diagnostics.ts), so nothing here strips secrets.
  *   -v   requests and replies with headers, transport choices, session states (reconnects
  *        included), RTP losses, the server's requests, replies and sessions
- *   -vv  also SDP and other bodies, and per-second RTP counters of each playing session
+ *   -vv  also SDP and other bodies, and per-second RTP counters (RTCP totals) of each session
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { DIAGNOSTICS_CHANNELS } from '../diagnostics.js'
@@ -47,6 +47,7 @@ function rateLine(index: number, now: Record<string, number>, before: Record<str
     parts.push(`${delta('packetsReceived').toFixed(0)} pkt/s`, `${((delta('bytesReceived') * 8) / 1000).toFixed(0)} kbit/s`)
     parts.push(`${delta('framesReceived').toFixed(0)} frames/s`, `lost ${now.packetsLost ?? 0}`, `dropped ${now.framesDropped ?? 0}`)
     parts.push(`jitter ${((now.jitter ?? 0) * 1000).toFixed(1)} ms`)
+    parts.push(`RTCP in ${now.rtcpPacketsReceived ?? 0}, out ${now.rtcpPacketsSent ?? 0}`)
   } else {
     parts.push(`${delta('packetsSent').toFixed(0)} pkt/s`, `${((delta('bytesSent') * 8) / 1000).toFixed(0)} kbit/s`)
     parts.push(`${delta('framesSent').toFixed(0)} frames/s`, `dropped ${now.framesDropped ?? 0}`)

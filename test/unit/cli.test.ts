@@ -134,8 +134,10 @@ describe('rtspkit CLI flags', () => {
     const e = r.stderr
     assert.match(e, /\n {4}\| v=0\n/)
     assert.match(e, /\n {4}\| m=video \d+ RTP\/AVP \d+/)
-    assert.match(e, /rtspkit: pull \d+ track 0: \d+ pkt\/s, \d+ kbit\/s, \d+ frames\/s, lost 0, dropped 0, jitter [\d.]+ ms/)
+    assert.match(e, /rtspkit: pull \d+ track 0: \d+ pkt\/s, \d+ kbit\/s, \d+ frames\/s, lost 0, dropped 0, jitter [\d.]+ ms, RTCP in \d+, out \d+/)
     assert.match(e, /rtspkit: pull \d+ track 1: \d+ pkt\/s/)
+    // RtspServer sends a sender report as each track starts.
+    assert.match(e, /track 0: .*RTCP in [1-9]/)
     assertNoSecrets(e + r.stdout)
   })
 
