@@ -61,7 +61,7 @@ export class LiveHub {
       return lp
     }
     const stream = this.server.liveStream(p)
-    if (stream === undefined || stream.ended) return lp !== undefined && !lp.ended ? undefined : undefined
+    if (stream === undefined || stream.ended) return undefined
     if (lp === undefined || lp.ended || lp.stream !== stream) {
       lp?.close('another stream took the path')
       lp = new LivePath(p, { kind: 'stream', stream }, this.options)
@@ -81,7 +81,7 @@ export class LiveHub {
   rtspReaders(path: string): number {
     const info = this.server.paths().find((p) => p.path === normalize(path))
     const lp = this.#paths.get(normalize(path))
-    const taps = lp !== undefined && !lp.ended && lp.stream !== undefined && lp.live ? 1 : 0
+    const taps = lp?.tapped === true ? 1 : 0
     return Math.max(0, (info?.readers ?? 0) - taps)
   }
 

@@ -91,6 +91,11 @@ export class LivePath implements LiveMedia {
     return this.#tap !== undefined && performance.now() - this.lastFrameAt < 2000
   }
 
+  /** The tap is on the server's stream (it counts among the stream's readers). */
+  get tapped(): boolean {
+    return this.#tap !== undefined
+  }
+
   /** The source ended: this path's media is over (a new stream on the path gets a new LivePath). */
   get ended(): boolean {
     return this.#ended
