@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { RtspClient } from '../client/client.js'
 import type { Frame, Track } from '../client/track.js'
 import { createRecorder, formatFromPath } from '../output/index.js'
+import { AbortError } from '../errors.js'
 import type { OutputFormat, Recorder, RecorderTrack } from '../output/index.js'
 import { UsageError, formatBitrate, formatBytes, parsePositiveNumber, parseTransport, tlsOptions, withSignals, CONNECT_OPTIONS } from './common.js'
 
@@ -89,7 +90,6 @@ export async function pull(argv: string[]): Promise<number> {
     const started = performance.now()
     let mediaBytes = 0
     let statusTimer: NodeJS.Timeout | undefined
-    let frames = 0
     let failure: unknown
     // A reader at the other end of a pipe that went away (ffplay closed) is a normal stop.
     const onStdoutError = (err: NodeJS.ErrnoException) => {
@@ -112,12 +112,11 @@ export async function pull(argv: string[]): Promise<number> {
         statusTimer = setInterval(() => {
           const s = (performance.now() - started) / 1000
           process.stderr.write(
-            `\r\x1b[Krecording ${s.toFixed(1)} s, ${frames} frames, ${formatBytes(recorder?.bytesWritten ?? 0)}, ${formatBitrate((mediaBytes * 8) / Math.max(s, 0.001))}`,
+            `\r\x1b[Krecording ${s.toFixed(1)} s, ${recorder?.framesWritten ?? 0} frames, ${formatBytes(recorder?.bytesWritten ?? 0)}, ${formatBitrate((mediaBytes * 8) / Math.max(s, 0.001))}`,
           )
         }, 500)
       }
       for await (const frame of session.frames()) {
-        frames++
         for (const d of frame.data) mediaBytes += d.length
         if (recorder === undefined) {
           if (awaitsInBandConfig(session.tracks) && performance.now() < holdUntil && pending.length < 4096) {
@@ -141,11 +140,14 @@ export async function pull(argv: string[]): Promise<number> {
       if (toStdout) process.stdout.off('error', onStdoutError)
     }
     if (live) process.stderr.write('\n')
+    // Ctrl-C / SIGTERM aborts the session (the signal covers it): a normal stop here.
+    if (failure instanceof AbortError && signal.aborted) failure = undefined
     if (failure !== undefined) throw failure
     if (!toStdout && !values.quiet) {
       const s = (performance.now() - started) / 1000
+      // What the file holds (frames before the first key frame or of a skipped track are not in it).
       process.stderr.write(
-        `rtspkit: recorded ${frames} frames in ${s.toFixed(1)} s to ${output} (${formatBytes(recorder?.bytesWritten ?? 0)})\n`,
+        `rtspkit: recorded ${recorder?.framesWritten ?? 0} frames in ${s.toFixed(1)} s to ${output} (${formatBytes(recorder?.bytesWritten ?? 0)})\n`,
       )
     }
     return 0

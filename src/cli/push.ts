@@ -3,6 +3,7 @@ import { RtspClient } from '../client/client.js'
 import type { PushSession } from '../client/push-session.js'
 import type { TransportProtocol } from '../client/pull-session.js'
 import { openFileSource, paceFrames } from '../input/file-source.js'
+import { AbortError } from '../errors.js'
 import { UsageError, formatBitrate, parsePositiveNumber, tlsOptions, withSignals } from './common.js'
 
 export function parsePushTransport(v: string | undefined): TransportProtocol {
@@ -78,8 +79,9 @@ export async function push(argv: string[]): Promise<number> {
       const ended = session.state === 'closed' ? await session.closed : undefined
       await session.close()
       if (live) process.stderr.write('\n')
-      if (ended !== undefined) throw ended
-      if (failure !== undefined) throw failure
+      // Ctrl-C / SIGTERM aborts the session (the signal covers it): a normal stop here.
+      if (ended !== undefined && !(ended instanceof AbortError && signal.aborted)) throw ended
+      if (failure !== undefined && !(failure instanceof AbortError && signal.aborted)) throw failure
       if (!values.quiet) {
         const s = session.stats()
         const frames = s.reduce((n, t) => n + t.framesSent, 0)

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { RtspClient } from '../client/client.js'
 import type { PushTrackInit } from '../client/push-session.js'
-import { ClosedError } from '../errors.js'
+import { AbortError, ClosedError } from '../errors.js'
 import { redactUrl } from '../util/url.js'
 import { UsageError, parsePositiveNumber, parseTransport, tlsOptions, withSignals } from './common.js'
 import { parsePushTransport, statusLine } from './push.js'
@@ -75,7 +75,9 @@ export async function relay(argv: string[]): Promise<number> {
       const sinkError = sink.state === 'closed' ? await sink.closed : undefined
       await sink.close()
       if (live) process.stderr.write('\n')
-      if (sinkError !== undefined) throw sinkError
+      // Ctrl-C / SIGTERM aborts both sessions (the signal covers them): a normal stop here.
+      if (sinkError !== undefined && !(sinkError instanceof AbortError && signal.aborted)) throw sinkError
+      if (failure instanceof AbortError && signal.aborted) failure = undefined
       if (failure !== undefined) {
         // The source dropped (and was not, or could not be, reconnected): say which side it was.
         const message = failure instanceof Error ? failure.message : String(failure)

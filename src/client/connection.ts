@@ -115,6 +115,11 @@ export class RtspConnection {
   onGarbage: ((bytes: number) => void) | undefined
   /** Called when the socket's send buffer has drained (push flow control). */
   onDrain: (() => void) | undefined
+  /**
+   * Called with each reply as it is read, before the bytes after it in the same segment
+   * (interleaved media that cameras write together with the PLAY reply) are dispatched.
+   */
+  onReply: ((res: RtspResponse, method: string) => void) | undefined
 
   private socket: net.Socket | tls.TLSSocket | undefined
   private readonly reader: RtspReader
@@ -300,6 +305,7 @@ export class RtspConnection {
     this.pending.delete(cseq)
     clearTimeout(p.timer)
     publishClientResponse(this, this.opts.host, this.opts.port, p.method, p.url, p.cseq, res, p.sentAt)
+    this.onReply?.(res, p.method)
     p.resolve(res)
   }
 

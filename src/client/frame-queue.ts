@@ -14,7 +14,8 @@ export class FrameQueue implements AsyncIterableIterator<Frame> {
   private waitForKey = false
   /** Frames discarded because the consumer was too slow. */
   overflowed = 0
-  onDetach: (() => void) | undefined
+  /** The consumer left the loop (break, return, throw): the owner ends its session; return() waits for it. */
+  onDetach: (() => void | Promise<void>) | undefined
 
   constructor(
     private readonly capacity: number,
@@ -84,12 +85,14 @@ export class FrameQueue implements AsyncIterableIterator<Frame> {
     })
   }
 
-  return(): Promise<IteratorResult<Frame>> {
+  async return(): Promise<IteratorResult<Frame>> {
     this.ended = true
     this.items.length = 0
     this.head = 0
-    this.onDetach?.()
-    return Promise.resolve({ value: undefined, done: true })
+    const detach = this.onDetach
+    this.onDetach = undefined
+    await detach?.()
+    return { value: undefined, done: true }
   }
 
   [Symbol.asyncIterator](): this {

@@ -186,6 +186,15 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   /** The track whose timeline the others are aligned to by sender reports. */
   private syncRef: TrackRuntime | undefined
   private endError: RtspError | undefined
+  /**
+   * Frames that arrive before anyone consumes them: cameras write the first packets (the
+   * key frame) together with the PLAY reply, before pull() has returned the session. Held,
+   * in order, until frames() is called or a 'frame' listener is added; undefined after.
+   */
+  private early: Frame[] | undefined = []
+  /** The caller's signal, listened to while the session lives (it covers the whole session). */
+  private signal: AbortSignal | undefined
+  private readonly onSignalAbort = () => void this.abort(this.signal?.reason)
 
   /** @internal use RtspClient.pull() */
   constructor(
@@ -221,6 +230,14 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       if (err !== undefined) this.fail(err)
     }
     this.conn.onGarbage = (n) => this.emit('warning', `skipped ${n} bytes of garbage from the server`)
+    // RTP-Info is applied as the PLAY reply is read, before the media written with it.
+    this.conn.onReply = (res, method) => {
+      if (method === 'PLAY' && res.status >= 200 && res.status < 300) this.applyRtpInfo(res)
+    }
+    ;(this as EventEmitter).on('newListener', (event: string | symbol) => {
+      // After the listener is added (newListener runs before): it gets the held frames first.
+      if (event === 'frame' && this.early !== undefined) queueMicrotask(() => this.flushEarly())
+    })
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve
     })
@@ -259,6 +276,11 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       clearTimeout(timer)
       if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
     }
+    if (signal !== undefined) {
+      // The signal covers the playing session too: an abort tears it down (removed in release()).
+      this.signal = signal
+      signal.addEventListener('abort', this.onSignalAbort, { once: true })
+    }
   }
 
   private async handshake(signal?: AbortSignal): Promise<void> {
@@ -294,9 +316,9 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     // Timeline origin: media may arrive before the PLAY reply (Reolink, v4l2rtspserver).
     this.playStartedAt = performance.now()
     // RFC 2326 §12.29: Range on PLAY; ffmpeg and VLC send npt=0.000- too, and some cameras need it.
-    const play = await this.conn.request('PLAY', this.aggregateUrl, { Range: 'npt=0.000-' })
+    // RTP-Info is applied by conn.onReply, before media that came in the same segment.
+    await this.conn.request('PLAY', this.aggregateUrl, { Range: 'npt=0.000-' })
     this.assertNotEnded()
-    this.applyRtpInfo(play)
     this.lastMediaAt = performance.now()
     this.state = 'playing'
     this.startTimers()
@@ -436,7 +458,23 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       const match = entries.find((e) => e.url === control || control.endsWith(e.url) || e.url.endsWith(control.slice(control.lastIndexOf('/') + 1)))
       if (match?.rtptime !== undefined) rt.rtpInfoTime = match.rtptime
     }
-    if (this.runtimes.every((rt) => rt.rtpInfoTime !== undefined)) this.clockSource = 'rtp-info'
+    if (this.runtimes.every((rt) => rt.rtpInfoTime !== undefined)) {
+      this.clockSource = 'rtp-info'
+      // Units that came before the reply (UDP packets overtaking it) were timed by arrival:
+      // re-base them on rtptime; they are still held, so their pts can be corrected.
+      for (const rt of this.runtimes) {
+        if (rt.base === undefined || rt.rtpInfoTime === undefined) continue
+        rt.base = rt.lastExt - ((rt.lastExt - rt.rtpInfoTime) | 0) // signed 32-bit distance
+        rt.offset = 0
+        rt.srSynced = false
+        rt.lastPts = 0
+        for (const f of this.early ?? []) {
+          if (f.track !== rt.track) continue
+          f.pts = (f.timestamp - rt.base) / rt.track.clockRate
+          if (f.pts > rt.lastPts) rt.lastPts = f.pts
+        }
+      }
+    }
   }
 
   // ---- media path (hot) ----
@@ -467,7 +505,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   }
 
   private onRtp(rt: TrackRuntime, buf: Buffer): void {
-    if (this.state !== 'playing' && this.state !== 'starting') return
+    // 'setting-up' too: a UDP camera may start sending once the last SETUP is answered.
+    if (this.state !== 'playing' && this.state !== 'starting' && this.state !== 'setting-up') return
     if (isRtcp(buf)) return this.onRtcp(rt, buf)
     // One packet object per track, refilled for every packet: no allocation on this path.
     const pkt = rt.packet
@@ -551,8 +590,25 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       // RFC 3550 §6.4.1: the SR pairs an NTP instant with an RTP time; signed 32-bit distance from it.
       captureTime: rt.srUnixMs === undefined ? undefined : rt.srUnixMs + (((au.rtpTimestamp - rt.srRtpTime) | 0) * 1000) / track.clockRate,
     }
+    if (this.early !== undefined) {
+      // Nobody consumes yet (pull() has not returned): hold, bounded like the frame queue.
+      if (this.early.length < this.opts.frameQueueSize) this.early.push(frame)
+      return
+    }
     if (this.queue !== undefined) this.queue.push(frame)
     this.emit('frame', frame)
+  }
+
+  /** Hand the held frames to the consumer(s), in order; from now on frames go straight out. */
+  private flushEarly(): void {
+    const early = this.early
+    if (early === undefined) return
+    this.early = undefined
+    for (let i = 0; i < early.length; i++) {
+      const f = early[i]!
+      this.queue?.push(f)
+      this.emit('frame', f)
+    }
   }
 
   /** An in-band SPS that differs from what we know updates the track (first SPS, resolution change). */
@@ -706,11 +762,18 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   frames(): AsyncIterableIterator<Frame> {
     if (this.queue !== undefined) throw new StateError({ action: 'iterate frames twice', state: 'iterating', allowed: ['not iterating'] })
     const q = new FrameQueue(this.opts.frameQueueSize, this.tracks.some((t) => t.type === 'video'))
+    // Leaving the loop (break, return, throw) ends the session: TEARDOWN, sockets, timers.
     q.onDetach = () => {
       if (this.queue === q) this.queue = undefined
+      return this.close()
     }
-    if (this.state === 'closed') q.end(this.endError)
-    else this.queue = q
+    this.queue = q
+    // Frames that came with the PLAY reply (or before frames() was called) come first.
+    this.flushEarly()
+    if (this.state === 'closed') {
+      this.queue = undefined
+      q.end(this.endError)
+    }
     return q
   }
 
@@ -745,13 +808,29 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     await this.close()
   }
 
+  /**
+   * The caller's signal fired while playing: frames() ends at once with an AbortError whose
+   * cause is the signal's reason, then TEARDOWN (bounded wait) and everything is released.
+   */
+  private async abort(reason: unknown): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') return
+    const err = new AbortError(reason)
+    this.endError ??= err
+    this.queue?.end(err)
+    const wasPlaying = this.state === 'playing'
+    this.state = 'closing'
+    this.stopTimers()
+    if (wasPlaying) await this.conn.teardown(this.aggregateUrl, this.opts.teardownTimeoutMs)
+    this.release(err)
+  }
+
   /** A fatal error while playing. */
   private fail(err: RtspError): void {
     if (this.state === 'closed') return
     if (this.state === 'closing') {
       // close() is waiting for the TEARDOWN reply and the server hung up instead, as many
-      // cameras do: the session ends as asked, without an error.
-      this.release(undefined)
+      // cameras do: the session ends as asked, without an error (or with the abort's).
+      this.release(this.endError instanceof AbortError ? this.endError : undefined)
       return
     }
     if (this.state !== 'playing') {
@@ -772,13 +851,17 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     this.state = 'closed'
     this.endError ??= err
     this.stopTimers()
+    this.signal?.removeEventListener('abort', this.onSignalAbort)
+    this.signal = undefined
     this.conn.onClose = undefined
+    this.conn.onReply = undefined
     this.conn.close()
     for (const rt of this.runtimes) {
       void rt.udp?.close()
       rt.udp = undefined
     }
     this.queue?.end(err)
+    this.early = undefined
     if (err !== undefined && this.listenerCount('error') > 0) this.emit('error', err)
     this.emit('close', err)
     this.resolveClosed(err)

@@ -161,6 +161,9 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
   private lastProgressAt = 0
   private lastBuffered = 0
   private keepAlivePending = false
+  /** The caller's signal, listened to while the session lives (it covers the whole session). */
+  private signal: AbortSignal | undefined
+  private readonly onSignalAbort = () => void this.closeWith(new AbortError(this.signal?.reason))
 
   /** @internal use RtspClient.push() */
   constructor(
@@ -249,6 +252,11 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
     } finally {
       clearTimeout(timer)
       if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
+    }
+    if (signal !== undefined) {
+      // The signal covers the recording session too: an abort tears it down (removed in release()).
+      this.signal = signal
+      signal.addEventListener('abort', this.onSignalAbort, { once: true })
     }
   }
 
@@ -504,18 +512,26 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
 
   /** Sender reports with BYE, TEARDOWN (bounded wait), then release sockets and timers. Idempotent. */
   async close(): Promise<void> {
+    await this.closeWith(undefined)
+  }
+
+  /** close(), ending with `err` (an AbortError when the caller's signal fired). */
+  private async closeWith(err: RtspError | undefined): Promise<void> {
     if (this.state === 'closing' || this.state === 'closed') {
       await this.closed
       return
     }
     const wasRecording = this.state === 'recording'
     this.state = 'closing'
+    if (err !== undefined) this.endError ??= err
     this.stopTimers()
+    // Writers waiting for the socket to drain learn at once that the session is ending.
+    this.onDrain()
     if (wasRecording && this.conn.state === 'open') {
       this.sendSenderReports(true)
       await this.conn.teardown(this.target.url.toString(), this.opts.teardownTimeoutMs)
     }
-    this.release(undefined)
+    this.release(err)
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -538,6 +554,8 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
     this.state = 'closed'
     this.endError ??= err ?? new ClosedError('the push session was closed')
     this.stopTimers()
+    this.signal?.removeEventListener('abort', this.onSignalAbort)
+    this.signal = undefined
     this.conn.onClose = undefined
     this.conn.onDrain = undefined
     this.conn.close()
