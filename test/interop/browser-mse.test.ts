@@ -151,6 +151,20 @@ describe('browser live view (MSE, .mp4)', { timeout: 180_000 }, () => {
     assert.ok(s.audioBytes > 0, 'AAC decoded')
   })
 
+  test('the default order plays GStreamer H.264 through WebRTC (WHEP)', async () => {
+    const page = await browser.newPage()
+    try {
+      await page.goto(`${origin}/gst/`)
+      const s0 = await waitFor(page, PLAYER_STATS, (s) => s.transport === 'webrtc' && s.currentTime > 0.3 && s.width > 0, 15_000, 'WebRTC starts')
+      const s = await waitFor(page, PLAYER_STATS, (x) => x.currentTime > s0.currentTime + 2, 10_000, 'WebRTC keeps playing')
+      assert.equal(s.width, 640)
+      assert.equal(s.height, 480)
+      assert.ok(s.decoded >= 0.9 * 30 * (s.currentTime - s0.currentTime) - 10, `decoded ${s.decoded}`)
+    } finally {
+      await page.close()
+    }
+  })
+
   test('the live .mp4 in <video src>: the sample clip and GStreamer', async () => {
     for (const [path, w, h] of [['file', 320, 240], ['gst', 640, 480]] as const) {
       const page = await browser.newPage()
