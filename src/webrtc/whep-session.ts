@@ -26,6 +26,12 @@ export interface WhepSessionOptions {
   connectTimeoutMs?: number
   /** Close the session after this long in ICE `disconnected`. Default 5000 ms. */
   disconnectedTimeoutMs?: number
+  /**
+   * Close the session when the viewer sends no RTCP for this long once connected (a closed
+   * tab sends no DTLS close_notify, and ICE consent only expires after 30 s, RFC 7675 §5.1).
+   * Receivers report at least every few seconds (RFC 3550 §6.2). Default 10000 ms.
+   */
+  rtcpTimeoutMs?: number
   /** Bytes a viewer may fall behind before it drops to the next key frame. Default 4 MiB. */
   maxQueueBytes?: number
   /** Bound on ICE candidate gathering before the answer is sent. Default 5000 ms. */
@@ -71,6 +77,8 @@ export class WhepSession {
   private unsubscribe: (() => void) | undefined
   private connectTimer: NodeJS.Timeout | undefined
   private disconnectTimer: NodeJS.Timeout | undefined
+  private livenessTimer: NodeJS.Timeout | undefined
+  private lastRtcp = 0
   private drainScheduled = false
   private firstBatch = true
   private readonly drainBound = (): void => this.drain()
@@ -83,6 +91,7 @@ export class WhepSession {
     this.opts = {
       connectTimeoutMs: opts.connectTimeoutMs ?? 15_000,
       disconnectedTimeoutMs: opts.disconnectedTimeoutMs ?? 5_000,
+      rtcpTimeoutMs: opts.rtcpTimeoutMs ?? 10_000,
       maxQueueBytes: opts.maxQueueBytes ?? 4 * 1024 * 1024,
       gatherTimeoutMs: opts.gatherTimeoutMs ?? 5_000,
     }
@@ -123,7 +132,9 @@ export class WhepSession {
       }
       await pc.setRemoteDescription({ type: 'offer', sdp: restrictOffer(offer, plan) })
       const answer = await pc.createAnswer()
-      await pc.setLocalDescription(answer)
+      // DTLS server (RFC 8842 §5.3: the answerer picks its role). As a DTLS client, werift
+      // 0.24.4 keeps retransmitting its flight 5 on a timer for ~30 s after the handshake.
+      await pc.setLocalDescription({ type: 'answer', sdp: answer.sdp.replace(/^a=setup:active$/gm, 'a=setup:passive') })
       await session.gathered()
       plan.sections.forEach((s, i) => {
         const t = transceivers[i]!
@@ -167,6 +178,12 @@ export class WhepSession {
         this.disconnectTimer = undefined
         if (this.state !== 'connected') {
           this.state = 'connected'
+          this.lastRtcp = performance.now()
+          this.livenessTimer = setInterval(() => {
+            // A receiver reports only once it has received RTP (RFC 3550 §6.4.2).
+            if (this.stats.packetsSent === 0) this.lastRtcp = performance.now()
+            else if (performance.now() - this.lastRtcp > this.opts.rtcpTimeoutMs) this.close(`no RTCP from the viewer for ${this.opts.rtcpTimeoutMs} ms`)
+          }, 1000)
           this.start()
         }
       } else if (state === 'disconnected') {
@@ -176,6 +193,15 @@ export class WhepSession {
         this.close(`the peer connection ${state}`)
       }
     })
+    for (const out of this.outgoing.values()) {
+      out.sender.onRtcp.subscribe(() => {
+        this.lastRtcp = performance.now()
+      })
+      // A DTLS close_notify alert (RFC 5246 §7.2.1: the browser closed the connection) ends the transport.
+      out.sender.dtlsTransport.onStateChange.subscribe((state) => {
+        if (state === 'closed' || state === 'failed') this.close(`the viewer closed the connection (DTLS ${state})`)
+      })
+    }
   }
 
   /** Connected: subscribe to the path (the GOP cache comes first, from a key frame). */
@@ -256,6 +282,7 @@ export class WhepSession {
     this.closeReason = reason
     clearTimeout(this.connectTimer)
     clearTimeout(this.disconnectTimer)
+    clearInterval(this.livenessTimer)
     this.unsubscribe?.()
     this.unsubscribe = undefined
     this.queue.take()

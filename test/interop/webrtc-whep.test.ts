@@ -139,6 +139,39 @@ describe('WHEP into Chromium', { timeout: 120_000 }, () => {
     }
   })
 
+  test('a viewer that closes its tab without DELETE is released', async () => {
+    const media = await pullLiveMedia(gst.url('/opus'))
+    const registry = new WhepRegistry()
+    const server = await startPageServer(WHEP_PAGE, (req, res) =>
+      handleWhep(req, res, media, { resourceBase: '/cam/whep', registry, addresses: ['127.0.0.1'], session: { rtcpTimeoutMs: 3000 } }),
+    )
+    const page = await browser.newPage()
+    try {
+      await page.goto(server.origin)
+      await page.evaluate(`window.start('/cam/whep')`)
+      await waitStats(page, (s) => (s.framesDecoded ?? 0) > 0, 10_000, 'first decoded frame')
+      const session = registry.list()[0]!
+      const closed = new Promise<string>((resolve) => {
+        const prev = session.onClose
+        session.onClose = (x, reason) => {
+          prev?.(x, reason)
+          resolve(reason)
+        }
+      })
+      const t0 = Date.now()
+      await page.close()
+      const reason = await closed
+      assert.ok(Date.now() - t0 < 6000, `released after ${Date.now() - t0} ms (${reason})`)
+      assert.equal(registry.size, 0)
+      assert.equal(media.viewers(), 0)
+    } finally {
+      registry.closeAll()
+      await page.close()
+      await server.close()
+      await media.close()
+    }
+  })
+
   test('H.264 + Opus from an MP4 file served by RtspServer', async () => {
     const file = join(dir, 'clip.mp4')
     execFileSync('ffmpeg', [
