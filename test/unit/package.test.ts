@@ -97,10 +97,12 @@ test('publint finds nothing in the tarball', { timeout: 60_000 }, async () => {
   assert.match(r.stdout, /All good/)
 })
 
+// Profile node16: TypeScript's node16/nodenext and bundler resolution (which read `exports`);
+// the old node10 resolution cannot see subpath exports such as rtspkit/player.
 test('attw: types resolve for every entry point (CJSResolvesToESM accepted: require() loads the ESM build)', { timeout: 60_000 }, async () => {
   const r = await runProcess(
     join(REPO_ROOT, 'node_modules/.bin/attw'),
-    [tarball, '--format', 'ascii', '--no-color', '--ignore-rules', 'cjs-resolves-to-esm'],
+    [tarball, '--format', 'ascii', '--no-color', '--profile', 'node16', '--ignore-rules', 'cjs-resolves-to-esm'],
     { timeoutMs: 60_000 },
   )
   assert.equal(r.code, 0, r.stdout + r.stderr)
