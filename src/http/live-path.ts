@@ -11,6 +11,7 @@ import type { Depacketizer } from '../formats/types.js'
 import { spsDetails } from '../formats/nal/details.js'
 import { parseH264Sps } from '../codec/h264-sps.js'
 import { parseH265Sps } from '../codec/h265-sps.js'
+import { jpegSize } from '../codec/jpeg.js'
 import { createRtpPacket, parseRtpPacketInto } from '../rtp/packet.js'
 import { TimestampUnwrapper } from '../rtp/timestamp-unwrapper.js'
 import { parseSdp } from '../sdp/parse.js'
@@ -277,6 +278,14 @@ export class LivePath implements LiveMedia {
       if (d > 0 && d < 1) rt.lastDuration = d
       rt.lastPts = pts
       if (keyFrame && this.#inBandParameterSets(track, data)) for (const v of this.#viewers) v.tracksChanged?.()
+      if (track.codec === 'JPEG' && data[0] !== undefined) {
+        // RFC 2435: the size comes with every frame (its rebuilt JFIF header).
+        const size = jpegSize(data[0])
+        if (size !== undefined && (size.width !== track.details.width || size.height !== track.details.height)) {
+          track.details.width = size.width
+          track.details.height = size.height
+        }
+      }
     }
     const frame: LiveFrame = { track: track.index, timestamp, pts, keyFrame, data, duration: rt.lastDuration }
     let size = 0
