@@ -33,6 +33,8 @@ const serverResponse = diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.serverRes
 const serverSession = diagnosticsChannel.channel(DIAGNOSTICS_CHANNELS.serverSession)
 
 const debug = debuglog('rtspkit')
+// NODE_DEBUG is read once, as util.debuglog itself does; a plain boolean keeps the no-listener path cheap.
+const debugEnabled = debug.enabled
 
 /** Header values as they were on the wire, redacted; repeated names give arrays. */
 export type DiagnosticHeaders = Record<string, string | string[]>
@@ -223,7 +225,7 @@ export function publishClientRequest(
   headers: Headers,
   body: Buffer | string | undefined,
 ): void {
-  if (!clientRequest.hasSubscribers && !debug.enabled) return
+  if (!clientRequest.hasSubscribers && !debugEnabled) return
   const msg: ClientRequestMessage = {
     connectionId: idOf(connection),
     host,
@@ -234,7 +236,7 @@ export function publishClientRequest(
     headers: redactHeaders(headers),
     ...textBody(body),
   }
-  if (debug.enabled) debug('client #%d > %s %s%s', msg.connectionId, method, msg.url, headerLines(msg.headers))
+  if (debugEnabled) debug('client #%d > %s %s%s', msg.connectionId, method, msg.url, headerLines(msg.headers))
   if (clientRequest.hasSubscribers) clientRequest.publish(msg)
 }
 
@@ -249,7 +251,7 @@ export function publishClientResponse(
   response: { status: number; reason: string; headers: Headers; body: Buffer },
   sentAt: number,
 ): void {
-  if (!clientResponse.hasSubscribers && !debug.enabled) return
+  if (!clientResponse.hasSubscribers && !debugEnabled) return
   const msg: ClientResponseMessage = {
     connectionId: idOf(connection),
     host,
@@ -263,7 +265,7 @@ export function publishClientResponse(
     ...textBody(response.body),
     durationMs: Math.round((performance.now() - sentAt) * 10) / 10,
   }
-  if (debug.enabled) {
+  if (debugEnabled) {
     debug('client #%d < %d %s (%s, %d ms)%s', msg.connectionId, msg.status, msg.reason, method, msg.durationMs, headerLines(msg.headers))
   }
   if (clientResponse.hasSubscribers) clientResponse.publish(msg)
@@ -279,11 +281,11 @@ export function publishSessionState(
   reason?: string,
   stats?: () => readonly object[],
 ): void {
-  if (from === to || (!clientSessionState.hasSubscribers && !debug.enabled)) return
+  if (from === to || (!clientSessionState.hasSubscribers && !debugEnabled)) return
   const msg: ClientSessionStateMessage = { sessionId: idOf(owner), kind, url: redactText(String(url)), from, to }
   if (reason !== undefined) msg.reason = redactText(reason)
   if (stats !== undefined) msg.stats = stats
-  if (debug.enabled) debug('%s session %d %s: %s -> %s%s', kind, msg.sessionId, msg.url, from, to, msg.reason ? ` (${msg.reason})` : '')
+  if (debugEnabled) debug('%s session %d %s: %s -> %s%s', kind, msg.sessionId, msg.url, from, to, msg.reason ? ` (${msg.reason})` : '')
   if (clientSessionState.hasSubscribers) clientSessionState.publish(msg)
 }
 
@@ -295,7 +297,7 @@ export function publishTrackLoss(
   expectedSequenceNumber: number,
   sequenceNumber: number,
 ): void {
-  if (!clientTrackLoss.hasSubscribers && !debug.enabled) return
+  if (!clientTrackLoss.hasSubscribers && !debugEnabled) return
   const msg: ClientTrackLossMessage = {
     sessionId: idOf(owner),
     url: redactText(String(url)),
@@ -306,7 +308,7 @@ export function publishTrackLoss(
     expectedSequenceNumber,
     sequenceNumber,
   }
-  if (debug.enabled) debug('pull session %d track %d (%s): %d RTP packets lost before #%d', msg.sessionId, msg.trackIndex, msg.codec, msg.lost, sequenceNumber)
+  if (debugEnabled) debug('pull session %d track %d (%s): %d RTP packets lost before #%d', msg.sessionId, msg.trackIndex, msg.codec, msg.lost, sequenceNumber)
   if (clientTrackLoss.hasSubscribers) clientTrackLoss.publish(msg)
 }
 
@@ -318,9 +320,9 @@ export function publishTransportChange(
   to: 'tcp' | 'udp',
   reason: string,
 ): void {
-  if (!clientTransportChange.hasSubscribers && !debug.enabled) return
+  if (!clientTransportChange.hasSubscribers && !debugEnabled) return
   const msg: ClientTransportChangeMessage = { sessionId: idOf(owner), url: redactText(String(url)), from, to, reason: redactText(reason) }
-  if (debug.enabled) debug('pull session %d transport %s%s (%s)', msg.sessionId, from === undefined ? '' : `${from} -> `, to, msg.reason)
+  if (debugEnabled) debug('pull session %d transport %s%s (%s)', msg.sessionId, from === undefined ? '' : `${from} -> `, to, msg.reason)
   if (clientTransportChange.hasSubscribers) clientTransportChange.publish(msg)
 }
 
@@ -338,7 +340,7 @@ export function publishServerRequest(
   request: { method: string; url: string; headers: Headers; body: Buffer },
   cseq: number | undefined,
 ): void {
-  if (!serverRequest.hasSubscribers && !debug.enabled) return
+  if (!serverRequest.hasSubscribers && !debugEnabled) return
   const msg: ServerRequestMessage = {
     connectionId: idOf(connection),
     remoteAddress: peer.remoteAddress ?? '',
@@ -349,7 +351,7 @@ export function publishServerRequest(
     headers: redactHeaders(request.headers),
     ...textBody(request.body),
   }
-  if (debug.enabled) debug('server #%d < %s %s from %s%s', msg.connectionId, msg.method, msg.url, msg.remoteAddress, headerLines(msg.headers))
+  if (debugEnabled) debug('server #%d < %s %s from %s%s', msg.connectionId, msg.method, msg.url, msg.remoteAddress, headerLines(msg.headers))
   if (serverRequest.hasSubscribers) serverRequest.publish(msg)
 }
 
@@ -364,7 +366,7 @@ export function publishServerResponse(
   headers: Headers,
   body: Buffer | string | undefined,
 ): void {
-  if (!serverResponse.hasSubscribers && !debug.enabled) return
+  if (!serverResponse.hasSubscribers && !debugEnabled) return
   const msg: ServerResponseMessage = {
     connectionId: idOf(connection),
     remoteAddress: peer.remoteAddress ?? '',
@@ -378,7 +380,7 @@ export function publishServerResponse(
     headers: redactHeaders(headers),
     ...textBody(body),
   }
-  if (debug.enabled) debug('server #%d > %d %s (%s)%s', msg.connectionId, status, msg.reason, msg.method, headerLines(msg.headers))
+  if (debugEnabled) debug('server #%d > %d %s (%s)%s', msg.connectionId, status, msg.reason, msg.method, headerLines(msg.headers))
   if (serverResponse.hasSubscribers) serverResponse.publish(msg)
 }
 
@@ -388,7 +390,7 @@ export function publishServerSession(
   info: { id: string; role: string; path: string; remoteAddress: string; protocol: 'tcp' | 'udp' | undefined },
   reason?: string,
 ): void {
-  if (!serverSession.hasSubscribers && !debug.enabled) return
+  if (!serverSession.hasSubscribers && !debugEnabled) return
   const msg: ServerSessionMessage = {
     event,
     sessionId: info.id,
@@ -398,7 +400,7 @@ export function publishServerSession(
     transport: info.protocol,
   }
   if (reason !== undefined) msg.reason = redactText(reason)
-  if (debug.enabled) {
+  if (debugEnabled) {
     debug('server session %s %s: %s /%s from %s over %s%s', msg.sessionId, event, msg.role, msg.path, msg.remoteAddress, msg.transport ?? '?', msg.reason ? ` (${msg.reason})` : '')
   }
   if (serverSession.hasSubscribers) serverSession.publish(msg)
