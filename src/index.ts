@@ -31,6 +31,7 @@ export type { ReorderOptions } from './rtp/reorder-buffer.js'
 export { RtspServer, StreamPublisher } from './server/index.js'
 export type { AuthorizeContext, RtspServerEvents, RtspServerOptions, ServerSessionInfo, PublishFrame, StreamTrackInfo, ServerCredentials } from './server/index.js'
 export type { PullSourceOptions } from './server/pull-source.js'
+export type { HttpSideOptions } from './http/http-side.js'
 export type { SendTrackInit } from './formats/send-track.js'
 export { DIAGNOSTICS_CHANNELS } from './diagnostics.js'
 export type {
