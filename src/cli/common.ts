@@ -199,7 +199,8 @@ function errorMessage(err: unknown): string {
 
 /** Exit status for an error: 2 bad usage, 130 interrupted, 1 anything else. */
 export function exitCodeOf(err: unknown): number {
-  if (err instanceof UsageError || isParseArgsError(err)) return 2
+  // Bad input, from the command line or an option/URL the library refused before connecting.
+  if (err instanceof InvalidArgumentError || isParseArgsError(err)) return 2
   if (err instanceof RtspError && err.code === 'RTSP_ERR_ABORTED') return 130
   return 1
 }

@@ -2,25 +2,13 @@ import { PullSession } from './pull-session.js'
 import { PushSession } from './push-session.js'
 import type { PushOptions, PushTrackInit } from './push-session.js'
 import { PullSupervisor } from './supervisor.js'
-import type { ReconnectOptions } from './supervisor.js'
-import type { PullOptions, TransportProtocol } from './pull-session.js'
+import { validateOptions } from './options.js'
+import type { ClientOptions, ClientPullOptions, SuperviseOptions, TransportProtocol } from './options.js'
 import { parseRtspUrl, redactUrl } from '../util/url.js'
 import type { ParsedRtspUrl } from '../util/url.js'
-import { AbortError, ProtocolError, RedirectError } from '../errors.js'
+import { AbortError, InvalidArgumentError, ProtocolError, RedirectError } from '../errors.js'
 
-/** 'auto' tries UDP and falls back to TCP (461, a TCP answer, or no UDP packet in time). */
-export type TransportChoice = TransportProtocol | 'auto'
-
-export interface ClientPullOptions extends Omit<PullOptions, 'transport'> {
-  /** Default 'auto'. */
-  transport?: TransportChoice
-  /** Redirects (3xx before PLAY) to follow; default 5. */
-  maxRedirects?: number
-  /** With 'auto': how long to wait for the first UDP packet after PLAY before going TCP. Default 3000 ms. */
-  udpTimeoutMs?: number
-}
-
-export type ClientOptions = Omit<ClientPullOptions, 'signal'>
+export type { ClientOptions, ClientPullOptions, SuperviseOptions, TransportChoice } from './options.js'
 
 /** Why the session uses the transport it uses (`session.transport`). */
 export interface TransportDecision {
@@ -42,6 +30,10 @@ export interface TransportDecision {
 export class RtspClient {
   readonly options: ClientOptions
   constructor(options: ClientOptions = {}) {
+    validateOptions('pull', options, 'new RtspClient()')
+    if ((options as ClientPullOptions).signal !== undefined) {
+      throw new InvalidArgumentError('new RtspClient(): option signal belongs to each call (pull, push, supervise), not to the client')
+    }
     this.options = options
   }
 
@@ -51,8 +43,9 @@ export class RtspClient {
    * to TCP. `session.transport` says which transport is in use and why.
    */
   async pull(url: string, options: ClientPullOptions = {}): Promise<PullSession> {
+    validateOptions('pull', options, 'pull()')
     const opts: ClientPullOptions = { ...this.options, ...options }
-    let target = parseRtspUrl(url)
+    let target = parseUrlArgument('pull()', url)
     const maxRedirects = opts.maxRedirects ?? 5
     for (let redirects = 0; ; redirects++) {
       try {
@@ -74,8 +67,10 @@ export class RtspClient {
    * one continuous frame timeline (`supervisor.frames()`). Resolves once the first
    * session plays; a first connection that fails rejects, as pull() does.
    */
-  async supervise(url: string, options: ClientPullOptions & { reconnect?: ReconnectOptions } = {}): Promise<PullSupervisor> {
-    const supervisor = new PullSupervisor(this, url, { ...this.options, ...options })
+  async supervise(url: string, options: SuperviseOptions = {}): Promise<PullSupervisor> {
+    validateOptions('supervise', options, 'supervise()')
+    parseUrlArgument('supervise()', url)
+    const supervisor = new PullSupervisor((u, o) => this.pull(u, o), url, { ...this.options, ...options })
     await supervisor.start()
     return supervisor
   }
@@ -85,11 +80,16 @@ export class RtspClient {
    * the recording session; `session.write(track, frame)` sends access units.
    */
   async push(url: string, tracks: readonly PushTrackInit[], options: PushOptions = {}): Promise<PushSession> {
+    validateOptions('push', options, 'push()')
+    if (!Array.isArray(tracks) || tracks.length === 0) {
+      throw new InvalidArgumentError('push(): tracks must be a non-empty array of { type, codec, details }')
+    }
+    const target = parseUrlArgument('push()', url)
     const { transport, timeoutMs, readTimeoutMs, teardownTimeoutMs, credentials, tls, userAgent } = this.options
     const defaults: PushOptions = { timeoutMs, readTimeoutMs, teardownTimeoutMs, credentials, tls, userAgent }
     if (transport === 'tcp' || transport === 'udp') defaults.transport = transport
     for (const k of Object.keys(defaults) as Array<keyof PushOptions>) if (defaults[k] === undefined) delete defaults[k]
-    const session = new PushSession(parseRtspUrl(url), tracks, { ...defaults, ...options })
+    const session = new PushSession(target, tracks, { ...defaults, ...options })
     await session.start(options.signal)
     return session
   }
@@ -125,6 +125,16 @@ export class RtspClient {
     session.transport = { protocol, reason }
     await session.start(opts.signal)
     return session
+  }
+}
+
+/** The URL argument of an entry point: a string with an rtsp:// or rtsps:// URL. */
+function parseUrlArgument(where: string, url: unknown): ParsedRtspUrl {
+  if (typeof url !== 'string') throw new InvalidArgumentError(`${where}: url must be a string rtsp://[user:pass@]host[:port]/path, not a ${typeof url}`)
+  try {
+    return parseRtspUrl(url)
+  } catch (err) {
+    throw new InvalidArgumentError(`${where}: url must be rtsp:// or rtsps:// (${(err as Error).message})`)
   }
 }
 

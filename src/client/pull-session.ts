@@ -17,7 +17,6 @@ import { parsePublic } from '../rtsp/headers/public.js'
 import { formatTransport } from '../rtsp/headers/transport.js'
 import type { TransportSpec } from '../rtsp/headers/transport.js'
 import { parseRtpInfo } from '../rtsp/headers/rtp-info.js'
-import type { ReaderLimits } from '../rtsp/reader.js'
 import { parseSdp } from '../sdp/parse.js'
 import type { SessionDescription } from '../sdp/types.js'
 import { h265UpdateDetails, latmUpdateDetails, mjpegUpdateDetails, resolveFormat, supportedCodecs } from '../formats/index.js'
@@ -35,26 +34,9 @@ import { publishSessionState, publishTrackLoss, publishTransportChange } from '.
 import type { UdpPortPair } from '../transport/udp.js'
 import type { ParsedRtspUrl } from '../util/url.js'
 import { redactUrl, resolveContentBase, resolveControl } from '../util/url.js'
-import type { SessionOptions, TransportProtocol } from './options.js'
+import type { PullOptions, TransportProtocol } from './options.js'
 
-export type { TransportProtocol } from './options.js'
-
-export interface PullOptions extends SessionOptions {
-  /** Frames buffered for a slow `frames()` consumer before it skips to the next key frame. Default 1024. */
-  frameQueueSize?: number
-  /** Limits of the wire reader (line length, header count, SDP size). */
-  limits?: Partial<ReaderLimits>
-  /** Interval of RTCP receiver reports. Default 5 000 ms (RFC 3550 §6.2 minimum). */
-  rtcpIntervalMs?: number
-  /** With transport 'udp': on 461 to the first SETUP, continue over TCP (RtspClient's 'auto'). */
-  udpFallback?: boolean
-  /** UDP only: hold out-of-order packets this long / this many before giving a gap up; false turns it off. Default 64 packets, 100 ms. */
-  reorder?: ReorderOptions | false
-  /** An RTP timestamp jump larger than this (seconds) that wall-clock time does not match is a discontinuity. Default 5. */
-  maxTimestampJumpS?: number
-  /** UDP receive buffer asked for each RTP socket. Default 4 MiB. */
-  udpReceiveBufferSize?: number
-}
+export type { PullOptions, TransportProtocol } from './options.js'
 
 /**
  * Where the common timeline comes from: the PLAY reply's RTP-Info (every track), the arrival

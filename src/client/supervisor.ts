@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events'
-import type { RtspClient, ClientPullOptions } from './client.js'
+import type { ClientPullOptions, ReconnectOptions, SuperviseOptions } from './options.js'
 import { FrameQueue } from './frame-queue.js'
 import { publishSessionState } from '../diagnostics.js'
 import type { PullSession } from './pull-session.js'
 import type { Frame, Track } from './track.js'
 import {
+  AbortError,
   AuthError,
   InvalidArgumentError,
   ProtocolError,
@@ -14,14 +15,10 @@ import {
   UnsupportedError,
 } from '../errors.js'
 
-export interface ReconnectOptions {
-  /** First wait after a drop. Default 500 ms. */
-  initialDelayMs?: number
-  /** Longest wait between attempts (the delay doubles up to this). Default 30 000 ms. */
-  maxDelayMs?: number
-  /** Give up after this many failed attempts in a row. Default: never. */
-  maxAttempts?: number
-}
+export type { ReconnectOptions } from './options.js'
+
+/** How the supervisor opens each session (RtspClient.pull, bound). */
+export type PullFunction = (url: string, options: ClientPullOptions) => Promise<PullSession>
 
 export interface ReconnectEvent {
   /** 1 for the first retry after a drop, counting up while attempts fail. */
@@ -30,12 +27,45 @@ export interface ReconnectEvent {
   error: RtspError
 }
 
+/** A time without a playing session: from the drop to the next session (or to the end). */
+export interface OutageEvent {
+  /** Wall-clock ms (Date.now()) of the drop. */
+  start: number
+  /** Wall-clock ms when a session played again, or when the supervisor stopped. */
+  end: number
+  durationMs: number
+  /** The error that ended the session. */
+  error: RtspError
+  /** True when a session plays again; false when the supervisor stopped during the outage. */
+  recovered: boolean
+}
+
 export interface SupervisorEvents {
   /** A session is playing (the first one, and each after a reconnect). */
   session: [session: PullSession, reconnected: boolean]
   /** The session dropped (or an attempt failed); the next attempt comes after delayMs. */
   reconnecting: [event: ReconnectEvent]
+  /** An outage ended: once per drop, with how long it lasted. */
+  outage: [event: OutageEvent]
   close: [err: RtspError | undefined]
+}
+
+export interface SupervisorStats {
+  state: SupervisorState
+  /** Connection attempts made: the first and every retry, failed or not. */
+  attempts: number
+  /** Sessions re-established after a drop. */
+  reconnects: number
+  /** Outages so far (the current one included). */
+  outages: number
+  /** The error that ended the last session or attempt. */
+  lastError: RtspError | undefined
+  /** Time spent playing, over all sessions, in ms. */
+  connectedMs: number
+  /** Since when the current session plays (wall-clock ms), when one does. */
+  connectedSince: number | undefined
+  /** Frames handed to frames() / taken from sessions. */
+  frames: number
 }
 
 export type SupervisorState = 'idle' | 'playing' | 'waiting' | 'closed'
@@ -77,14 +107,22 @@ export class PullSupervisor extends EventEmitter<SupervisorEvents> {
   private offset = 0
   private lastPts = 0
   private framesSeen = 0
+  private attempts = 0
+  private outages = 0
+  private connectedMs = 0
+  private connectedSince: number | undefined
+  private outage: { start: number; error: RtspError } | undefined
   private readonly delays: Required<ReconnectOptions>
   private wake: (() => void) | undefined
   private readonly ac = new AbortController()
+  private readonly signal: AbortSignal | undefined
+  private readonly onSignalAbort = () => void this.stop(new AbortError(this.signal?.reason))
 
+  /** @internal use RtspClient.supervise() */
   constructor(
-    private readonly client: RtspClient,
+    private readonly pull: PullFunction,
     private readonly url: string,
-    private readonly options: ClientPullOptions & { reconnect?: ReconnectOptions } = {},
+    private readonly options: SuperviseOptions = {},
   ) {
     super()
     this.delays = {
@@ -93,26 +131,60 @@ export class PullSupervisor extends EventEmitter<SupervisorEvents> {
       maxAttempts: options.reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY,
     }
     this.queue = new FrameQueue(options.frameQueueSize ?? 1024, true)
-    options.signal?.addEventListener('abort', () => void this.close(), { once: true })
+    // Leaving a for await over frames() stops the supervisor and its session.
+    this.queue.onDetach = () => this.close()
+    // The caller's signal covers the supervisor's whole life: frames() ends with an AbortError.
+    this.signal = options.signal
+    this.signal?.addEventListener('abort', this.onSignalAbort, { once: true })
   }
 
   /** Connect the first time (a failure here is reported, not retried), then keep the stream going. */
   async start(): Promise<PullSession> {
-    const first = await this.client.pull(this.url, { ...this.options, signal: this.ac.signal })
+    this.attempts++
+    let first: PullSession
+    try {
+      first = await this.pull(this.url, { ...this.options, signal: this.ac.signal })
+    } catch (err) {
+      this.release()
+      // Aborted by the caller's signal: say so with its reason.
+      if (this.signal?.aborted && err instanceof AbortError) throw new AbortError(this.signal.reason)
+      throw err
+    }
+    if (this.isClosed()) {
+      await first.close()
+      throw new AbortError(this.signal?.reason)
+    }
     this.tracks = first.tracks
     this.adopt(first, false)
     void this.run(first)
     return first
   }
 
-  /** Frames of every session, on one continuous timeline. */
+  /** Frames of every session, on one continuous timeline. Leaving the loop stops the supervisor. */
   frames(): AsyncIterableIterator<Frame> {
     return this.queue
+  }
+
+  /** Counters: state, attempts, reconnects, outages, last error, time connected, frames. */
+  stats(): SupervisorStats {
+    const now = Date.now()
+    return {
+      state: this.state,
+      attempts: this.attempts,
+      reconnects: this.reconnects,
+      outages: this.outages,
+      lastError: this.lastError,
+      connectedMs: this.connectedMs + (this.connectedSince !== undefined ? now - this.connectedSince : 0),
+      connectedSince: this.connectedSince,
+      frames: this.framesSeen,
+    }
   }
 
   private adopt(session: PullSession, reconnected: boolean): void {
     this.session = session
     this.state = 'playing'
+    this.connectedSince = Date.now()
+    this.endOutage(true)
     let waitKey = reconnected && this.tracks.some((t) => t.type === 'video')
     let base: number | undefined
     session.on('frame', (frame) => {
@@ -148,11 +220,12 @@ export class PullSupervisor extends EventEmitter<SupervisorEvents> {
         }
         current = undefined
         attempt = 0
+        this.lastError = err
+        this.disconnected(err)
         if (isPermanent(err)) {
           this.finish(err)
           return
         }
-        this.lastError = err
       }
       attempt++
       if (attempt > this.delays.maxAttempts) {
@@ -174,8 +247,9 @@ export class PullSupervisor extends EventEmitter<SupervisorEvents> {
       })
       this.wake = undefined
       if (this.isClosed()) break
+      this.attempts++
       try {
-        const next = await this.client.pull(this.url, { ...this.options, signal: this.ac.signal })
+        const next = await this.pull(this.url, { ...this.options, signal: this.ac.signal })
         if (this.isClosed()) {
           await next.close()
           break
@@ -207,23 +281,64 @@ export class PullSupervisor extends EventEmitter<SupervisorEvents> {
     return this.state === 'closed'
   }
 
+  /** The playing session ended with `err`: an outage starts. */
+  private disconnected(err: RtspError): void {
+    if (this.connectedSince !== undefined) this.connectedMs += Date.now() - this.connectedSince
+    this.connectedSince = undefined
+    if (this.outage === undefined) {
+      this.outages++
+      this.outage = { start: Date.now(), error: err }
+    }
+  }
+
+  /** A session plays again (or the supervisor stops): the outage, if any, is over. */
+  private endOutage(recovered: boolean): void {
+    const o = this.outage
+    if (o === undefined) return
+    this.outage = undefined
+    const end = Date.now()
+    this.emit('outage', { start: o.start, end, durationMs: end - o.start, error: o.error, recovered })
+  }
+
+  /** Stop listening to the caller's signal; time connected stops counting. */
+  private release(): void {
+    this.signal?.removeEventListener('abort', this.onSignalAbort)
+    if (this.connectedSince !== undefined) this.connectedMs += Date.now() - this.connectedSince
+    this.connectedSince = undefined
+  }
+
   private finish(err: RtspError | undefined): void {
     if (this.state === 'closed') return
     this.state = 'closed'
+    this.release()
+    this.endOutage(false)
     this.queue.end(err)
     this.emit('close', err)
   }
 
   /** Stop: close the current session (TEARDOWN) and end frames(). */
   async close(): Promise<void> {
+    await this.stop(undefined)
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  /** close(), with frames() ending in `err` (the AbortError of the caller's signal) when given. */
+  private async stop(err: RtspError | undefined): Promise<void> {
     if (this.state === 'closed') return
     this.state = 'closed'
+    // Wake a parked consumer at once; the TEARDOWN below takes a round trip.
+    if (err !== undefined) this.queue.end(err)
     this.ac.abort()
     this.wake?.()
     const s = this.session
     this.session = undefined
     await s?.close()
+    this.release()
+    this.endOutage(false)
     this.queue.end()
-    this.emit('close', undefined)
+    this.emit('close', err)
   }
 }
