@@ -116,7 +116,11 @@ export class LivePath implements LiveMedia {
     clearTimeout(this.#lingerTimer)
     this.#lingerTimer = undefined
     if (this.#tap === undefined) this.#start()
-    else for (const f of this.#cache) viewer.frame(f)
+    else {
+      // The cache may be replaced while a viewer takes it (it is a snapshot) or the viewer may leave.
+      const cache = this.#cache
+      for (let i = 0; i < cache.length && this.#viewers.has(viewer); i++) viewer.frame(cache[i]!)
+    }
     let subscribed = true
     return () => {
       if (!subscribed) return
