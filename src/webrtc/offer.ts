@@ -24,7 +24,12 @@ export interface SectionPlan {
   fmtp: string
   /** The live track it carries; undefined: the section is answered inactive. */
   track?: LiveTrack
+  /** The offer's extmap id for the playout-delay header extension, when offered. */
+  playoutDelayId?: number
 }
+
+/** Chromium's playout-delay RTP header extension (webrtc.org experiments): min/max delay the receiver applies. */
+export const PLAYOUT_DELAY_URI = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay'
 
 export interface OfferPlan {
   sections: SectionPlan[]
@@ -108,7 +113,7 @@ export function planOffer(offer: string, tracks: readonly LiveTrack[]): OfferPla
         return
       }
       if (sendable) videoUsed = true
-      sections.push({ index, kind: 'video', ...pick, track: sendable })
+      sections.push({ index, kind: 'video', ...pick, track: sendable, playoutDelayId: extmapId(m, PLAYOUT_DELAY_URI) })
     } else if (m.type === 'audio') {
       const sendable = audio && AUDIO_CODECS[audio.codec] && !audioUsed ? audio : undefined
       const codec = sendable ? AUDIO_CODECS[sendable.codec]! : undefined
@@ -136,6 +141,20 @@ export function planOffer(offer: string, tracks: readonly LiveTrack[]): OfferPla
   if (sections.length === 0) throw new SdpError('the offer has no audio or video section this server can answer')
   if (video && video.codec === 'H264' && !videoUsed) throw new SdpError('the offer has no video section; the path sends video')
   return { sections, notes }
+}
+
+/** a=extmap:<id>[/<direction>] <uri> (RFC 8285 §8) */
+function extmapId(m: MediaDescription, uri: string): number | undefined {
+  for (const [name, value] of m.attributes) {
+    if (name !== 'extmap') continue
+    const x = /^(\d+)(?:\/\w+)?\s+(\S+)/.exec(value)
+    if (x && x[2] === uri) {
+      const id = Number(x[1])
+      // One-byte header form (RFC 8285 §4.2) carries ids 1-14.
+      return id >= 1 && id <= 14 ? id : undefined
+    }
+  }
+  return undefined
 }
 
 function findPayloadType(m: MediaDescription, encoding: string, clockRate: number, channels?: number): number | undefined {

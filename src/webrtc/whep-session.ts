@@ -6,14 +6,14 @@
  */
 import { randomBytes } from 'node:crypto'
 import { isIPv6 } from 'node:net'
-import { RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpSender, type RTCRtpTransceiver } from 'werift'
+import { RTCPeerConnection, RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters, type RTCRtpSender, type RTCRtpTransceiver } from 'werift'
 import { ProtocolError, TimeoutError } from '../errors.js'
 import { G711Packetizer } from '../formats/g711/packetizer.js'
 import { H264Packetizer } from '../formats/h264/packetizer.js'
 import { OpusPacketizer } from '../formats/opus/packetizer.js'
 import type { LiveFrame, LiveMedia, LiveTrack } from '../http/live-media.js'
 import { withParameterSets } from './parameter-sets.js'
-import { filterCandidates, planOffer, restrictOffer, setFmtp, type SectionPlan } from './offer.js'
+import { PLAYOUT_DELAY_URI, filterCandidates, planOffer, restrictOffer, setFmtp, type SectionPlan } from './offer.js'
 import { ViewerQueue } from './viewer-queue.js'
 
 export interface WhepSessionOptions {
@@ -36,6 +36,13 @@ export interface WhepSessionOptions {
   maxQueueBytes?: number
   /** Bound on ICE candidate gathering before the answer is sent. Default 5000 ms. */
   gatherTimeoutMs?: number
+  /**
+   * Playout delay asked of the receiver with the playout-delay header extension, in ms
+   * (multiples of 10, at most 40950), when the offer has it; `null` leaves the receiver's
+   * jitter buffer to itself. Default { min: 0, max: 0 }: render each frame as soon as it is
+   * decoded (a LAN live view; the receiver then skips its smoothing delay).
+   */
+  playoutDelay?: { min: number; max: number } | null
 }
 
 export type WhepSessionState = 'connecting' | 'connected' | 'closed'
@@ -94,6 +101,7 @@ export class WhepSession {
       rtcpTimeoutMs: opts.rtcpTimeoutMs ?? 10_000,
       maxQueueBytes: opts.maxQueueBytes ?? 4 * 1024 * 1024,
       gatherTimeoutMs: opts.gatherTimeoutMs ?? 5_000,
+      playoutDelay: opts.playoutDelay === undefined ? { min: 0, max: 0 } : opts.playoutDelay,
     }
     this.queue = new ViewerQueue(this.opts.maxQueueBytes, (i) => this.outgoing.get(i)?.track.type === 'video')
   }
@@ -117,9 +125,11 @@ export class WhepSession {
         rtcpFeedback: s.kind === 'video' ? [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] : [],
       })
     const addresses = opts.addresses?.filter((a) => a && a !== '0.0.0.0' && a !== '::')
+    const playoutDelay = opts.playoutDelay === undefined ? { min: 0, max: 0 } : opts.playoutDelay
+    const delayId = playoutDelay ? video.find((s) => s.track)?.playoutDelayId : undefined
     const pc = new RTCPeerConnection({
       codecs: { video: video.slice(0, 1).map(codec), audio: audio.slice(0, 1).map(codec) },
-      headerExtensions: { video: [], audio: [] },
+      headerExtensions: { video: delayId ? [new RTCRtpHeaderExtensionParameters({ id: delayId, uri: PLAYOUT_DELAY_URI })] : [], audio: [] },
       iceServers: [],
       iceAdditionalHostAddresses: addresses?.length ? [...addresses] : undefined,
       iceUseIpv6: addresses?.length ? addresses.some((a) => isIPv6(a)) : false,
@@ -139,7 +149,8 @@ export class WhepSession {
       plan.sections.forEach((s, i) => {
         const t = transceivers[i]!
         if (!s.track) return
-        session.outgoing.set(s.track.index, { plan: s, track: s.track, sender: t.sender, packetize: packetizerFor(s, t.sender.ssrc) })
+        const ext = s.kind === 'video' && delayId && playoutDelay ? playoutDelayExtension(delayId, playoutDelay.min, playoutDelay.max) : undefined
+        session.outgoing.set(s.track.index, { plan: s, track: s.track, sender: t.sender, packetize: packetizerFor(s, t.sender.ssrc, ext) })
       })
       let sdp = pc.localDescription?.sdp ?? ''
       for (const s of plan.sections) if (s.kind === 'video') sdp = setFmtp(sdp, s.index, s.payloadType, s.fmtp)
@@ -292,11 +303,12 @@ export class WhepSession {
 }
 
 /** A packetizer for one section, with werift's sender SSRC (werift rewrites SSRC and payload type anyway). */
-function packetizerFor(s: SectionPlan, ssrc: number): Outgoing['packetize'] {
-  const opts = { payloadType: s.payloadType, ssrc, mtu: MTU }
+function packetizerFor(s: SectionPlan, ssrc: number, extension?: Buffer): Outgoing['packetize'] {
+  const opts = { payloadType: s.payloadType, ssrc, mtu: MTU - (extension?.length ?? 0) }
   if (s.mimeType === 'video/H264') {
     const p = new H264Packetizer(opts)
-    return (data, rtpTimestamp) => p.packetize({ data, rtpTimestamp })
+    if (!extension) return (data, rtpTimestamp) => p.packetize({ data, rtpTimestamp })
+    return (data, rtpTimestamp) => p.packetize({ data, rtpTimestamp }).map((pkt) => withExtension(pkt, extension))
   }
   if (s.mimeType === 'audio/opus') {
     const p = new OpusPacketizer(opts)
@@ -307,4 +319,32 @@ function packetizerFor(s: SectionPlan, ssrc: number): Outgoing['packetize'] {
     return (data, rtpTimestamp) => p.packetize({ data, rtpTimestamp })
   }
   throw new ProtocolError(`no WebRTC packetizer for ${s.mimeType}`)
+}
+
+/**
+ * The playout-delay extension as a one-byte-header block (RFC 8285 §4.2), ready to follow
+ * a 12-byte RTP header: 0xBEDE, length 1 word, then id/len and the 24-bit value of two
+ * 12-bit delays in 10 ms units (min, max).
+ *
+ *   | 0xBE | 0xDE | 0x00 | 0x01 | ID | len=2 | MIN (12 bits) | MAX (12 bits) |
+ */
+export function playoutDelayExtension(id: number, minMs: number, maxMs: number): Buffer {
+  const min = Math.min(0xfff, Math.max(0, Math.round(minMs / 10)))
+  const max = Math.min(0xfff, Math.max(min, Math.round(maxMs / 10)))
+  const b = Buffer.alloc(8)
+  b.writeUInt16BE(0xbede, 0)
+  b.writeUInt16BE(1, 2)
+  b[4] = (id << 4) | 2
+  b.writeUIntBE((min << 12) | max, 5, 3)
+  return b
+}
+
+/** An RTP packet without CSRCs or extension, with `extension` inserted after its header and the X bit set (RFC 3550 §5.1). */
+function withExtension(packet: Buffer, extension: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(packet.length + extension.length)
+  packet.copy(out, 0, 0, 12)
+  out[0] = out[0]! | 0x10
+  extension.copy(out, 12)
+  packet.copy(out, 12 + extension.length, 12)
+  return out
 }

@@ -80,6 +80,8 @@ describe('WHEP into Chromium', { timeout: 120_000 }, () => {
     try {
       const r = (await page.evaluate(`window.start('/cam/whep')`)) as { location: string; note: string | null; answer: string }
       assert.match(r.location, /\/cam\/whep\/[\w-]+$/)
+      // Frames rendered as soon as decoded: playout-delay 0/0 negotiated.
+      assert.match(r.answer, /^a=extmap:\d+ http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/playout-delay\r?$/m)
       if (expect.note) assert.match(r.note ?? '', expect.note)
       else assert.equal(r.note, null)
       assert.equal(registry.size, 1)

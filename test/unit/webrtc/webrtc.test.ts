@@ -9,6 +9,7 @@ import type { LiveFrame, LiveTrack } from '../../../src/http/live-media.js'
 import { filterCandidates, h264ProfileFamily, planOffer, profileLevelIdFromSps, restrictOffer, setFmtp } from '../../../src/webrtc/offer.js'
 import { withParameterSets } from '../../../src/webrtc/parameter-sets.js'
 import { ViewerQueue } from '../../../src/webrtc/viewer-queue.js'
+import { playoutDelayExtension } from '../../../src/webrtc/whep-session.js'
 import { WhepRegistry } from '../../../src/webrtc/whep-registry.js'
 import { PPS, SPS, SPS_720P } from '../../vectors/h264.js'
 import { CHROMIUM_OFFER } from './chromium-offer.js'
@@ -66,6 +67,14 @@ describe('planOffer against Chromium 156', () => {
     const f = filterCandidates(set, ['127.0.0.1'])
     assert.doesNotMatch(f, /192\.0\.2\.2/)
     assert.match(f, /127\.0\.0\.1 5002/)
+  })
+
+  test('the playout-delay extension: offered id, one-byte header, 10 ms units', () => {
+    const plan = planOffer(CHROMIUM_OFFER, [video(SPS_720P)])
+    assert.equal(plan.sections[0]!.playoutDelayId, 5)
+    assert.equal(playoutDelayExtension(5, 0, 0).toString('hex'), 'bede000152000000')
+    // min 100 ms = 10 = 0x00a, max 400 ms = 40 = 0x028
+    assert.equal(playoutDelayExtension(5, 100, 400).toString('hex'), 'bede00015200a028')
   })
 
   test('h264ProfileFamily follows the constraint flags', () => {
