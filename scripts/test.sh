@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: real peers present, a fresh build, then every *.test.ts under
-# test/unit, test/fuzz and test/interop (two files at a time).
+# The whole test suite: real peers present, a fresh build, no import cycles, then every
+# *.test.ts under test/unit, test/fuzz and test/interop (two files at a time).
 #   scripts/test.sh                 everything
 #   scripts/test.sh test/unit ...   only these folders or files
 # Env: TEST_TIMEOUT_MS (per test, default 120000), TEST_CONCURRENCY (default 2),
@@ -10,6 +10,10 @@ cd "$(dirname "$0")/.."
 
 bash scripts/ensure-peers.sh
 if [[ -z "${SKIP_BUILD:-}" ]]; then npm run build; fi
+# Runtime and type-only import cycles (dpdm, a few seconds), for the whole suite only, so a
+# cycle in unfinished work does not block running one file; publint, attw and the pack list
+# are checked by test/unit/package.test.ts.
+if [[ $# -eq 0 ]]; then bash scripts/check-cycles.sh; fi
 
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then targets=(test/unit test/fuzz test/interop); fi
