@@ -6,11 +6,15 @@
 import assert from 'node:assert/strict'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { RtspServer } from '../../src/server/index.js'
 import { startGstServer, type GstServer } from '../helpers/gst-server.js'
+import { runProcess } from '../helpers/cli.js'
+import { openFileSource } from '../../src/input/file-source.js'
 
 const SAMPLE = new URL('../../assets/sample.mp4', import.meta.url).pathname
 const SCREENSHOT = new URL('../../assets/player.png', import.meta.url).pathname
@@ -186,6 +190,44 @@ describe('browser live view (MSE, .mp4)', { timeout: 180_000 }, () => {
     await pull('pcma', '/pcma')
     const s = await playMse('pcma', { width: 640, height: 480 })
     assert.ok(s.audioBytes > 0, 'G.711 decoded')
+  })
+
+  test('a resolution change mid-stream (new SPS): the player takes the new init segment and shows the new size', async () => {
+    // Two clips of different sizes, written one after the other to one API stream.
+    const clips = await Promise.all(
+      [[320, 240], [640, 360]].map(async ([w, h]) => {
+        const file = join(tmpdir(), `rtspkit-res-${process.pid}-${w}.mp4`)
+        const r = await runProcess('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', `testsrc=size=${w}x${h}:rate=30`, '-t', '2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-profile:v', 'baseline', '-g', '30', '-bf', '0', '-y', file])
+        assert.equal(r.code, 0, r.stderr)
+        const src = await openFileSource(file)
+        const frames = [...src.cachedFrames!()!]
+        const details = src.tracks[0]!.details
+        await src.close()
+        await rm(file, { force: true })
+        return { frames, details }
+      }),
+    )
+    const pub = rtsp.publish('switch', [{ type: 'video', codec: 'H264', details: clips[0]!.details }])
+    let n = 0
+    const timer = setInterval(() => {
+      // 3 s of the small clip, then the large one, each key frame with its own SPS/PPS in-band.
+      const clip = n < 90 ? clips[0]! : clips[1]!
+      const f = clip.frames[n % clip.frames.length]!
+      const key = f.keyFrame
+      pub.write(0, { pts: n / 30, keyFrame: key, data: key ? [clip.details.sps!, clip.details.pps!, ...f.data] : f.data })
+      n++
+    }, 1000 / 30)
+    const page = await browser.newPage()
+    try {
+      await page.goto(`${origin}/switch/?transports=mse`)
+      await waitFor(page, PLAYER_STATS, (s) => s.transport === 'mse' && s.width === 320 && s.currentTime > 0.3, 15_000, 'small clip plays')
+      const s0 = await waitFor(page, PLAYER_STATS, (s) => s.width === 640 && s.height === 360, 15_000, 'the new size')
+      await waitFor(page, PLAYER_STATS, (s) => s.currentTime > s0.currentTime + 1, 10_000, 'keeps playing after the change')
+    } finally {
+      clearInterval(timer)
+      pub.close()
+      await page.close()
+    }
   })
 
   test('H.265 in a Chromium without HEVC: the player says so in words, with the fallbacks', async () => {
