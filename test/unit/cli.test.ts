@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { RtspClient, RtspServer } from '../../src/index.js'
 import { REPO_ROOT, killChild, readUntil, runCli, spawnCli } from '../helpers/cli.js'
 
-const COMMANDS = ['probe', 'pull', 'push', 'relay', 'serve', 'demo']
+const COMMANDS = ['probe', 'pull', 'push', 'relay', 'serve', 'demo', 'view']
 const SAMPLE = fileURLToPath(new URL('../../assets/sample.mp4', import.meta.url))
 const PASSWORD = 'cli-Pw#9/secret'
 
@@ -43,7 +43,11 @@ describe('rtspkit CLI flags', () => {
   })
 
   it('<command> --help prints that command\'s usage and exits 0 (before or after the command, with other arguments)', async () => {
-    for (const c of COMMANDS) {
+    // Every command the summary lists, so a new one cannot come without its own usage.
+    const summary = (await runCli(['--help'])).stdout
+    const listed = [...new Set([...summary.matchAll(/^ {2}rtspkit ([a-z]+)\b/gm)].map((m) => m[1]!))]
+    for (const c of COMMANDS) assert.ok(listed.includes(c), `${c} is in the summary`)
+    for (const c of listed) {
       for (const args of [[c, '--help'], [c, '-h'], ['--help', c], ['help', c], [c, 'rtsp://x/y', '--bogus', '--help']]) {
         const r = await runCli(args)
         assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`)
