@@ -178,7 +178,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   private signal: AbortSignal | undefined
   private readonly onSignalAbort = () => void this.abort(this.signal?.reason)
 
-  /** @internal use RtspClient.pull() */
+  /** @hidden Applications use RtspClient.pull(); the constructor stays in the .d.ts so the class type is not given a false no-argument one. */
   constructor(
     private readonly target: ParsedRtspUrl,
     options: PullOptions,

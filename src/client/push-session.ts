@@ -165,7 +165,7 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
   private signal: AbortSignal | undefined
   private readonly onSignalAbort = () => void this.closeWith(new AbortError(this.signal?.reason))
 
-  /** @internal use RtspClient.push() */
+  /** @hidden Applications use RtspClient.push(); the constructor stays in the .d.ts so the class type is not given a false no-argument one. */
   constructor(
     private readonly target: ParsedRtspUrl,
     trackInits: readonly PushTrackInit[],

@@ -118,7 +118,7 @@ export class PullSupervisor extends EventEmitter<SupervisorEvents> {
   private readonly signal: AbortSignal | undefined
   private readonly onSignalAbort = () => void this.stop(new AbortError(this.signal?.reason))
 
-  /** @internal use RtspClient.supervise() */
+  /** @hidden Applications use RtspClient.supervise(); the constructor stays in the .d.ts so the class type is not given a false no-argument one. */
   constructor(
     private readonly pull: PullFunction,
     private readonly url: string,

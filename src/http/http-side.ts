@@ -100,7 +100,7 @@ export function createHttpSide(server: LiveServerLike, options: HttpSideOptions 
   }
 
   /** `/cam.mp4` → ['cam', 'mp4'], `/a/b/ws` → ['a/b', 'ws'], `/cam/` → ['cam', 'page']. */
-  function route(pathname: string): { path: string; what: string; rest?: string } | undefined {
+  function route(pathname: string): { path: string; what: string } | undefined {
     let p: string
     try {
       p = decodeURIComponent(pathname)
@@ -112,7 +112,7 @@ export function createHttpSide(server: LiveServerLike, options: HttpSideOptions 
     const ext = /^\/(.+)\.(mp4|jpg|mjpeg)$/.exec(p)
     if (ext !== null && known(ext[1]!)) return { path: ext[1]!, what: ext[2]! }
     const whep = /^\/(.+?)\/whep(\/.*)?$/.exec(p)
-    if (whep !== null && known(whep[1]!)) return { path: whep[1]!, what: 'whep', rest: whep[2] ?? '' }
+    if (whep !== null && known(whep[1]!)) return { path: whep[1]!, what: 'whep' }
     const ws = /^\/(.+)\/ws$/.exec(p)
     if (ws !== null && known(ws[1]!)) return { path: ws[1]!, what: 'ws' }
     const page = /^\/(.+?)(\/?)$/.exec(p)
@@ -138,7 +138,7 @@ export function createHttpSide(server: LiveServerLike, options: HttpSideOptions 
     if (url.pathname === '/' && get) return send(res, 200, 'text/html; charset=utf-8', indexPage(hub.pathNames().map(summary)), req.method === 'HEAD')
     if (url.pathname === '/api/paths' && get) return send(res, 200, 'application/json', JSON.stringify({ paths: hub.pathNames().map(summary) }, null, 1), req.method === 'HEAD')
     if (r === undefined) return text(res, 404, `nothing is served at ${url.pathname}; see / for the paths`)
-    if (r.what === 'whep') return whep(req, res, r.path, r.rest ?? '')
+    if (r.what === 'whep') return whep(req, res, r.path)
     if (!get) {
       res.setHeader('Allow', 'GET, HEAD')
       return text(res, 405, `${req.method} is not supported here; use GET`)
@@ -171,7 +171,7 @@ export function createHttpSide(server: LiveServerLike, options: HttpSideOptions 
       {
         reinit: false,
         init(ctx) {
-          res.writeHead(200, { 'Content-Type': ctx.muxer.mimeType.replace(/^audio/, 'audio'), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' })
+          res.writeHead(200, { 'Content-Type': ctx.muxer.mimeType, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' })
           res.write(ctx.init)
         },
         fragment: (data) => void res.write(data),
@@ -212,23 +212,16 @@ export function createHttpSide(server: LiveServerLike, options: HttpSideOptions 
   }
 
   async function snapshot(req: IncomingMessage, res: ServerResponse, media: LivePath): Promise<void> {
-    // src/http/snapshot.ts (handleSnapshot) comes with the WebRTC work; until it exists, 501.
-    const specifier = './snapshot.js'
-    let mod: { handleSnapshot?: (req: IncomingMessage, res: ServerResponse, media: LivePath) => Promise<void> | void } | undefined
-    try {
-      mod = (await import(specifier)) as typeof mod
-    } catch {
-      mod = undefined
-    }
-    if (mod?.handleSnapshot === undefined) return text(res, 501, 'snapshots are not available in this build')
-    await mod.handleSnapshot(req, res, media)
+    // Loaded on first use: it spawns ffmpeg for H.264/H.265 key frames.
+    const { handleSnapshot } = await import('./snapshot.js')
+    await handleSnapshot(req, res, media)
   }
 
-  async function whep(req: IncomingMessage, res: ServerResponse, path: string, rest: string): Promise<void> {
+  async function whep(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const media = hub.media(path)
     if (media === undefined) return text(res, 404, `nothing is served at /${path} now`)
+    // Loaded on first use: werift is only needed once a browser asks for WebRTC.
     const { handleWhep } = await import('./whep-route.js')
-    void rest
     await handleWhep(req, res, media, { resourceBase: `${urlPath(path)}/whep`, ...(options.webrtcAddresses !== undefined ? { addresses: options.webrtcAddresses } : {}) })
   }
 

@@ -63,7 +63,7 @@ export class LiveHub {
     const stream = this.server.liveStream(p)
     if (stream === undefined || stream.ended) return undefined
     if (lp === undefined || lp.ended || lp.stream !== stream) {
-      lp?.close('another stream took the path')
+      lp?.close()
       lp = new LivePath(p, { kind: 'stream', stream }, this.options)
       this.#paths.set(p, lp)
     }

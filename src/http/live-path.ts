@@ -135,8 +135,8 @@ export class LivePath implements LiveMedia {
   }
 
   /** Stop at once: viewers end, the tap and an on-demand source close. */
-  close(reason = 'the server is closing'): void {
-    this.#end(undefined, reason)
+  close(): void {
+    this.#end(undefined)
   }
 
   #useStream(stream: Stream): void {
@@ -235,7 +235,7 @@ export class LivePath implements LiveMedia {
     }
   }
 
-  #end(err: Error | undefined, reason?: string): void {
+  #end(err: Error | undefined): void {
     if (this.#ended) return
     this.#ended = true
     clearTimeout(this.#lingerTimer)
@@ -245,7 +245,6 @@ export class LivePath implements LiveMedia {
     for (const v of [...this.#viewers]) v.end?.(err)
     this.#viewers.clear()
     if (this.#source.kind === 'on-demand' && this.#stream !== undefined) void this.#source.close()
-    void reason
   }
 
   /** Hot path: one batch of RTP packets of track `index`. */
