@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { withParameterSets } from '../webrtc/parameter-sets.js'
+import { waitForTracks } from '../webrtc/wait-tracks.js'
 import type { LiveFrame, LiveMedia, LiveTrack } from './live-media.js'
 
 export interface SnapshotOptions {
@@ -50,6 +51,8 @@ export async function handleSnapshot(req: IncomingMessage, res: ServerResponse, 
 }
 
 async function snapshot(media: LiveMedia, options: SnapshotOptions): Promise<SnapshotResult> {
+  // A path that opens its upstream on demand has no tracks before its first viewer.
+  await waitForTracks(media, options.keyFrameTimeoutMs ?? 5000)
   const tracks = media.tracks()
   if (tracks.length === 0) return { ok: false, status: 503, reason: 'the path has no source yet; try again when it is live' }
   const video = tracks.find((t) => t.type === 'video')

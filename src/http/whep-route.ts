@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { RtspError } from '../errors.js'
+import { waitForTracks } from '../webrtc/wait-tracks.js'
 import type { WhepLimits, WhepRegistry } from '../webrtc/whep-registry.js'
 import type { WhepSessionOptions } from '../webrtc/whep-session.js'
 import type { LiveMedia } from './live-media.js'
@@ -19,6 +20,8 @@ export interface WhepRouteOptions {
   registry?: WhepRegistry
   /** Timeouts and the per-viewer queue bound. */
   session?: Omit<WhepSessionOptions, 'addresses'>
+  /** How long a POST waits for an on-demand path's upstream to say what it carries. Default 5000 ms. */
+  tracksTimeoutMs?: number
 }
 
 /** Largest offer accepted; Chromium's are ~5 KB. */
@@ -79,7 +82,8 @@ async function post(req: IncomingMessage, res: ServerResponse, media: LiveMedia,
   }
   const body = await readBody(req, MAX_OFFER_BYTES)
   if (body === undefined) return reply(res, 413, `the offer exceeds ${MAX_OFFER_BYTES} bytes`)
-  if (media.tracks().length === 0) return reply(res, 503, 'the path has no source yet; try again when it is live', { 'Retry-After': '2' })
+  // A path that opens its upstream on demand has no tracks before its first viewer.
+  if (!(await waitForTracks(media, options.tracksTimeoutMs ?? 5000))) return reply(res, 503, 'the path has no source yet; try again when it is live', { 'Retry-After': '2' })
 
   const registry = options.registry ?? (await defaultWhepRegistry())
   const place = registry.reserve(media.path)

@@ -94,10 +94,10 @@ describe('snapshot', { timeout: 60_000 }, () => {
 
   test('no source yet: 503; POST: 405', async () => {
     const idle: LiveMedia = { path: 'idle', tracks: () => [], subscribe: () => () => {} }
-    const a = await get(idle)
+    const a = await get(idle, { keyFrameTimeoutMs: 300 })
     assert.equal(a.status, 503)
     assert.match(a.body.toString(), /no source yet/)
-    const b = await get(idle, {}, 'POST')
+    const b = await get(idle, { keyFrameTimeoutMs: 300 }, 'POST')
     assert.equal(b.status, 405)
   })
 })

@@ -72,7 +72,7 @@ describe('handleWhep', () => {
   let registry = new WhepRegistry({ maxSessionsPerPath: 1 })
   let connectTimeoutMs = 1000
   before(async () => {
-    server = http.createServer((req, res) => void handleWhep(req, res, media, { resourceBase: '/cam/whep', registry, addresses: ['127.0.0.1'], session: { connectTimeoutMs, rtcpTimeoutMs: 2500 } }))
+    server = http.createServer((req, res) => void handleWhep(req, res, media, { resourceBase: '/cam/whep', registry, addresses: ['127.0.0.1'], session: { connectTimeoutMs, rtcpTimeoutMs: 2500 }, tracksTimeoutMs: 300 }))
     server.listen(0, '127.0.0.1')
     await once(server, 'listening')
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -187,6 +187,30 @@ describe('handleWhep', () => {
     assert.ok(Date.now() - t0 < 5000, `released after ${Date.now() - t0} ms (${reason})`)
     assert.equal(registry.size, 0)
     assert.equal(media.viewers.size, 0)
+  })
+
+  test('an on-demand path: the POST opens its upstream and waits for its tracks', async () => {
+    // Like the HTTP side's LivePath: no tracks until the first subscriber opens the source.
+    const tracks: LiveTrack[] = []
+    const inner = fakeMedia(tracks)
+    media = {
+      ...inner,
+      subscribe(v) {
+        setTimeout(() => {
+          if (tracks.length === 0) tracks.push(H264)
+          v.tracksChanged?.()
+        }, 100)
+        return inner.subscribe(v)
+      },
+    }
+    const { pc, sdp } = await wereiftOffer()
+    try {
+      const r = await post(sdp)
+      assert.equal(r.status, 201, await r.clone().text())
+    } finally {
+      registry.closeAll()
+      await pc.close()
+    }
   })
 
   test('no source yet: 503', async () => {
