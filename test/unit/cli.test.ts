@@ -145,6 +145,20 @@ describe('rtspkit CLI flags', () => {
     assertNoSecrets(e + r.stdout)
   })
 
+  it('push -vv: ANNOUNCE with its SDP, push states and per-second send counters', { timeout: 30_000 }, async (t) => {
+    const server = new RtspServer({ host: '127.0.0.1', port: 0, log: () => {} })
+    t.after(() => server.close())
+    const { port } = await server.listen()
+    const r = await runCli(['-vv', 'push', SAMPLE, `rtsp://127.0.0.1:${port}/live`, '--duration', '2.5', '--quiet'])
+    assert.equal(r.code, 0, r.stderr)
+    const e = r.stderr
+    assert.match(e, /rtspkit: \[#\d+\] > ANNOUNCE rtsp:\/\/127\.0\.0\.1:\d+\/live\n {4}CSeq: \d+/)
+    assert.match(e, /\n {4}\| m=video \d+ RTP\/AVP \d+/)
+    assert.match(e, /rtspkit: push \d+ rtsp:\/\/127\.0\.0\.1:\d+\/live: starting -> recording/)
+    assert.match(e, /rtspkit: push \d+ track 0: \d+ pkt\/s, \d+ kbit\/s, \d+ frames\/s, dropped 0/)
+    assert.match(e, /rtspkit: push \d+ rtsp:\/\/127\.0\.0\.1:\d+\/live: recording -> closing/)
+  })
+
   it('serve -v: the server\'s requests, replies and sessions on stderr, redacted', { timeout: 30_000 }, async (t) => {
     const serve = spawnCli(['serve', '-v', '--port', '0', '--user', 'viewer', `cam=${SAMPLE}`], { env: { RTSPKIT_PASSWORD: PASSWORD } })
     t.after(() => killChild(serve))
