@@ -20,6 +20,9 @@ const run = promisify(execFile)
 const H264 =
   'videotestsrc is-live=true ! video/x-raw,width=640,height=480,framerate=30/1 ' +
   '! x264enc tune=zerolatency speed-preset=ultrafast bitrate=1000 key-int-max=30 ! rtph264pay name=pay0 pt=96'
+const H265 =
+  'videotestsrc is-live=true ! video/x-raw,format=I420,width=320,height=240,framerate=15/1 ' +
+  '! x265enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! rtph265pay name=pay0 pt=96'
 // format=I420: without it gst-rtsp-server 1.22 never answers DESCRIBE for this mount (jpegenc caps negotiation).
 const MJPEG = 'videotestsrc is-live=true ! video/x-raw,format=I420,width=320,height=240,framerate=15/1 ! jpegenc ! rtpjpegpay name=pay0'
 
@@ -37,7 +40,7 @@ describe('snapshot', { timeout: 60_000 }, () => {
   let gst: GstServer
   let dir: string
   before(async () => {
-    ;[gst, dir] = await Promise.all([startGstServer({ extra: { h264: H264, mjpeg: MJPEG } }), mkdtemp(join(tmpdir(), 'rtspkit-snap-'))])
+    ;[gst, dir] = await Promise.all([startGstServer({ extra: { h264: H264, h265: H265, mjpeg: MJPEG } }), mkdtemp(join(tmpdir(), 'rtspkit-snap-'))])
   })
   after(async () => {
     await Promise.all([gst?.stop(), dir && rm(dir, { recursive: true, force: true })])
@@ -63,6 +66,18 @@ describe('snapshot', { timeout: 60_000 }, () => {
       assert.equal(head.status, 200)
       assert.equal(head.body.length, 0)
       assert.equal(media.viewers(), 0, 'the snapshot unsubscribed')
+    } finally {
+      await media.close()
+    }
+  })
+
+  test('H.265: VPS/SPS/PPS in front of the key frame, decoded by ffmpeg', async () => {
+    const media = await pullLiveMedia(gst.url('/h265'))
+    try {
+      assert.equal(media.tracks()[0]!.codec, 'H265')
+      const a = await get(media)
+      assert.equal(a.status, 200, a.body.toString())
+      assert.deepEqual(await probe(a.body), { codec: 'mjpeg', width: 320, height: 240 })
     } finally {
       await media.close()
     }
