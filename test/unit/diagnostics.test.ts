@@ -203,6 +203,34 @@ describe('diagnostics channels', () => {
     assert.ok(sessionIds.has(loss.sessionId), 'the loss names the session whose states were published')
   })
 
+  it('a supervisor that loses its server: playing -> waiting with the error, then closed', { timeout: 30_000 }, async (t) => {
+    const server = new RtspServer({ host: '127.0.0.1', port: 0, log: () => {} })
+    t.after(() => server.close())
+    await server.addFile('cam', SAMPLE)
+    const { port } = await server.listen()
+    const rec = record([DIAGNOSTICS_CHANNELS.clientSessionState])
+    t.after(() => rec.stop())
+    const url = `rtsp://${USER}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/cam`
+    const supervisor = await new RtspClient({ transport: 'tcp' }).supervise(url, { reconnect: { initialDelayMs: 50, maxDelayMs: 100 } })
+    await server.close()
+    const states = () => rec.of<ClientSessionStateMessage>(DIAGNOSTICS_CHANNELS.clientSessionState).filter((m) => m.kind === 'supervisor')
+    for (const started = Date.now(); !states().some((m) => m.to === 'waiting') && Date.now() - started < 10_000; ) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    await supervisor.close()
+    rec.stop()
+    const seen = states()
+    assertSubsequence(
+      seen.map((m) => m.to),
+      ['playing', 'waiting', 'closed'],
+    )
+    const waiting = seen.find((m) => m.to === 'waiting')!
+    assert.equal(waiting.from, 'playing')
+    assert.ok(waiting.reason !== undefined && waiting.reason.length > 0, 'the error that ended the pull')
+    assert.equal(waiting.url, `rtsp://127.0.0.1:${port}/cam`)
+    assertNoSecrets(JSON.stringify(rec.all()))
+  })
+
   it('RtspServer with Digest: requests, replies and session open/close arrive; no secret does', { timeout: 30_000 }, async (t) => {
     const server = new RtspServer({ host: '127.0.0.1', port: 0, credentials: { username: USER, password: PASSWORD }, log: () => {} })
     t.after(() => server.close())
