@@ -8,8 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 entries=(src/index.ts src/cli/main.ts)
-# The browser player (the rtspkit/player entry), once it exists.
-if [[ -f src/player/index.ts ]]; then entries+=(src/player/index.ts); fi
 status=0
 for mode in -T ''; do
   out="$(node_modules/.bin/dpdm --no-warning --no-tree --no-progress --exit-code circular:1 ${mode} "${entries[@]}" 2>&1)" || {
