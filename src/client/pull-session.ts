@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events'
 import { randomInt } from 'node:crypto'
 import { RtspConnection } from './connection.js'
 import { FrameQueue } from './frame-queue.js'
+import { PacketQueue } from './packet-queue.js'
+import type { ReceivedPacket } from './packet-queue.js'
 import type { Frame, Track, TrackStats, TrackTransport } from './track.js'
 import {
   AbortError,
@@ -163,6 +165,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   private playStartedAt = 0
   private readonly ssrc = randomInt(1, 0xffffffff)
   private queue: FrameQueue | undefined
+  private packetQueue: PacketQueue | undefined
   private resolveClosed!: (err: RtspError | undefined) => void
   private aggregateUrl = ''
   /** The track whose timeline the others are aligned to by sender reports. */
@@ -511,6 +514,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     }
     rt.expectedSeq = (pkt.sequenceNumber + 1) & 0xffff
     if (this.listenerCount('rtp') > 0) this.emit('rtp', rt.track, pkt)
+    if (this.packetQueue !== undefined) this.packetQueue.push(rt.track, pkt, now)
     const units = rt.depacketizer.push(pkt)
     for (let i = 0; i < units.length; i++) this.onUnit(rt, units[i]!, now)
   }
@@ -759,6 +763,24 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     return q
   }
 
+  /**
+   * RTP packets of every track as received (after the UDP reorder buffer), each a copy, as
+   * an async iterator; from the call on (packets before it are not kept). A consumer
+   * `frameQueueSize` packets behind loses the newer ones (a gap in sequence numbers).
+   * Ends like frames(); leaving the loop closes the session. One consumer at a time.
+   */
+  packets(): AsyncIterableIterator<ReceivedPacket> {
+    if (this.packetQueue !== undefined) throw new StateError({ action: 'iterate packets twice', state: 'iterating', allowed: ['not iterating'] })
+    const q = new PacketQueue(this.opts.frameQueueSize)
+    q.onDetach = () => {
+      if (this.packetQueue === q) this.packetQueue = undefined
+      return this.close()
+    }
+    if (this.state === 'closed') q.end(this.endError)
+    else this.packetQueue = q
+    return q
+  }
+
   /** Counters per track. */
   stats(): TrackStats[] {
     return this.runtimes.map((rt) => ({
@@ -799,6 +821,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     const err = new AbortError(reason)
     this.endError ??= err
     this.queue?.end(err)
+    this.packetQueue?.end(err)
     const wasPlaying = this.state === 'playing'
     this.state = 'closing'
     this.stopTimers()
@@ -843,6 +866,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       rt.udp = undefined
     }
     this.queue?.end(err)
+    this.packetQueue?.end(err)
     this.early = undefined
     if (err !== undefined && this.listenerCount('error') > 0) this.emit('error', err)
     this.emit('close', err)

@@ -116,6 +116,38 @@ describe('leaving iteration closes the session', () => {
     }
   }
 
+  for (const transport of ['tcp', 'udp'] as const) {
+    test(`packets() (${transport}): copies in sequence; break closes the session`, async (t) => {
+      const before = handles()
+      const camera = await startCamera(t, {})
+      const session = await new RtspClient({ transport }).pull(camera.url())
+      const seqs: number[] = []
+      for await (const { track, packet } of session.packets()) {
+        assert.equal(track, session.tracks[0])
+        assert.ok(packet.payload.length > 0)
+        seqs.push(packet.sequenceNumber)
+        if (seqs.length === 50) break
+      }
+      for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], (seqs[i - 1]! + 1) & 0xffff)
+      assert.equal(session.state, 'closed')
+      assert.ok(camera.requests.some((r) => r.method === 'TEARDOWN'))
+      await camera.stop()
+      await settle(before)
+      assert.ok(handles() <= before, `${handleList()} now, ${before} before`)
+    })
+  }
+
+  test('packets(): the signal ends it with AbortError(cause: reason)', async (t) => {
+    const camera = await startCamera(t, {})
+    const ac = new AbortController()
+    const session = await new RtspClient({ transport: 'tcp' }).pull(camera.url(), { signal: ac.signal })
+    let n = 0
+    await assert.rejects(async () => {
+      for await (const _ of session.packets()) if (++n === 5) ac.abort('done')
+    }, (e: unknown) => e instanceof AbortError && e.cause === 'done')
+    assert.ok((await session.closed) instanceof AbortError)
+  })
+
   test('supervisor frames: break closes the supervisor and its session', async (t) => {
     const before = handles()
     const camera = await startCamera(t, {})
