@@ -2,6 +2,7 @@ import { RtspError, InvalidArgumentError } from '../errors.js'
 import { readFileSync } from 'node:fs'
 import type { TransportChoice } from '../client/client.js'
 import type { TlsOptions } from '../client/connection.js'
+import { parseRtspUrl } from '../util/url.js'
 
 const CONNECT_HELP = `Connection options:
   --transport auto|tcp|udp   auto (default) tries UDP, then falls back to TCP
@@ -162,6 +163,15 @@ export function tlsOptions(values: { ca?: string; insecure?: boolean }): TlsOpti
   return { ca, rejectUnauthorized: !values.insecure }
 }
 
+/** A URL argument: rtsp:// or rtsps:// (checked before anything connects or opens). */
+export function checkRtspUrl(which: string, url: string): void {
+  try {
+    parseRtspUrl(url)
+  } catch (err) {
+    throw new UsageError(`${which} must be rtsp:// or rtsps:// (${(err as Error).message})`)
+  }
+}
+
 export function parsePositiveNumber(name: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback
   const n = Number(v)
@@ -199,8 +209,7 @@ function errorMessage(err: unknown): string {
 
 /** Exit status for an error: 2 bad usage, 130 interrupted, 1 anything else. */
 export function exitCodeOf(err: unknown): number {
-  // Bad input, from the command line or an option/URL the library refused before connecting.
-  if (err instanceof InvalidArgumentError || isParseArgsError(err)) return 2
+  if (err instanceof UsageError || isParseArgsError(err)) return 2
   if (err instanceof RtspError && err.code === 'RTSP_ERR_ABORTED') return 130
   return 1
 }

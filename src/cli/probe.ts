@@ -4,7 +4,7 @@ import type { PullSession } from '../client/pull-session.js'
 import type { Track } from '../client/track.js'
 import { TimeoutError } from '../errors.js'
 import { redactUrl } from '../util/url.js'
-import { UsageError, parsePositiveNumber, parseTransport, tlsOptions, withSignals, CONNECT_OPTIONS } from './common.js'
+import { UsageError, checkRtspUrl, parsePositiveNumber, parseTransport, tlsOptions, withSignals, CONNECT_OPTIONS } from './common.js'
 
 export interface ProbeTrack {
   type: string
@@ -95,6 +95,7 @@ export async function probe(argv: string[]): Promise<number> {
   })
   const url = positionals[0]
   if (url === undefined || positionals.length > 1) throw new UsageError('usage: rtspkit probe <url> [--transport tcp|udp] [--timeout <ms>] [--json]')
+  checkRtspUrl('the url', url)
   const transport = parseTransport(values.transport)
   const timeoutMs = parsePositiveNumber('--timeout', values.timeout, 10_000)
 

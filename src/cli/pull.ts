@@ -4,7 +4,7 @@ import type { Frame, Track } from '../client/track.js'
 import { createRecorder, formatFromPath } from '../output/index.js'
 import { AbortError } from '../errors.js'
 import type { OutputFormat, Recorder, RecorderTrack } from '../output/index.js'
-import { UsageError, formatBitrate, formatBytes, parsePositiveNumber, parseTransport, tlsOptions, withSignals, CONNECT_OPTIONS } from './common.js'
+import { UsageError, checkRtspUrl, formatBitrate, formatBytes, parsePositiveNumber, parseTransport, tlsOptions, withSignals, CONNECT_OPTIONS } from './common.js'
 
 const FORMATS: readonly OutputFormat[] = ['mp4', 'mov', 'ts', 'h264', 'h265', 'mjpeg', 'aac']
 
@@ -64,6 +64,7 @@ export async function pull(argv: string[]): Promise<number> {
   if (url === undefined || positionals.length > 1 || values.output === undefined) {
     throw new UsageError('usage: rtspkit pull <url> -o <file|-> [--format mp4|mov|ts|h264|h265|mjpeg|aac] [--duration <s>] [--transport auto|tcp|udp] [--timeout <ms>] [--reconnect]')
   }
+  checkRtspUrl('the url', url)
   const output = values.output
   const format = parseFormat(values.format, output)
   const transport = parseTransport(values.transport)

@@ -4,7 +4,7 @@ import type { PushSession } from '../client/push-session.js'
 import type { TransportProtocol } from '../client/pull-session.js'
 import { openFileSource, paceFrames } from '../input/file-source.js'
 import { AbortError } from '../errors.js'
-import { UsageError, formatBitrate, parsePositiveNumber, tlsOptions, withSignals } from './common.js'
+import { UsageError, checkRtspUrl, formatBitrate, parsePositiveNumber, tlsOptions, withSignals } from './common.js'
 
 export function parsePushTransport(v: string | undefined): TransportProtocol {
   if (v === undefined) return 'tcp'
@@ -45,6 +45,7 @@ export async function push(argv: string[]): Promise<number> {
   if (input === undefined || url === undefined || positionals.length > 2) {
     throw new UsageError('usage: rtspkit push <input> <url> [--transport tcp|udp] [--loop] [--duration <s>] [--no-realtime]')
   }
+  checkRtspUrl('the url', url)
   const transport = parsePushTransport(values.transport)
   const timeoutMs = parsePositiveNumber('--timeout', values.timeout, 10_000)
   const durationS = values.duration === undefined ? undefined : parsePositiveNumber('--duration', values.duration, 0)

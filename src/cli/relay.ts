@@ -2,8 +2,8 @@ import { parseArgs } from 'node:util'
 import { RtspClient } from '../client/client.js'
 import type { PushTrackInit } from '../client/push-session.js'
 import { AbortError, ClosedError } from '../errors.js'
-import { parseRtspUrl, redactUrl } from '../util/url.js'
-import { UsageError, parsePositiveNumber, parseTransport, tlsOptions, withSignals } from './common.js'
+import { redactUrl } from '../util/url.js'
+import { UsageError, checkRtspUrl, parsePositiveNumber, parseTransport, tlsOptions, withSignals } from './common.js'
 import { parsePushTransport, statusLine } from './push.js'
 
 export async function relay(argv: string[]): Promise<number> {
@@ -26,8 +26,8 @@ export async function relay(argv: string[]): Promise<number> {
     throw new UsageError('usage: rtspkit relay <src-url> <dst-url> [--transport tcp|udp] [--src-transport auto|tcp|udp] [--duration <s>] [--reconnect]')
   }
   // Both ends are checked before the source is connected: a bad destination fails at once.
-  checkRtspUrl('source', src)
-  checkRtspUrl('destination', dst)
+  checkRtspUrl('the source url', src)
+  checkRtspUrl('the destination url', dst)
   const transport = parsePushTransport(values.transport)
   const srcTransport = parseTransport(values['src-transport'])
   const timeoutMs = parsePositiveNumber('--timeout', values.timeout, 10_000)
@@ -95,12 +95,4 @@ export async function relay(argv: string[]): Promise<number> {
       await source.close()
     }
   })
-}
-
-function checkRtspUrl(which: string, url: string): void {
-  try {
-    parseRtspUrl(url)
-  } catch (err) {
-    throw new UsageError(`relay: ${which} url must be rtsp:// or rtsps:// (${(err as Error).message})`)
-  }
 }
