@@ -382,10 +382,16 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
       this.anchorWallMs = Date.now()
     } else if (frame.pts < s.lastPts - MAX_BACKWARD_S || frame.pts > s.lastPts + MAX_FORWARD_S) {
       // The media clock jumped (a source that restarts its timestamps): map it anew, and
-      // tell the receiver with an SR per track before their next packet.
-      this.anchorMedia = frame.pts
-      this.anchorWallMs = Date.now()
-      for (const o of this.senders) o.srDue = true
+      // tell the receiver with an SR per track before their next packet. Another track
+      // jumping with it finds the new mapping in place already.
+      const nowMs = Date.now()
+      const expected = this.anchorMedia + (nowMs - this.anchorWallMs) / 1000
+      if (Math.abs(frame.pts - expected) > MAX_BACKWARD_S) {
+        this.anchorMedia = frame.pts
+        this.anchorWallMs = nowMs
+        for (const o of this.senders) o.srDue = true
+      }
+      s.srDue = true
     }
     s.lastPts = frame.pts
     // ffmpeg's listener re-bases each stream at its first SR: with the first SR seconds after

@@ -53,6 +53,22 @@ describe('sender reports before the first RTP packet: ffmpeg listener recordings
       assert.ok(c.duration > CLIP_S - 1 && c.duration < CLIP_S + 1, `duration ${c.duration}`)
     })
 
+    if (transport === 'tcp') {
+      test('push --loop of a 4 s clip for 12 s: the loop wraps keep the recording clean', async (t) => {
+        const short = join(dir, 'short.mp4')
+        execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', clip, '-t', '4', '-c', 'copy', short])
+        const out = join(dir, 'push-loop.mkv')
+        const { url, child } = await startFfmpegListener(out, { timeoutS: 40 })
+        t.after(() => killChild(child))
+        const r = await runCli(['push', short, url, '--loop', '--duration', '12'], { timeoutMs: 60_000 })
+        assert.equal(r.code, 0, r.stderr)
+        await waitForExit(child, 15_000)
+        assert.equal(await decodeErrors(out, { timeoutMs: 30_000 }), '')
+        const c = await packets(out)
+        assert.ok(c.duration > 11 && c.duration < 13, `duration ${c.duration}`)
+      })
+    }
+
     test(`relay ${CLIP_S - 2} s H.264 + AAC (rtspkit server → relay → ffmpeg listener) over ${transport}`, async (t) => {
       const server = new RtspServer({ host: '127.0.0.1', port: 0 })
       await server.addFile('clip', clip)
