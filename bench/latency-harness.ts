@@ -20,7 +20,7 @@ const HEIGHT = 480
 const FPS = 30
 /** A black → white switch every PERIOD_MS; white for half of it. */
 const PERIOD_MS = 1000
-const WARMUP_MS = 4000
+const WARMUP_MS = 1500
 
 const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -49,6 +49,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>latency</title>
 <video id="relay" autoplay muted playsinline style="width:320px;height:240px"></video>
 <script>
 window.events = { webrtc: [], mse: [], relay: [] }
+window.frameCounts = { webrtc: 0, mse: 0, relay: 0 }
 function watch(name, video) {
   const canvas = document.createElement('canvas')
   canvas.width = 4
@@ -61,6 +62,7 @@ function watch(name, video) {
     let sum = 0
     for (let i = 0; i < d.length; i += 4) sum += d[i]
     const isWhite = sum / 16 > 128
+    window.frameCounts[name]++
     if (isWhite && !white) window.events[name].push(performance.timeOrigin + (meta.expectedDisplayTime || now))
     white = isWhite
     video.requestVideoFrameCallback(onFrame)
@@ -152,6 +154,8 @@ export interface LatencyResult {
   switches: number
   /** Per path: latency of each switch seen, ms, sorted. */
   latencies: Record<LatencyPath, number[]>
+  /** Per path: latency of switch i (ms), or undefined when the path did not show it within a period. */
+  bySwitch: Record<LatencyPath, Array<number | undefined>>
   /** The transport each player ended up on. */
   transports: unknown
   chromium: string
@@ -211,24 +215,28 @@ export async function measureLatency(opts: { switches: number; paths?: readonly 
   )
   ffmpeg.stdin!.on('error', () => {})
 
-  // Frames on a fixed schedule from t0; a switch to white every PERIOD_MS after the warm-up.
+  // Frames on a fixed schedule from t0, black until every path shows pictures; then, after
+  // WARMUP_MS more, a switch to white every PERIOD_MS, SWITCHES times.
   const switches: number[] = []
   const black = frame(false)
   const white = frame(true)
   const t0 = wallNow()
-  const totalFrames = Math.ceil(((WARMUP_MS + (SWITCHES + 1) * PERIOD_MS) / 1000) * FPS)
+  /** Frame number of the first switch, once every path plays. */
+  let firstSwitch = Number.POSITIVE_INFINITY
+  const periodFrames = (PERIOD_MS / 1000) * FPS
   let n = 0
-  let wasWhite = false
   let stopped = false
+  let resolveDone!: () => void
+  const done = new Promise<void>((r) => (resolveDone = r))
   const pump = async (): Promise<void> => {
-    while (n < totalFrames && !stopped) {
+    while (!stopped) {
       const due = t0 + (n * 1000) / FPS
       const wait = due - wallNow()
       if (wait > 0) await sleep(wait)
-      const ms = (n * 1000) / FPS
-      const isWhite = ms >= WARMUP_MS && ms % PERIOD_MS < PERIOD_MS / 2
-      if (isWhite && !wasWhite) switches.push(wallNow())
-      wasWhite = isWhite
+      const k = n - firstSwitch
+      const isWhite = k >= 0 && k % periodFrames < periodFrames / 2 && k < SWITCHES * periodFrames
+      if (isWhite && k % periodFrames === 0) switches.push(wallNow())
+      if (k >= SWITCHES * periodFrames + FPS) resolveDone()
       ffmpeg.stdin!.write(isWhite ? white : black)
       n++
     }
@@ -246,12 +254,21 @@ export async function measureLatency(opts: { switches: number; paths?: readonly 
     await page.goto(origin)
     await page.evaluate(`window.startPlayers(${JSON.stringify(paths.filter((p) => p !== 'relay'))})`)
     if (paths.includes('relay')) await page.evaluate('window.startRelay()')
-    await pumping
-    await sleep(1500)
+    // Every path has shown a second of pictures: start switching after the warm-up.
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      const counts = (await page.evaluate('window.frameCounts')) as Record<string, number>
+      if (paths.every((p) => (counts[p] ?? 0) >= FPS)) break
+      if (Date.now() > deadline) throw new Error(`not every path plays after 30 s: frames shown ${JSON.stringify(counts)}`)
+      await sleep(100)
+    }
+    firstSwitch = n + Math.ceil((WARMUP_MS / 1000) * FPS)
+    await done
     events = (await page.evaluate('window.events')) as Record<string, number[]>
     transports = await page.evaluate('window.transports()')
   } finally {
     stopped = true
+    await pumping
     ffmpeg.stdin!.end()
     await browser.close()
     ffmpeg.kill('SIGTERM')
@@ -261,16 +278,16 @@ export async function measureLatency(opts: { switches: number; paths?: readonly 
     await rtsp.close()
   }
 
-  const measured = switches.filter((s) => s >= t0 + WARMUP_MS)
+  const measured = switches
   const latencies = { webrtc: [], mse: [], relay: [] } as Record<LatencyPath, number[]>
+  const bySwitch = { webrtc: [], mse: [], relay: [] } as Record<LatencyPath, Array<number | undefined>>
   for (const name of paths) {
     const seen = events[name] ?? []
-    const lat: number[] = []
     for (const s of measured) {
       const hit = seen.find((t) => t > s && t < s + PERIOD_MS)
-      if (hit !== undefined) lat.push(hit - s)
+      bySwitch[name].push(hit === undefined ? undefined : hit - s)
     }
-    latencies[name] = lat.sort((a, b) => a - b)
+    latencies[name] = bySwitch[name].filter((x): x is number => x !== undefined).sort((a, b) => a - b)
   }
-  return { switches: measured.length, latencies, transports, chromium: chromiumVersion }
+  return { switches: measured.length, latencies, bySwitch, transports, chromium: chromiumVersion }
 }

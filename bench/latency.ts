@@ -1,8 +1,9 @@
 /**
  * Glass-to-glass latency of the browser live view (issue #12), encoder included.
  *
- * A live source whose picture switches black → white at known wall-clock times: this
- * process writes raw 640x480 frames at 30 frames/s into ffmpeg (x264 ultrafast,
+ * A live source whose picture switches black → white at known wall-clock times (once every
+ * path shows pictures, after a 1.5 s warm-up, once a second): this process writes raw
+ * 640x480 frames at 30 frames/s into ffmpeg (x264 ultrafast,
  * zerolatency, one slice per frame), noting when it hands over each first white frame.
  * ffmpeg's one encoded stream goes two ways (tee muxer):
  *  - RTSP ANNOUNCE/RECORD to an RtspServer with its HTTP side: the path is watched through
