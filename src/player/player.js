@@ -154,6 +154,7 @@ export class RtspkitPlayer extends HTMLElement {
         return
       } catch (err) {
         if (err && err.fatal) return this._fail(err.message, err.html)
+        if (t === 'mse') this._mseFailed = true
         for (const f of this._cleanup.splice(0)) {
           try {
             f()
@@ -178,6 +179,7 @@ export class RtspkitPlayer extends HTMLElement {
 
   _playing(transport) {
     this.transport = transport
+    if (transport === 'mse') this._mseFailed = false
     this._retry = 0
     this._show('')
     this.video.play().catch(() => {})
@@ -217,6 +219,12 @@ export class RtspkitPlayer extends HTMLElement {
     if (res.status !== 201) throw new Error(`WHEP: ${res.status} ${await res.text()}`)
     const loc = res.headers.get('Location')
     if (loc) resource = new URL(loc, this._link('/whep')).href
+    /** What the server could not send over WebRTC (e.g. AAC audio), in words. */
+    this.note = res.headers.get('X-Rtspkit-Note') || undefined
+    // Sound matters more than a few ms: AAC (common on cameras) plays through MSE, not WebRTC.
+    if (this.note && /audio cannot go over WebRTC/.test(this.note) && this.transports.includes('mse') && mediaSourceClass() && !this._mseFailed) {
+      throw new Error(`WebRTC would be video only (${this.note})`)
+    }
     await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() })
     if (session !== this._session) return
     const hasVideo = pc.getReceivers().some((r) => r.track.kind === 'video' && pc.getTransceivers().some((t) => t.receiver === r && t.currentDirection !== 'inactive'))
@@ -406,6 +414,7 @@ export class RtspkitPlayer extends HTMLElement {
     if (lat !== undefined) lines.push(`latency    ${Math.round(lat * 1000)} ms (buffer)`)
     const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : undefined
     if (q) lines.push(`frames     ${q.totalVideoFrames} (${q.droppedVideoFrames} dropped)`)
+    if (this.note && this.transport === 'webrtc') lines.push(`note       ${this.note}`)
     this.statsBox.textContent = lines.join('\n')
   }
 
