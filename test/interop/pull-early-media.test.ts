@@ -140,8 +140,8 @@ describe('media written with (or before) the PLAY reply is delivered', () => {
       const cam = await startEagerCamera()
       t.after(() => cam.stop())
       const out = join(dir, `early-${transport}.mp4`)
-      // The camera sends its 100 pictures in 4 s, then nothing: a 6 s pull records them all.
-      const r = await runCli(['pull', cam.url(), '-o', out, '--transport', transport, '--duration', '6'], { timeoutMs: 30_000 })
+      // The camera sends its 100 pictures in 4 s, then nothing: an 8 s pull records them all.
+      const r = await runCli(['pull', cam.url(), '-o', out, '--transport', transport, '--duration', '8'], { timeoutMs: 30_000 })
       assert.equal(r.code, 0, r.stderr)
       const m = /recorded (\d+) frames/.exec(r.stderr)
       assert.ok(m, r.stderr)
