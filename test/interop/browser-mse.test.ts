@@ -34,6 +34,7 @@ const VIDEO =
   'videotestsrc is-live=true ! video/x-raw,width=640,height=480,framerate=30/1 ' +
   '! x264enc tune=zerolatency speed-preset=ultrafast bitrate=1000 key-int-max=30 sliced-threads=false ! rtph264pay name=pay0 pt=96'
 const PCMA = 'audiotestsrc is-live=true wave=sine freq=440 ! audioconvert ! audioresample ! audio/x-raw,rate=8000,channels=1 ! alawenc ! rtppcmapay name=pay1 pt=8'
+const OPUS = 'audiotestsrc is-live=true wave=sine freq=440 ! audioconvert ! audioresample ! opusenc ! rtpopuspay name=pay1 pt=97'
 const H265 =
   'videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=15/1 ' +
   '! x265enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! rtph265pay name=pay0 pt=96'
@@ -90,7 +91,7 @@ describe('browser live view (MSE, .mp4)', { timeout: 180_000 }, () => {
 
   before(async () => {
     ;[gst, browser] = await Promise.all([
-      startGstServer({ extra: { pcma: `${VIDEO} ${PCMA}`, h265: H265 } }),
+      startGstServer({ extra: { pcma: `${VIDEO} ${PCMA}`, opus: `${VIDEO} ${OPUS}`, h265: H265 } }),
       chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS }),
     ])
     rtsp = new RtspServer({ port: 0 })
@@ -198,6 +199,12 @@ describe('browser live view (MSE, .mp4)', { timeout: 180_000 }, () => {
     assert.ok(s.audioBytes > 0, 'G.711 decoded')
   })
 
+  test('Opus audio through MSE', async (t) => {
+    await pull('opus', '/opus')
+    const s = await playMse('opus', { width: 640, height: 480 }, t)
+    assert.ok(s.audioBytes > 0, 'Opus decoded')
+  })
+
   test('a resolution change mid-stream (new SPS): the player takes the new init segment and shows the new size', async () => {
     // Two clips of different sizes, written one after the other to one API stream.
     const clips = await Promise.all(
@@ -245,6 +252,10 @@ describe('browser live view (MSE, .mp4)', { timeout: 180_000 }, () => {
       assert.match(s.error!, /H\.265 \(HEVC\)/)
       assert.match(s.error!, /cannot decode/)
       assert.match(s.error!, /snapshot|\.mp4/)
+      // The fallback works: ffmpeg decodes the live H.265 .mp4 without a message.
+      const dec = await runProcess('ffmpeg', ['-v', 'error', '-t', '2', '-i', `${origin}/hevc.mp4`, '-f', 'null', '-'], { timeoutMs: 15_000 })
+      assert.equal(dec.code, 0)
+      assert.equal(dec.stderr.trim(), '')
       const links = await page.evaluate(`[...document.querySelector('rtspkit-player').shadowRoot.querySelectorAll('.msg a')].map((a) => a.getAttribute('href'))`)
       assert.ok((links as string[]).some((h) => h.endsWith('/hevc.mp4')))
     } finally {
