@@ -243,6 +243,42 @@ describe('browser live view (MSE, .mp4)', { timeout: 180_000 }, () => {
     }
   })
 
+  test('the player reconnects when the source goes away and comes back', async () => {
+    const src = await openFileSource(SAMPLE)
+    const frames = [...src.cachedFrames!()!].filter((f) => f.trackIndex === 0)
+    const details = src.tracks[0]!.details
+    await src.close()
+    const start = () => {
+      const pub = rtsp.publish('flap', [{ type: 'video', codec: 'H264', details }])
+      let n = 0
+      const timer = setInterval(() => {
+        const f = frames[n % frames.length]!
+        pub.write(0, { pts: n / 30, keyFrame: f.keyFrame, data: f.data })
+        n++
+      }, 1000 / 30)
+      return () => {
+        clearInterval(timer)
+        pub.close('the test stopped it')
+      }
+    }
+    let stop = start()
+    const page = await browser.newPage()
+    try {
+      await page.goto(`${origin}/flap/?transports=mse`)
+      await page.evaluate(`window.playing = 0; document.querySelector('rtspkit-player').addEventListener('rtspkit-playing', () => window.playing++)`)
+      await waitFor(page, PLAYER_STATS, (s) => s.transport === 'mse' && s.currentTime > 0.5, 15_000, 'plays')
+      stop()
+      await waitFor(page, PLAYER_STATS, (s) => s.transport === undefined, 10_000, 'notices the end')
+      stop = start()
+      await page.waitForFunction('window.playing >= 1', undefined, { timeout: 15_000 })
+      const s0 = await waitFor(page, PLAYER_STATS, (s) => s.transport === 'mse' && s.width === 320, 5_000, 'plays again')
+      await waitFor(page, PLAYER_STATS, (s) => s.currentTime > s0.currentTime + 1, 10_000, 'keeps playing after the reconnect')
+    } finally {
+      stop()
+      await page.close()
+    }
+  })
+
   test('H.265 in a Chromium without HEVC: the player says so in words, with the fallbacks', async () => {
     await pull('hevc', '/h265')
     const page = await browser.newPage()
