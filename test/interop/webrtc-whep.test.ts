@@ -93,11 +93,12 @@ describe('WHEP into Chromium', { timeout: 120_000 }, () => {
       const decodedBefore = first.framesDecoded ?? 0
       const s = await waitStats(page, (x) => x.currentTime > first.currentTime + 2 && (!expect.audio || (x.audioSamples ?? 0) > 0), 10_000, 'playback')
       const sent = media.received[videoIndex]! - sentBefore
-      const decoded = (s.framesDecoded ?? 0) - decodedBefore
       assert.equal(s.width, expect.width)
       assert.equal(s.height, expect.height)
       assert.ok(sent > 30, `sent ${sent}`)
-      assert.ok(decoded >= 0.9 * sent, `decoded ${decoded} of ${sent} frames sent (stats ${JSON.stringify(s)})`)
+      // Frames still on their way (network, jitter buffer, decoder) when `sent` was read are
+      // decoded a little later, more so on a busy machine: wait for them, not for a fixed time.
+      await waitStats(page, (x) => (x.framesDecoded ?? 0) - decodedBefore >= 0.9 * sent, 5_000, `decoding ≥ 90 % of the ${sent} frames sent`)
       if (expect.audio) assert.ok((s.audioSamples ?? 0) > 0, `audio samples ${JSON.stringify(s)}`)
       else assert.ok(!s.audioPackets, `no audio expected: ${JSON.stringify(s)}`)
       assert.equal(session.stats.overflows, 0)
