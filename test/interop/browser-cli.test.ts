@@ -47,6 +47,21 @@ describe('browser live view from the CLI', { timeout: 120_000 }, () => {
     assert.match(stderr, /H264 640x480 \+ AAC/)
   })
 
+  test('rtspkit view --user: the browser logs in (Basic) and plays over the WebSocket; no login, no page', async (t) => {
+    const child = spawnCli(['view', gst.url('/h264aac'), '--http', '0', '--transport', 'tcp', '--user', 'viewer', '--password', 'web-pw-5'])
+    t.after(() => killChild(child))
+    const [page] = await readUntil(child.stdout!, /http:\/\/127\.0\.0\.1:\d+\/cam\//, 20_000)
+    assert.equal((await fetch(page!)).status, 401)
+    const context = await browser.newContext({ httpCredentials: { username: 'viewer', password: 'web-pw-5' } })
+    try {
+      const p = await context.newPage()
+      await p.goto(`${page}?transports=mse`)
+      await p.waitForFunction(`(() => { const el = document.querySelector('rtspkit-player'); return el.transport === 'mse' && el.video.currentTime > 1 })()`, undefined, { timeout: 15_000 })
+    } finally {
+      await context.close()
+    }
+  })
+
   test('rtspkit serve --http and rtspkit demo --web answer with their pages', async (t) => {
     const serve = spawnCli(['serve', '--port', '0', '--http', '0', `cam=${SAMPLE}`])
     const demo = spawnCli(['demo', '--web'])
