@@ -38,6 +38,17 @@ export async function defaultWhepRegistry(limits?: WhepLimits): Promise<WhepRegi
   return defaultRegistry
 }
 
+/**
+ * Close the default registry's WHEP sessions of `path` (or all of them): for the HTTP side
+ * when a path's source ends or the server closes, so sessions still connecting do not wait
+ * for their connect timeout. Loads nothing when no session was ever made.
+ */
+export function closeWhepSessions(path?: string, reason = 'the server is closing'): void {
+  if (!defaultRegistry) return
+  if (path === undefined) defaultRegistry.closeAll(reason)
+  else defaultRegistry.closePath(path, reason)
+}
+
 /** Handle a request on `<resourceBase>` or `<resourceBase>/<id>`. Never throws; always answers. */
 export async function handleWhep(req: IncomingMessage, res: ServerResponse, media: LiveMedia, options: WhepRouteOptions): Promise<void> {
   try {

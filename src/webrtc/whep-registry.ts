@@ -81,6 +81,11 @@ export class WhepRegistry {
     return [...this.sessions.values()]
   }
 
+  /** Close the sessions of one path (its source is gone), including those still connecting. */
+  closePath(path: string, reason = 'the path ended'): void {
+    for (const s of [...this.sessions.values()]) if (s.path === path) s.close(reason)
+  }
+
   /** Close every session (server shutdown). */
   closeAll(reason = 'the server is closing'): void {
     for (const s of [...this.sessions.values()]) s.close(reason)

@@ -181,6 +181,7 @@ export class WhepSession {
 
   private watch(): void {
     this.connectTimer = setTimeout(() => this.close(`no WebRTC connection within ${this.opts.connectTimeoutMs} ms`), this.opts.connectTimeoutMs)
+    this.connectTimer.unref()
     this.pc.connectionStateChange.subscribe((state) => {
       if (this.state === 'closed') return
       if (state === 'connected') {
@@ -194,12 +195,12 @@ export class WhepSession {
             // A receiver reports only once it has received RTP (RFC 3550 §6.4.2).
             if (this.stats.packetsSent === 0) this.lastRtcp = performance.now()
             else if (performance.now() - this.lastRtcp > this.opts.rtcpTimeoutMs) this.close(`no RTCP from the viewer for ${this.opts.rtcpTimeoutMs} ms`)
-          }, 1000)
+          }, 1000).unref()
           this.start()
         }
       } else if (state === 'disconnected') {
         // ICE consent (RFC 7675) lapsed; the pair may come back within a few seconds.
-        this.disconnectTimer ??= setTimeout(() => this.close('the viewer stopped answering ICE checks'), this.opts.disconnectedTimeoutMs)
+        this.disconnectTimer ??= setTimeout(() => this.close('the viewer stopped answering ICE checks'), this.opts.disconnectedTimeoutMs).unref()
       } else if (state === 'failed' || state === 'closed') {
         this.close(`the peer connection ${state}`)
       }
