@@ -31,7 +31,7 @@ export interface HttpSideOptions extends LivePathOptions, Fmp4ViewerOptions {
   auth?: { realm: string; verify(method: string, authorization: string | undefined): AuthResult }
   /** The server's per-path decision (action 'read'); false answers 403. */
   authorize?: (ctx: { path: string; action: 'read' | 'publish'; user: string | undefined; remoteAddress: string }) => boolean | Promise<boolean>
-  /** Origins (e.g. `https://app.example.com`) allowed to open WebSockets besides the page's own host. */
+  /** Origins (e.g. `https://app.example.com`) whose pages may embed the player: WebSocket upgrades and CORS. */
   allowedOrigins?: string[]
   /** Addresses to advertise in WebRTC host candidates (default: the one the request came in on). */
   webrtcAddresses?: string[]
@@ -122,18 +122,34 @@ export function createHttpSide(server: LiveServerLike, options: HttpSideOptions 
 
   async function handleAsync(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost')
-    const r = url.pathname === '/' || url.pathname === '/api/paths' || url.pathname === '/player.js' ? undefined : route(url.pathname)
-    const auth = await authorized(req, r?.path)
-    if (!auth.ok) {
-      if (auth.status === 401) res.setHeader('WWW-Authenticate', `Basic realm="${options.auth!.realm}", charset="UTF-8"`)
-      return text(res, auth.status, auth.message)
-    }
     const get = req.method === 'GET' || req.method === 'HEAD'
+    // The player module is public code (no secret in it), loadable as a module script from any page.
     if (url.pathname === '/player.js' && get) {
       playerJs ??= readFile(fileURLToPath(PLAYER_URL))
       const body = await playerJs.catch(() => undefined)
       if (body === undefined) return text(res, 500, 'player.js is missing from this install; rebuild rtspkit (npm run build)')
+      res.setHeader('Access-Control-Allow-Origin', '*')
       return send(res, 200, 'text/javascript; charset=utf-8', body, req.method === 'HEAD')
+    }
+    // A page on an allowed origin embeds the player: CORS for WHEP, the API and snapshots (Fetch
+    // standard; a preflight carries no credentials, so it is answered before authentication).
+    const origin = req.headers.origin
+    if (origin !== undefined && options.allowedOrigins?.includes(origin)) {
+      res.setHeader('Access-Control-Allow-Origin', origin)
+      res.setHeader('Access-Control-Allow-Credentials', 'true')
+      res.setHeader('Access-Control-Expose-Headers', 'Location, X-Rtspkit-Note')
+      res.setHeader('Vary', 'Origin')
+      if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+        res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS', 'Access-Control-Allow-Headers': 'Content-Type, Authorization', 'Access-Control-Max-Age': '600' })
+        res.end()
+        return
+      }
+    }
+    const r = url.pathname === '/' || url.pathname === '/api/paths' ? undefined : route(url.pathname)
+    const auth = await authorized(req, r?.path)
+    if (!auth.ok) {
+      if (auth.status === 401) res.setHeader('WWW-Authenticate', `Basic realm="${options.auth!.realm}", charset="UTF-8"`)
+      return text(res, auth.status, auth.message)
     }
     if (url.pathname === '/' && get) return send(res, 200, 'text/html; charset=utf-8', indexPage(hub.pathNames().map(summary)), req.method === 'HEAD')
     if (url.pathname === '/api/paths' && get) return send(res, 200, 'application/json', JSON.stringify({ paths: hub.pathNames().map(summary) }, null, 1), req.method === 'HEAD')

@@ -29,7 +29,7 @@ describe('HTTP side', { timeout: 60_000 }, () => {
     await server.addFile('file', SAMPLE)
     await server.listen()
     await server.addPull('relay', `rtsp://admin:cam-secret-42@127.0.0.1:${camera.port}/cam`, { transport: 'tcp' })
-    http = createServer(server.httpHandler())
+    http = createServer(server.httpHandler({ allowedOrigins: ['https://app.example'] }))
     http.on('upgrade', server.upgradeHandler())
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
     host = `127.0.0.1:${(http.address() as AddressInfo).port}`
@@ -45,7 +45,7 @@ describe('HTTP side', { timeout: 60_000 }, () => {
   const get = (path: string, headers: Record<string, string> = { Authorization: AUTH }, method = 'GET') => fetch(`${origin}${path}`, { headers, method, redirect: 'manual' })
 
   test('every page needs the server user (Basic), and says so', async () => {
-    for (const path of ['/', '/api/paths', '/file/', '/file.mp4', '/player.js']) {
+    for (const path of ['/', '/api/paths', '/file/', '/file.mp4', '/file/whep']) {
       const r = await get(path, {}, path === '/file.mp4' ? 'HEAD' : 'GET')
       assert.equal(r.status, 401, path)
       assert.match(r.headers.get('www-authenticate') ?? '', /^Basic realm="rtspkit"/)
@@ -57,6 +57,25 @@ describe('HTTP side', { timeout: 60_000 }, () => {
     const ok = await get('/')
     assert.equal(ok.status, 200)
     assert.match(await ok.text(), /\/relay/)
+  })
+
+  test('CORS: /player.js for any page; preflights and answers for an allowed origin only', async () => {
+    const js = await get('/player.js', {})
+    assert.equal(js.status, 200)
+    assert.equal(js.headers.get('access-control-allow-origin'), '*')
+    assert.match(await js.text(), /customElements\.define\('rtspkit-player'/)
+    const preflight = (o: string) => get('/file/whep', { Origin: o, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' }, 'OPTIONS')
+    const ok = await preflight('https://app.example')
+    assert.equal(ok.status, 204)
+    assert.equal(ok.headers.get('access-control-allow-origin'), 'https://app.example')
+    assert.match(ok.headers.get('access-control-allow-methods') ?? '', /POST/)
+    const other = await preflight('https://evil.example')
+    assert.equal(other.headers.get('access-control-allow-origin'), null)
+    await other.arrayBuffer()
+    const api = await get('/api/paths', { Authorization: AUTH, Origin: 'https://app.example' })
+    assert.equal(api.headers.get('access-control-allow-origin'), 'https://app.example')
+    assert.match(api.headers.get('access-control-expose-headers') ?? '', /Location/)
+    await api.arrayBuffer()
   })
 
   test('no camera credentials in the index, the API, the player page', async () => {
