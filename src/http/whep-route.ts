@@ -105,7 +105,9 @@ async function post(req: IncomingMessage, res: ServerResponse, media: LiveMedia,
     try {
       created = await WhepSession.create(body.toString('utf8'), media, { ...options.session, addresses: options.addresses ?? requestAddress(req) })
     } catch (err) {
-      if (err instanceof RtspError && (err.code === 'RTSP_ERR_SDP' || err.code === 'RTSP_ERR_UNSUPPORTED')) return reply(res, 400, `bad offer: ${err.message}`)
+      if (err instanceof RtspError && err.code === 'RTSP_ERR_SDP') return reply(res, 400, `bad offer: ${err.message}`)
+      // The offer is fine but the path's codecs cannot be sent (H.265 only, AAC only): the player falls back to MSE.
+      if (err instanceof RtspError && err.code === 'RTSP_ERR_UNSUPPORTED') return reply(res, 422, err.message)
       // werift rejects what it cannot negotiate with a plain Error.
       return reply(res, 400, `bad offer: ${oneLine(err)}`)
     }

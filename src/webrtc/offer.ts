@@ -4,7 +4,7 @@
  * that werift (which negotiates by MIME type only and sends on the first match) answers
  * with exactly them. Pure: text in, text out.
  */
-import { SdpError } from '../errors.js'
+import { SdpError, UnsupportedError } from '../errors.js'
 import type { LiveTrack } from '../http/live-media.js'
 import { parseSdp, rtpMapFor } from '../sdp/parse.js'
 import type { MediaDescription } from '../sdp/types.js'
@@ -140,6 +140,9 @@ export function planOffer(offer: string, tracks: readonly LiveTrack[]): OfferPla
   })
   if (sections.length === 0) throw new SdpError('the offer has no audio or video section this server can answer')
   if (video && video.codec === 'H264' && !videoUsed) throw new SdpError('the offer has no video section; the path sends video')
+  if (!sections.some((s) => s.track)) {
+    throw new UnsupportedError(`nothing on this path can go over WebRTC: ${notes.join('; ') || 'the browser offered none of its codecs'}`)
+  }
   return { sections, notes }
 }
 

@@ -256,6 +256,12 @@ export class WhepSession {
   private sendFirstBatch(frames: LiveFrame[]): void {
     const video = frames.filter((f) => this.outgoing.get(f.track)?.track.type === 'video')
     const last = video[video.length - 1]
+    if (!last) {
+      // Audio only: the newest 100 ms of the cache, no more.
+      const newest = frames.reduce((m, f) => Math.max(m, f.pts), Number.NEGATIVE_INFINITY)
+      for (const f of frames) if (f.pts >= newest - 0.1) this.send(f, f.timestamp)
+      return
+    }
     let i = 0
     for (const f of frames) {
       const isVideo = this.outgoing.get(f.track)?.track.type === 'video'
@@ -264,7 +270,7 @@ export class WhepSession {
         this.send(f, f.timestamp)
         continue
       }
-      this.send(f, last!.timestamp - (video.length - 1 - i))
+      this.send(f, last.timestamp - (video.length - 1 - i))
       i++
     }
   }

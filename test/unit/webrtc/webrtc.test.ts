@@ -45,6 +45,14 @@ describe('planOffer against Chromium 156', () => {
     assert.match(plan.notes.join(), /AAC audio cannot go over WebRTC/)
   })
 
+  test('nothing sendable (H.265 + AAC): UnsupportedError naming both', () => {
+    const h265: LiveTrack = { index: 0, type: 'video', codec: 'H265', clockRate: 90000, details: {}, fmtp: {} }
+    assert.throws(() => planOffer(CHROMIUM_OFFER, [h265, audio('AAC', 48000, 2)]), {
+      code: 'RTSP_ERR_UNSUPPORTED',
+      message: /nothing on this path can go over WebRTC: H265 video .*; AAC audio/,
+    })
+  })
+
   test('bad offers throw SdpError with a reason', () => {
     assert.throws(() => planOffer('hello', [video()]), { code: 'RTSP_ERR_SDP', message: /not an SDP offer/ })
     assert.throws(() => planOffer(CHROMIUM_OFFER.replace(/a=ice-ufrag:.*\r\n/g, ''), [video()]), /ice-ufrag/)
