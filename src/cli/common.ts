@@ -35,6 +35,12 @@ Record a stream until --duration (-t) elapses or Ctrl-C / SIGTERM, then finalize
   -f, --format <format>      mp4, mov, ts, h264, h265, mjpeg or aac (default: from the extension)
   -t, --duration <s>         stop after this many seconds
   --reconnect                reconnect with backoff when the stream drops; one continuous file
+                             (with --segment: an outage ends a segment, logged as a gap)
+  --segment <duration>       record segments of this length (10s, 10m, 1h), cut at key frames;
+                             -o is a strftime pattern (%Y %m %d %H %M %S %f), .mp4/.mov/.ts;
+                             index.jsonl beside them lists segments and gaps
+  --keep <duration>          delete segments older than this (e.g. 7d)
+  --max-size <size>          delete the oldest segments above this total (e.g. 50GB)
   -q, --quiet                no status line
 
 ${CONNECT_HELP}`,

@@ -58,6 +58,10 @@ export async function pull(argv: string[]): Promise<number> {
       ...CONNECT_OPTIONS,
       quiet: { type: 'boolean', short: 'q', default: false },
       reconnect: { type: 'boolean', default: false },
+      // Segmented recording (src/record): -o is then a strftime pattern.
+      segment: { type: 'string' },
+      keep: { type: 'string' },
+      'max-size': { type: 'string' },
     },
   })
   const url = positionals[0]
@@ -66,6 +70,25 @@ export async function pull(argv: string[]): Promise<number> {
   }
   checkRtspUrl('the url', url)
   const output = values.output
+  if (values.segment === undefined && (values.keep !== undefined || values['max-size'] !== undefined)) {
+    throw new UsageError('--keep and --max-size apply to segmented recordings: add --segment <duration>')
+  }
+  if (values.segment !== undefined) {
+    const { checkSegmentOptions, pullSegmented } = await import('./pull-segmented.js')
+    const seg = { output, segment: values.segment, keep: values.keep, maxSize: values['max-size'] }
+    checkSegmentOptions(seg)
+    const common = {
+      url,
+      ...seg,
+      reconnect: values.reconnect,
+      quiet: values.quiet,
+      durationS: values.duration === undefined ? undefined : parsePositiveNumber('--duration', values.duration, 0),
+      transport: parseTransport(values.transport),
+      timeoutMs: parsePositiveNumber('--timeout', values.timeout, 10_000),
+      tls: tlsOptions(values),
+    }
+    return withSignals((signal) => pullSegmented({ ...common, signal }))
+  }
   const format = parseFormat(values.format, output)
   const transport = parseTransport(values.transport)
   const timeoutMs = parsePositiveNumber('--timeout', values.timeout, 10_000)
