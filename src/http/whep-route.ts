@@ -103,11 +103,12 @@ async function post(req: IncomingMessage, res: ServerResponse, media: LiveMedia,
     const { WhepSession } = await import('../webrtc/whep-session.js')
     let created
     try {
-      created = await WhepSession.create(body.toString('utf8'), media, { ...options.session, addresses: options.addresses ?? requestAddress(req) })
+      created = await WhepSession.create(body.toString('utf8'), media, { ...options.session, addresses: candidateAddresses(req, options.addresses) })
     } catch (err) {
       if (err instanceof RtspError && err.code === 'RTSP_ERR_SDP') return reply(res, 400, `bad offer: ${err.message}`)
       // The offer is fine but the path's codecs cannot be sent (H.265 only, AAC only): the player falls back to MSE.
       if (err instanceof RtspError && err.code === 'RTSP_ERR_UNSUPPORTED') return reply(res, 422, err.message)
+      if (err instanceof RtspError && err.code === 'RTSP_ERR_TIMEOUT') return reply(res, 503, `WebRTC setup failed: ${err.message}`, { 'Retry-After': '2' })
       // werift rejects what it cannot negotiate with a plain Error.
       return reply(res, 400, `bad offer: ${oneLine(err)}`)
     }
@@ -132,8 +133,13 @@ async function post(req: IncomingMessage, res: ServerResponse, media: LiveMedia,
   }
 }
 
-/** Candidates on the address the viewer reached us at, when nothing else was configured. */
-function requestAddress(req: IncomingMessage): string[] | undefined {
+/**
+ * Host candidate addresses: the configured ones; when none are configured, or only a
+ * wildcard (a server listening on 0.0.0.0), the address the viewer reached us at.
+ */
+function candidateAddresses(req: IncomingMessage, configured: readonly string[] | undefined): string[] | undefined {
+  const usable = configured?.filter((a) => a && a !== '0.0.0.0' && a !== '::')
+  if (usable?.length) return usable
   const a = req.socket.localAddress
   if (!a) return undefined
   return [a.startsWith('::ffff:') ? a.slice(7) : a]
