@@ -799,6 +799,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         break
       }
       if (spec.delivery === 'multicast' || spec.clientPort === undefined || this.udp === undefined) continue
+      // client_port=0 or 65535 (its RTCP port would be 65536) parses but cannot be sent to: a
+      // send to it throws inside the fan-out and ended the stream for every reader.
+      if (!spec.clientPort.every((port) => port >= 1 && port <= 65535)) continue
       chosen = { spec, transport: { protocol: 'udp', clientPorts: spec.clientPort } }
       break
     }

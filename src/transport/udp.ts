@@ -290,7 +290,8 @@ export class UdpPortPair {
 
   /** Send to any address (the embedded server's shared pair serves many clients). False once closed. */
   sendTo(kind: 'rtp' | 'rtcp', buf: Uint8Array, port: number, address: string): boolean {
-    if (this.#closing) return false
+    // dgram throws on port 0 or > 65535: one peer's bad port must not throw into a fan-out loop.
+    if (this.#closing || !(port >= 1 && port <= 65535)) return false
     const to = this.#mapIPv4 && isIPv4(address) ? `::ffff:${address}` : address
     ;(kind === 'rtp' ? this.#rtp : this.#rtcp).send(buf, port, to, this.#afterSend)
     return true

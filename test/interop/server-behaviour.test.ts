@@ -719,6 +719,26 @@ describe('hostile clients', () => {
     t.after(() => idle.destroy())
     await Promise.race([idle.closed, sleep(15_000).then(() => assert.fail('the idle connection was kept open'))])
   })
+  it('a UDP SETUP with client_port 0 or 65535 (RTCP port 65536) is refused with 461; the stream goes on for other readers', async (t) => {
+    const { server, logs } = await startServer(t)
+    const reader = await new RtspClient({ transport: 'tcp', readTimeoutMs: 30_000 }).pull(server.url('demo'))
+    t.after(() => reader.close())
+    const c = await RawRtspClient.connect(server.port)
+    t.after(() => c.destroy())
+    for (const ports of ['0-1', '65535', '65535-65536']) {
+      const r = await c.request('SETUP', `${server.url('demo')}/trackID=1`, { Transport: `RTP/AVP;unicast;client_port=${ports}` })
+      assert.equal(r.status, 461, `client_port=${ports}`)
+    }
+    // Before, a send to port 65536 threw inside the fan-out: the file loop ended and every reader with it.
+    const ok = await c.request('SETUP', `${server.url('demo')}/trackID=1`, { Transport: 'RTP/AVP;unicast;client_port=65535,RTP/AVP/TCP;unicast;interleaved=0-1' })
+    assert.equal(ok.status, 200)
+    assert.match(ok.headers.transport ?? '', /interleaved=0-1/, 'the next transport the client offers is taken')
+    const play = await c.request('PLAY', server.url('demo'), { Session: ok.headers.session!.split(';')[0]! })
+    assert.equal(play.status, 200)
+    await takeFrames(reader, 40)
+    assert.deepEqual(server.paths().map((p) => p.path), ['demo'])
+    assert.ok(!logs.some((l) => /failed|ended \(the file ended\)/.test(l)), logs.join('\n'))
+  })
 })
 
 // ---------------------------------------------------------------------------------------
