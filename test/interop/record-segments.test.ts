@@ -1,0 +1,141 @@
+/**
+ * Segmented recording (issue 15) against GStreamer's RTSP server: `rtspkit pull --segment`
+ * cuts at key frames into files ffmpeg decodes on their own, tiling the stream; kill -9
+ * leaves a file that decodes (repaired on the next start, never overwritten); an outage
+ * (the server killed and restarted) ends a segment and is logged as a gap in index.jsonl.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startGstServer } from '../helpers/gst-server.js'
+import { killChild, runCli, runProcess, spawnCli } from '../helpers/cli.js'
+import { decodeErrors } from '../helpers/media-check.js'
+import { RtspClient } from '../../src/index.js'
+import { createSegmentedRecorder } from '../../src/record/index.js'
+import type { SegmentInfo } from '../../src/record/index.js'
+
+const FRAME = 1 / 30
+
+interface IndexLine {
+  type: string
+  file: string
+  [k: string]: unknown
+}
+
+async function readIndex(dir: string): Promise<IndexLine[]> {
+  const text = await readFile(join(dir, 'index.jsonl'), 'utf8').catch(() => '')
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as IndexLine)
+}
+
+/** Poll `check` every 50 ms until it returns a value (not undefined), or fail after timeoutMs. */
+async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs
+  for (;;) {
+    const v = await check()
+    if (v !== undefined) return v
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** The first video frame's key flag and the video stream's duration, from ffprobe. */
+async function videoFacts(file: string): Promise<{ firstKey: boolean; duration: number }> {
+  const r = await runProcess('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=duration:frame=key_frame', '-read_intervals', '%+#1', '-of', 'json', file])
+  const j = JSON.parse(r.stdout) as { frames?: Array<{ key_frame: number }>; streams?: Array<{ duration?: string }> }
+  return { firstKey: j.frames?.[0]?.key_frame === 1, duration: Number(j.streams?.[0]?.duration) }
+}
+
+test('pull --segment 2s: files start at key frames, decode clean, tile the recording', async (t) => {
+  const server = await startGstServer()
+  t.after(() => server.stop())
+  const dir = await mkdtemp(join(tmpdir(), 'rtspkit-seg-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const r = await runCli(['pull', server.url('/h264aac'), '-o', join(dir, '%Y-%m-%d_%H-%M-%S-%f.mp4'), '--segment', '2s', '-t', '7', '--transport', 'tcp'], { timeoutMs: 30_000 })
+  assert.equal(r.code, 0, r.stderr)
+  const segments = (await readIndex(dir)).filter((l) => l.type === 'segment') as unknown as Array<SegmentInfo & { duration: number }>
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.mp4')).sort()
+  assert.equal(files.length, segments.length)
+  assert.ok(segments.length >= 3, `${segments.length} segments`)
+  const total = segments.at(-1)!.endPts - segments[0]!.startPts
+  assert.equal(segments.length, Math.ceil(total / 2 - 1e-6), `segments for ${total} s`)
+  let sum = 0
+  for (const [i, s] of segments.entries()) {
+    if (i > 0) assert.equal(s.startPts, segments[i - 1]!.endPts, 'no gap, no overlap')
+    if (i < segments.length - 1) assert.ok(Math.abs(s.duration - 2) < FRAME / 2, `segment ${i}: ${s.duration} s`)
+    assert.equal(await decodeErrors(s.file), '', s.file)
+    const facts = await videoFacts(s.file)
+    assert.ok(facts.firstKey, `${s.file} starts with a key frame`)
+    assert.ok(Math.abs(facts.duration - s.duration) <= FRAME + 1e-6, `${s.file}: file ${facts.duration} s, index ${s.duration} s`)
+    sum += facts.duration
+  }
+  assert.ok(Math.abs(sum - total) <= FRAME + 1e-6, `files sum to ${sum} s, recorded ${total} s`)
+})
+
+test('kill -9 mid-segment leaves a file ffmpeg decodes; the next run repairs it and writes a new file', async (t) => {
+  const server = await startGstServer()
+  t.after(() => server.stop())
+  const dir = await mkdtemp(join(tmpdir(), 'rtspkit-seg-kill-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const pattern = join(dir, 'cam_%Y%m%d-%H%M%S.mp4')
+  const child = spawnCli(['pull', server.url('/h264'), '-o', pattern, '--segment', '60s', '--transport', 'tcp', '-q'])
+  t.after(() => killChild(child))
+  // Fragments reach the file at each key frame (1 s GOP): wait for a few of them.
+  const first = await waitFor('three fragments on disk', async () => {
+    const f = (await readdir(dir)).find((n) => n.endsWith('.mp4'))
+    if (f === undefined) return undefined
+    const { size } = await stat(join(dir, f))
+    return size > 300_000 ? join(dir, f) : undefined
+  })
+  child.kill('SIGKILL')
+  await killChild(child)
+  const killedSize = (await stat(first)).size
+  assert.equal(await decodeErrors(first), '', 'the killed segment decodes')
+
+  const again = await runCli(['pull', server.url('/h264'), '-o', pattern, '--segment', '60s', '-t', '2', '--transport', 'tcp'], { timeoutMs: 30_000 })
+  assert.equal(again.code, 0, again.stderr)
+  const index = await readIndex(dir)
+  const repaired = index.find((l) => l.type === 'repaired')
+  assert.equal(repaired?.file, first, JSON.stringify(index))
+  assert.ok((await stat(first)).size <= killedSize && (await stat(first)).size > 0)
+  assert.equal(await decodeErrors(first), '')
+  const files = (await readdir(dir)).filter((n) => n.endsWith('.mp4'))
+  assert.equal(files.length, 2, `the first file is kept: ${files.join(', ')}`)
+})
+
+test('an outage ends the segment, is logged as a gap, and recording resumes in a new segment', async (t) => {
+  let server = await startGstServer()
+  t.after(() => server.stop())
+  const port = server.port
+  const dir = await mkdtemp(join(tmpdir(), 'rtspkit-seg-gap-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const client = new RtspClient({ transport: 'tcp', readTimeoutMs: 2000 })
+  const sup = await client.supervise(server.url('/h264'), { reconnect: { initialDelayMs: 100, maxDelayMs: 400 } })
+  const rec = await createSegmentedRecorder(sup, { path: join(dir, '%Y%m%d-%H%M%S-%f.mp4'), segment: '30s' })
+  t.after(() => rec.stop())
+  const segments: SegmentInfo[] = []
+  rec.on('segment', (s) => segments.push(s))
+  const gap = new Promise((resolve) => rec.once('gap', resolve))
+  await waitFor('a second of media', async () => (rec.framesWritten >= 30 ? true : undefined))
+  await server.stop()
+  await waitFor('the segment closed by the outage', async () => (segments.length === 1 ? true : undefined))
+  server = await startGstServer({ port })
+  await gap
+  await waitFor('frames after the outage', async () => (rec.currentFile !== undefined && rec.currentFile !== segments[0]!.file ? true : undefined))
+  const resumedAt = rec.framesWritten
+  await waitFor('a second after the outage', async () => (rec.framesWritten >= resumedAt + 30 ? true : undefined))
+  await rec.stop()
+  assert.equal(segments.length, 2)
+  assert.equal(segments[0]!.reason, 'outage')
+  assert.equal(segments[1]!.reason, 'stop')
+  const index = await readIndex(dir)
+  const gaps = index.filter((l) => l.type === 'gap')
+  assert.equal(gaps.length, 1, JSON.stringify(index))
+  assert.ok(typeof gaps[0]!.cause === 'string' && typeof gaps[0]!.start === 'string' && typeof gaps[0]!.end === 'string')
+  assert.ok(Date.parse(gaps[0]!.end as string) >= Date.parse(gaps[0]!.start as string))
+  for (const s of segments) assert.equal(await decodeErrors(s.file), '', s.file)
+})
