@@ -213,6 +213,31 @@ describe('handleWhep', () => {
     }
   })
 
+  test('sessions ended by DELETE leave no UDP socket behind', async () => {
+    registry = new WhepRegistry() // no per-path limit of 1 here
+    const udp = (): number => process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length
+    const offers = await Promise.all([1, 2, 3, 4].map(() => wereiftOffer()))
+    try {
+      const withClients = udp()
+      const locations: string[] = []
+      for (const o of offers) {
+        const r = await post(o.sdp)
+        assert.equal(r.status, 201)
+        locations.push(r.headers.get('location')!)
+        await r.text()
+      }
+      assert.ok(udp() > withClients, 'sessions hold sockets while open')
+      for (const loc of locations) assert.equal((await fetch(new URL(loc, origin), { method: 'DELETE' })).status, 200)
+      assert.equal(registry.size, 0)
+      // pc.close() releases asynchronously: wait for the count to come back.
+      const deadline = Date.now() + 3000
+      while (udp() > withClients && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      assert.equal(udp(), withClients, process.getActiveResourcesInfo().join(','))
+    } finally {
+      await Promise.all(offers.map((o) => o.pc.close()))
+    }
+  })
+
   test('no source yet: 503', async () => {
     media = fakeMedia([])
     const { pc, sdp } = await wereiftOffer()
