@@ -36,6 +36,9 @@ describe('planOffer against Chromium 156', () => {
     assert.match(plan.sections[0]!.fmtp, /packetization-mode=1;profile-level-id=42001f/)
     assert.equal(plan.sections[1]!.payloadType, 8)
     assert.equal(plan.sections[1]!.mimeType, 'audio/PCMA')
+    const pcmu = planOffer(CHROMIUM_OFFER, [video(SPS), audio('PCMU', 8000, 1)])
+    assert.equal(pcmu.sections[1]!.payloadType, 0)
+    assert.equal(pcmu.sections[1]!.mimeType, 'audio/PCMU')
   })
 
   test('AAC: video only, the audio section answered inactive, with a note', () => {
