@@ -12,6 +12,8 @@ export type { PushOptions, PushState, PushSessionEvents, PushTrack, PushTrackIni
 export { openFileSource, paceFrames } from './input/file-source.js'
 export type { FileSource, FileSourceOptions, SourceTrack, SourceFrame, PaceOptions, PaceSource, PacedFrame } from './input/file-source.js'
 export { createRecorder, formatFromPath } from './output/recorder.js'
+export { createSegmentedRecorder, SegmentedRecorder, RecordingWriteError } from './record/index.js'
+export type { GapInfo, RecordFs, SegmentInfo, SegmentedRecorderEvents, SegmentedRecorderOptions, WallClockSource } from './record/index.js'
 export type {
   OutputFormat,
   Recorder,

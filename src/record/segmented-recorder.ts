@@ -569,7 +569,8 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
     this.finished.push({ file: seg.file, bytes, closedAt } satisfies Omit<IndexSegmentLine, 'type'>)
     await this.flushIndex()
     this.emit('segment', info)
-    await this.prune()
+    // At the end of a recording its last segment stays (the next start applies retention).
+    if (reason !== 'stop') await this.prune()
   }
 
   private async logGap(e: OutageEvent): Promise<void> {
