@@ -270,9 +270,12 @@ export class LivePath implements LiveMedia {
     const timestamp = rt.unwrapper.unwrap(rtpTimestamp)
     if (rt.origin === undefined) {
       // The stream's clock at the tap's start, else this unit's arrival, is pts START_PTS.
+      // A clock reading more than 10 s away from this unit (a publisher's odd sender reports)
+      // is not trusted: arrival time then.
+      const fromClock = rt.ref32 !== undefined ? (rtpTimestamp - rt.ref32) | 0 : undefined
       rt.origin =
-        rt.ref32 !== undefined
-          ? timestamp - ((rtpTimestamp - rt.ref32) | 0)
+        fromClock !== undefined && Math.abs(fromClock) < 10 * track.clockRate
+          ? timestamp - fromClock
           : timestamp - Math.round(((performance.now() - this.#attachedAt) / 1000) * track.clockRate)
     }
     const pts = Math.max(0, START_PTS + (timestamp - rt.origin) / track.clockRate)
