@@ -17,15 +17,25 @@ export type AuthResult = { ok: true; user: string } | { ok: false; reason: 'miss
 
 export class ServerAuth {
   readonly realm: string
-  readonly #username: string
-  readonly #password: string
+  /** username → password; several users (rtspkit serve --config) or one. */
+  #users = new Map<string, string>()
   /** The default nonce; the server hands each connection its own (`newNonce()`). */
   readonly #nonce = newNonce()
 
-  constructor(credentials: ServerCredentials, realm = 'rtspkit') {
-    this.#username = credentials.username
-    this.#password = credentials.password
+  constructor(credentials: ServerCredentials | readonly ServerCredentials[], realm = 'rtspkit') {
+    this.setUsers(Array.isArray(credentials) ? credentials : [credentials as ServerCredentials])
     this.realm = realm
+  }
+
+  /** Replace the users (a config reload); sessions already authenticated stay. */
+  setUsers(users: readonly ServerCredentials[]): void {
+    this.#users = new Map(users.map((u) => [u.username, u.password]))
+  }
+
+  /** The password of `user`, compared in constant time per candidate. */
+  #passwordOf(user: string): string | undefined {
+    for (const [name, password] of this.#users) if (same(user, name)) return password
+    return undefined
   }
 
   /**
@@ -52,8 +62,9 @@ export class ServerAuth {
       const colon = decoded.indexOf(':')
       if (colon < 0) return { ok: false, reason: 'malformed' }
       const user = decoded.slice(0, colon)
-      if (!same(user, this.#username)) return { ok: false, reason: 'bad-user' }
-      if (!same(decoded.slice(colon + 1), this.#password)) return { ok: false, reason: 'bad-password' }
+      const password = this.#passwordOf(user)
+      if (password === undefined) return { ok: false, reason: 'bad-user' }
+      if (!same(decoded.slice(colon + 1), password)) return { ok: false, reason: 'bad-password' }
       return { ok: true, user }
     }
     if (scheme !== 'digest') return { ok: false, reason: 'malformed' }
@@ -61,11 +72,12 @@ export class ServerAuth {
     if (p === undefined || p.username === undefined || p.response === undefined || p.uri === undefined || p.nonce === undefined) {
       return { ok: false, reason: 'malformed' }
     }
-    if (!same(p.username, this.#username)) return { ok: false, reason: 'bad-user' }
+    const password = this.#passwordOf(p.username)
+    if (password === undefined) return { ok: false, reason: 'bad-user' }
     const algorithm = (p.algorithm ?? 'MD5').toUpperCase()
     if (algorithm !== 'MD5') return { ok: false, reason: 'malformed' }
     const H = (s: string): string => createHash('md5').update(s, 'utf8').digest('hex')
-    const ha1 = H(`${this.#username}:${p.realm ?? this.realm}:${this.#password}`)
+    const ha1 = H(`${p.username}:${p.realm ?? this.realm}:${password}`)
     // The uri the client hashed is the one it sends in the header (FFmpeg and GStreamer send the request URL).
     const ha2 = H(`${method}:${p.uri}`)
     const expected = p.qop !== undefined
@@ -78,7 +90,7 @@ export class ServerAuth {
   }
 
   toJSON(): { realm: string; username: string } {
-    return { realm: this.realm, username: this.#username }
+    return { realm: this.realm, username: [...this.#users.keys()].join(', ') }
   }
 }
 

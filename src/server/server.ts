@@ -55,7 +55,7 @@ export interface RtspServerOptions {
   /** TCP port; 0 picks a free one. Default 8554. */
   port?: number
   /** Require Basic or Digest authentication (every method but OPTIONS). */
-  credentials?: ServerCredentials
+  credentials?: ServerCredentials | readonly ServerCredentials[]
   /** Realm in challenges. Default 'rtspkit'. */
   realm?: string
   /** Decide per path and action (after authentication); false answers 403. */
@@ -257,6 +257,15 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /** @internal Unread replies a connection may hold before its requests are no longer read. */
   get replyBacklogBytes(): number {
     return this.opts.maxReaderQueueBytes + 1024 * 1024
+  }
+
+  /**
+   * Replace the users (rtspkit serve --config reload); the server must have been created with
+   * `credentials`. Sessions already authenticated go on.
+   */
+  setUsers(users: readonly ServerCredentials[]): void {
+    if (this.auth === undefined) throw new StateError({ action: 'set users', state: 'without credentials', allowed: ['with credentials'] })
+    this.auth.setUsers(users)
   }
 
   /** The TCP port listened on (after listen()). */
