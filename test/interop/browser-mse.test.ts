@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { mkdir, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test, type TestContext } from 'node:test'
@@ -17,7 +17,8 @@ import { runProcess } from '../helpers/cli.js'
 import { openFileSource } from '../../src/input/file-source.js'
 
 const SAMPLE = new URL('../../assets/sample.mp4', import.meta.url).pathname
-const SCREENSHOT = new URL('../../assets/player.png', import.meta.url).pathname
+/** The README's screenshot: rewritten only with UPDATE_SCREENSHOT=1 (else into the temp folder). */
+const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1' ? new URL('../../assets/player.png', import.meta.url).pathname : join(tmpdir(), `rtspkit-player-${process.pid}.png`)
 
 const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -137,11 +138,11 @@ describe('browser live view (MSE, .mp4)', { timeout: 180_000 }, () => {
       t?.diagnostic(`${path}: decoded ${decoded} of ${received} video frames received while playing; audio ${s.audioBytes} bytes decoded`)
       assert.ok(decoded >= 0.9 * received - 10, `decoded ${decoded} of ${received} video frames received while playing`)
       if (expect.screenshot) {
-        await mkdir(new URL('../../assets/', import.meta.url).pathname, { recursive: true })
         await page.setViewportSize({ width: 640, height: 400 })
         await page.evaluate(`document.querySelector('rtspkit-player').setAttribute('stats', '')`)
         await new Promise((r) => setTimeout(r, 600)) // the stats overlay refreshes every 500 ms
         await page.screenshot({ path: SCREENSHOT, type: 'png' })
+        if (process.env.UPDATE_SCREENSHOT !== '1') await rm(SCREENSHOT, { force: true })
       }
       return s
     } finally {
