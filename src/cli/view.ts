@@ -15,18 +15,6 @@ import { RtspServer } from '../server/server.js'
 import { redactUrl } from '../util/url.js'
 import { UsageError, parsePositiveNumber, parseTransport, withSignals } from './common.js'
 
-export const VIEW_USAGE = `Usage: rtspkit view <rtsp-url> [--http <port>] [--http-host 127.0.0.1] [--open] [--path cam]
-                    [--linger <s>] [--transport auto|tcp|udp] [--allow-origin <origin>]
-
-Watch a camera in the browser: prints the player page's URL (MSE or WebRTC, no transcoding).
-The camera is pulled while someone watches and closed --linger seconds (default 10) after.
-  --http <port>              HTTP port (default 8080; 0 picks a free one)
-  --http-host <address>      address to listen on (default 127.0.0.1: this machine only)
-  --open                     open the page in the default browser (xdg-open / open)
-  --path <name>              the path on this server (default cam)
-  --user U --password P      ask browsers for this user (Basic; the password may come from RTSPKIT_PASSWORD)
-`
-
 export interface WebServer {
   /** `http://host:port` */
   origin: string
@@ -101,7 +89,7 @@ export async function view(argv: string[]): Promise<number> {
     },
   })
   const url = positionals[0]
-  if (url === undefined || positionals.length > 1 || !/^rtsps?:\/\//i.test(url)) throw new UsageError(`rtspkit view needs one rtsp:// URL\n${VIEW_USAGE}`)
+  if (url === undefined || positionals.length > 1 || !/^rtsps?:\/\//i.test(url)) throw new UsageError('rtspkit view needs one rtsp:// URL, e.g. rtspkit view rtsp://admin:pw@192.168.1.64/stream1; see rtspkit view --help')
   const path = values.path.replace(/^\/+|\/+$/g, '')
   if (path === '' || !/^[\w.\-/]+$/.test(path)) throw new UsageError(`--path must be a simple path such as cam or cams/front, not "${values.path}"`)
   const httpPort = parsePort('--http', values.http, 8080)
