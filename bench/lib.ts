@@ -3,8 +3,11 @@
  * Measurement helpers for benchmarks: CPU time of a child process from /proc, medians,
  * markdown tables, JSON results in bench/out/.
  */
-import { execFileSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { execFileSync, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import type { Interface } from 'node:readline'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -151,3 +154,107 @@ export function lastLine(text: string): string {
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '')
   return (lines.find((l) => /error/i.test(l)) ?? lines.pop() ?? '').slice(0, 200)
 }
+
+/**
+ * A 720p25 H.264 MP4 at a fixed ~2 Mbit/s, made once by ffmpeg and kept in bench/out/cache
+ * (testsrc2 with temporal noise so the encoder spends the bitrate; maxrate = bitrate, a key
+ * frame every 2 s, no B-frames). Shared by the fan-out and scale benchmarks.
+ */
+export function clip720p2M(seconds: number): string {
+  const dir = path.join(OUT_DIR, 'cache')
+  mkdirSync(dir, { recursive: true })
+  const file = path.join(dir, `serve-720p25-2M-${seconds}s.mp4`)
+  if (existsSync(file)) return file
+  process.stderr.write(`making the ${seconds} s 720p 2 Mbit/s clip (once)…\n`)
+  execFileSync('nice', [
+    'ffmpeg', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-t', String(seconds),
+    '-vf', 'noise=alls=6:allf=t', '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '2M', '-maxrate', '2M',
+    '-bufsize', '2M', '-g', '50', '-keyint_min', '50', '-sc_threshold', '0', '-bf', '0', '-pix_fmt', 'yuv420p',
+    '-movflags', '+faststart', `${file}.part.mp4`,
+  ])
+  execFileSync('mv', [`${file}.part.mp4`, file])
+  return file
+}
+
+/** Resident set size of a live process in bytes (VmRSS), and its peak (VmHWM); undefined once it has exited. */
+export function processRss(pid: number): { rss: number; peak: number } | undefined {
+  let status: string
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  } catch {
+    return undefined
+  }
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') }
+}
+
+/** Lines from a child's stdout, one at a time. */
+export class LineQueue {
+  private readonly lines: string[] = []
+  private wake: (() => void) | undefined
+  private ended = false
+  constructor(rl: Interface) {
+    rl.on('line', (l) => {
+      this.lines.push(l)
+      this.wake?.()
+    })
+    rl.on('close', () => {
+      this.ended = true
+      this.wake?.()
+    })
+  }
+  async next(timeoutMs: number): Promise<string> {
+    const deadline = performance.now() + timeoutMs
+    while (this.lines.length === 0) {
+      if (this.ended) throw new Error('the process closed its output')
+      const left = deadline - performance.now()
+      if (left <= 0) throw new Error(`no output after ${timeoutMs} ms`)
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left)
+        this.wake = () => {
+          clearTimeout(t)
+          resolve()
+        }
+      })
+      this.wake = undefined
+    }
+    return this.lines.shift()!
+  }
+}
+
+export interface Proc {
+  child: ChildProcess
+  out: LineQueue
+  stderr(): string
+  stop(): Promise<void>
+}
+
+export function startProc(command: string, args: string[]): Proc {
+  // stdin stays a pipe: both the gst script and the readers exit when it closes.
+  const child = spawn(command, args, { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
+  let err = ''
+  child.stderr!.setEncoding('utf8')
+  child.stderr!.on('data', (s: string) => {
+    err = (err + s).slice(-8192)
+  })
+  child.stdin!.on('error', () => {})
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve())
+    child.once('error', () => resolve())
+  })
+  return {
+    child,
+    out: new LineQueue(createInterface({ input: child.stdout! })),
+    stderr: () => err,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.stdin!.end()
+        child.kill('SIGTERM')
+        const t = setTimeout(() => child.kill('SIGKILL'), 3000)
+        await exited
+        clearTimeout(t)
+      }
+    },
+  }
+}
+

@@ -19,12 +19,9 @@
  * BENCH_BASELINE_CLI=path/to/cli/main.js adds another build of rtspkit (say the commit before
  * a change) as a third contender, `rtspkit-baseline`, measured in the same run.
  */
-import { execFileSync, spawn } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { createInterface } from 'node:readline'
-import type { Interface } from 'node:readline'
 import {
   CLI_PATH,
   OUT_DIR,
@@ -41,7 +38,10 @@ import {
   runOrder,
   sleep,
   writeResult,
+  clip720p2M,
+  startProc as start,
   type NamedContender,
+  type Proc,
 } from './lib.js'
 
 const READERS = path.join(REPO_ROOT, 'bench/serve-readers.ts')
@@ -85,95 +85,6 @@ const CONTENDERS: Contender[] = [
     },
   },
 ]
-
-/** One H.264 MP4 at a fixed ~2 Mbit/s, made once and kept in bench/out/cache. */
-function fixture(seconds: number): string {
-  const dir = path.join(OUT_DIR, 'cache')
-  mkdirSync(dir, { recursive: true })
-  const file = path.join(dir, `serve-720p25-2M-${seconds}s.mp4`)
-  if (existsSync(file)) return file
-  process.stderr.write(`serve: making the ${seconds} s 720p 2 Mbit/s clip (once)…\n`)
-  // testsrc2 with temporal noise so the encoder has to spend the bitrate it is given;
-  // CBR-ish (maxrate = bitrate), a key frame every 2 s, no B-frames.
-  execFileSync('nice', [
-    'ffmpeg', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-t', String(seconds),
-    '-vf', 'noise=alls=6:allf=t', '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '2M', '-maxrate', '2M',
-    '-bufsize', '2M', '-g', '50', '-keyint_min', '50', '-sc_threshold', '0', '-bf', '0', '-pix_fmt', 'yuv420p',
-    '-movflags', '+faststart', `${file}.part.mp4`,
-  ])
-  execFileSync('mv', [`${file}.part.mp4`, file])
-  return file
-}
-
-/** JSON lines from a child's stdout, one at a time. */
-class LineQueue {
-  private readonly lines: string[] = []
-  private wake: (() => void) | undefined
-  private ended = false
-  constructor(rl: Interface) {
-    rl.on('line', (l) => {
-      this.lines.push(l)
-      this.wake?.()
-    })
-    rl.on('close', () => {
-      this.ended = true
-      this.wake?.()
-    })
-  }
-  async next(timeoutMs: number): Promise<string> {
-    const deadline = performance.now() + timeoutMs
-    while (this.lines.length === 0) {
-      if (this.ended) throw new Error('the process closed its output')
-      const left = deadline - performance.now()
-      if (left <= 0) throw new Error(`no output after ${timeoutMs} ms`)
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left)
-        this.wake = () => {
-          clearTimeout(t)
-          resolve()
-        }
-      })
-      this.wake = undefined
-    }
-    return this.lines.shift()!
-  }
-}
-
-interface Proc {
-  child: ChildProcess
-  out: LineQueue
-  stderr(): string
-  stop(): Promise<void>
-}
-
-function start(command: string, args: string[]): Proc {
-  // stdin stays a pipe: both the gst script and the readers exit when it closes.
-  const child = spawn(command, args, { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
-  let err = ''
-  child.stderr!.setEncoding('utf8')
-  child.stderr!.on('data', (s: string) => {
-    err = (err + s).slice(-8192)
-  })
-  child.stdin!.on('error', () => {})
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve())
-    child.once('error', () => resolve())
-  })
-  return {
-    child,
-    out: new LineQueue(createInterface({ input: child.stdout! })),
-    stderr: () => err,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.stdin!.end()
-        child.kill('SIGTERM')
-        const t = setTimeout(() => child.kill('SIGKILL'), 3000)
-        await exited
-        clearTimeout(t)
-      }
-    },
-  }
-}
 
 interface Sample {
   t: number
@@ -276,7 +187,7 @@ async function main(): Promise<void> {
   const { contenders, skipped } = pickContenders(CONTENDERS)
   // GStreamer plays the file once (no loop): it must outlast connect + warm-up + window.
   const fileSeconds = Math.max(60, Math.ceil(seconds) + 40)
-  const file = fixture(fileSeconds)
+  const file = clip720p2M(fileSeconds)
   const fileMbps = Number(
     execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=bit_rate', '-of', 'default=nw=1:nk=1', file], { encoding: 'utf8' }).trim(),
   ) / 1e6
