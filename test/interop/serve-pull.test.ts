@@ -12,6 +12,9 @@ import { startGstServer } from '../helpers/gst-server.js'
 import { killChild, readUntil, runProcess, spawnCli, waitForExit } from '../helpers/cli.js'
 import { decodeErrors, ffprobeFile, streamsOf } from '../helpers/media-check.js'
 import { RtspClient, RtspServer } from '../../src/index.js'
+import { parseRtpPacket } from '../../src/rtp/packet.js'
+import { h264PayloadHasKey } from '../../src/server/keyframe.js'
+import { RawRtspClient } from '../helpers/raw-rtsp-client.js'
 
 const PASSWORD = 'pull-source-secret'
 
@@ -74,4 +77,43 @@ test('RtspServer.addPull: rtspkit readers get the source\'s frames; close() tear
   await session.close()
   await server.close()
   assert.equal(server.paths().length, 0)
+})
+
+test('RtspServer.addPull: on the wire, each reader gets its PLAY reply, then a sender report, then a key frame; audio only after it', { timeout: 60_000 }, async (t) => {
+  // The bytes themselves (no client library in between): readers join one after another at
+  // whatever point of the source's GOP, with the source and the readers in this process.
+  const cam = await startGstServer()
+  t.after(() => cam.stop())
+  const server = new RtspServer({ port: 0 })
+  t.after(() => server.close())
+  await server.addPull('relay', cam.url('/h264aac'), { transport: 'tcp' })
+  await server.listen()
+  const base = server.url('relay')
+  for (let n = 0; n < 4; n++) {
+    const c = await RawRtspClient.connect(server.port)
+    t.after(() => c.destroy())
+    const v = await c.request('SETUP', `${base}/trackID=0`, { Transport: 'RTP/AVP/TCP;unicast;interleaved=0-1' })
+    const session = v.headers['session']!.split(';')[0]!
+    const a = await c.request('SETUP', `${base}/trackID=1`, { Transport: 'RTP/AVP/TCP;unicast;interleaved=2-3', Session: session })
+    assert.deepEqual([v.status, a.status], [200, 200])
+    const before = c.frames.length
+    const play = await c.request('PLAY', base, { Session: session })
+    assert.equal(play.status, 200)
+    const afterPlay = c.replies.length
+    assert.deepEqual(c.frames.slice(before).filter((f) => f.afterReplies < afterPlay), [], 'no media before the PLAY reply')
+    const deadline = performance.now() + 10_000
+    while (c.framesAfter(afterPlay, 0).length < 10 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    const frames = c.framesAfter(afterPlay)
+    const firstRtp = frames.findIndex((f) => f.channel === 0)
+    assert.ok(firstRtp >= 0, `reader ${n}: no video`)
+    const sr = frames.findIndex((f) => f.channel === 1 && f.payload[1] === 200)
+    assert.ok(sr >= 0 && sr < firstRtp, `reader ${n}: a sender report comes before the first video packet`)
+    const first = parseRtpPacket(frames[firstRtp]!.payload)!
+    assert.ok(h264PayloadHasKey(first.payload), `reader ${n}: the first video packet starts a key frame (NAL type ${first.payload[0]! & 0x1f})`)
+    const firstAudio = frames.findIndex((f) => f.channel === 2)
+    assert.ok(firstAudio === -1 || firstAudio > firstRtp, `reader ${n}: audio starts with the key frame, not before`)
+    await c.request('TEARDOWN', base, { Session: session })
+    // The next reader joins at another point of the GOP.
+    await new Promise((r) => setTimeout(r, 150 + 100 * n))
+  }
 })

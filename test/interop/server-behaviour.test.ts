@@ -67,14 +67,31 @@ async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): P
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** The first `n` frames of a session (and of the video track at least one key frame). */
-async function takeFrames(session: PullSession, n: number): Promise<Frame[]> {
-  const out: Frame[] = []
-  for await (const f of session.frames()) {
-    out.push({ ...f, data: f.data.map((d) => Buffer.from(d)) })
-    if (out.length >= n) break
-  }
-  return out
+/**
+ * The next `n` frames of a session (its first ones on the first call: frames that came with
+ * the PLAY reply are held for the first 'frame' listener). Read through 'frame' events, so
+ * the session stays open: leaving `for await` over frames() would close it.
+ */
+function takeFrames(session: PullSession, n: number): Promise<Frame[]> {
+  return new Promise((resolve, reject) => {
+    const out: Frame[] = []
+    let done = false
+    const onFrame = (f: Frame): void => {
+      if (done) return
+      out.push({ ...f, data: f.data.map((d) => Buffer.from(d)) })
+      if (out.length < n) return
+      done = true
+      session.off('frame', onFrame)
+      resolve(out)
+    }
+    session.on('frame', onFrame)
+    void session.closed.then((err) => {
+      if (done) return
+      done = true
+      session.off('frame', onFrame)
+      reject(new Error(`the session ended after ${out.length} of ${n} frames: ${err?.message ?? 'closed'}`))
+    })
+  })
 }
 
 function withCredentials(url: string, password = PASSWORD): string {
