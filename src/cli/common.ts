@@ -70,6 +70,8 @@ Pull one server's stream and push it to another, without re-encoding.
 
 Serve files (looped live) and other servers' streams (pulled once) on paths; publishers
 may push to any other path. The password may come from RTSPKIT_PASSWORD instead.
+  -c, --config <file>        paths, sources, recordings and users from a YAML or JSON file
+                             (see README "Recording cameras"); kill -HUP reloads it
   -p, --port <port>          default 8554; 0 picks a free one
   -q, --quiet                no session log lines
   --http <port>              also serve the browser live view (player pages, MSE, WebRTC,

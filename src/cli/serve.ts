@@ -8,7 +8,7 @@ import { startWebServer } from './view.js'
 import type { WebServer } from './view.js'
 
 export const SERVE_USAGE =
-  'usage: rtspkit serve [--host 127.0.0.1] [--port 8554] [--user U --password P] [--session-timeout <s>] [--pull-transport auto|tcp|udp] [--http <port> [--http-host 127.0.0.1] [--allow-origin <origin>] [--webrtc-address <ip>]] [<path>=<file|rtsp-url> ...]'
+  'usage: rtspkit serve [--config rtspkit.yml] [--host 127.0.0.1] [--port 8554] [--user U --password P] [--session-timeout <s>] [--pull-transport auto|tcp|udp] [--http <port> [--http-host 127.0.0.1] [--allow-origin <origin>] [--webrtc-address <ip>]] [<path>=<file|rtsp-url> ...]'
 
 /** `H264 + AAC`, for the listing printed at start. */
 export function describeTracks(tracks: readonly StreamTrackInfo[]): string {
@@ -43,8 +43,24 @@ export async function serve(argv: string[]): Promise<number> {
       'http-host': { type: 'string', default: '127.0.0.1' },
       'allow-origin': { type: 'string', multiple: true },
       'webrtc-address': { type: 'string', multiple: true },
+      // Paths, sources, recordings and users from a YAML/JSON file (src/config); SIGHUP reloads it.
+      config: { type: 'string', short: 'c' },
     },
   })
+  if (values.config !== undefined) {
+    if (positionals.length > 0 || values.user !== undefined || values.http !== undefined) {
+      throw new UsageError('--config takes paths and users from the file: give no <path>=<source>, --user or --http with it')
+    }
+    const { serveConfig } = await import('./serve-config.js')
+    return serveConfig({
+      file: values.config,
+      host: argv.some((a) => a === '--host' || a.startsWith('--host=')) ? values.host : undefined,
+      port: values.port === undefined ? undefined : parsePort(values.port, 8554),
+      sessionTimeoutS: parsePositiveNumber('--session-timeout', values['session-timeout'], 60),
+      pullTransport: parseTransport(values['pull-transport']),
+      quiet: values.quiet,
+    })
+  }
   const httpPort = values.http === undefined ? undefined : Number(values.http)
   if (httpPort !== undefined && !(Number.isInteger(httpPort) && httpPort >= 0 && httpPort <= 65535)) throw new UsageError(`--http must be 0-65535, not "${values.http}"`)
   const port = parsePort(values.port, 8554)
