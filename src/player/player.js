@@ -388,9 +388,12 @@ export class RtspkitPlayer extends HTMLElement {
       const last = v.buffered.length - 1
       const end = v.buffered.end(last)
       const start = v.buffered.start(last)
-      // Behind a gap (frames skipped on a slow link) or far behind: jump; a little behind: speed up.
-      if (v.currentTime < start || end - v.currentTime > 2) v.currentTime = Math.max(start, end - 0.3)
-      else v.playbackRate = end - v.currentTime > 0.6 ? 1.1 : 1
+      // Behind a gap (frames skipped on a slow link) or far behind: jump; a little behind: play
+      // 10 % faster. Frames come one by one, so a few frames of buffer are enough for video;
+      // audio keeps a little more, so that its renderer never runs dry (a stall is heard).
+      const target = this.codecs && this.codecs.some((c) => !/^(avc|hvc|hev)/.test(c.mime)) ? 0.2 : 0.08
+      if (v.currentTime < start || end - v.currentTime > 1) v.currentTime = Math.max(start, end - target / 2)
+      else v.playbackRate = end - v.currentTime > target ? 1.1 : 1
       if (v.paused) v.play().catch(() => {})
       if (!sb.updating && v.currentTime - v.buffered.start(0) > 30) {
         try {
