@@ -112,7 +112,7 @@ export function parseServeConfig(text: string, file: string): ServeConfig {
     let record: PathRecordConfig | undefined
     if (p.record !== undefined) {
       const r = c.map([...at, 'record'], p.record, RECORD_KEYS)
-      if (typeof r.path !== 'string' || r.path === '') c.fail([...at, 'record'], 'record needs path: a file name pattern such as rec/cam1/%Y-%m-%d_%H-%M-%S.mp4')
+      if (typeof r.path !== 'string' || r.path === '') c.fail([...at, 'record'], 'record needs path: a file name pattern such as rec/cam1/%Y-%m-%d_%H-%M-%S.mp4', true)
       const rp = r.path as string
       c.wrap([...at, 'record', 'path'], () => checkPattern(rp))
       if (!/\.(mp4|mov|ts)$/i.test(rp)) c.fail([...at, 'record', 'path'], `record path must end in .mp4, .mov or .ts, not "${rp}"`)
