@@ -96,7 +96,8 @@ export class Fmp4Viewer implements LiveViewer {
   ) {
     this.#maxBuffered = options.maxBufferedBytes ?? 2 * 1024 * 1024
     this.#stallCutMs = options.stallCutMs ?? 10_000
-    this.#keyTrack = () => media.tracks().findIndex((t) => t.type === 'video')
+    // Start at a key frame of the video that goes in the MP4; a path without one starts at once.
+    this.#keyTrack = () => media.tracks().findIndex((t) => t.type === 'video' && (t.codec === 'H264' || t.codec === 'H265'))
   }
 
   start(): void {
