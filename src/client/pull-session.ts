@@ -1,3 +1,6 @@
+// One file for the playing session: its handshake, the packet path (reorder → depacketize →
+// timeline), the timeline's clock sources (RTP-Info, sender reports, arrival) and its end
+// (signal, iterators, TEARDOWN) share the per-track runtime state and the one release().
 import { EventEmitter } from 'node:events'
 import { randomInt } from 'node:crypto'
 import { RtspConnection } from './connection.js'

@@ -1,3 +1,5 @@
+// One file for the recording session: handshake, the send path (packetize → $-frame or UDP),
+// sender reports tied to the same media clock, flow control and its end share one state.
 import { EventEmitter } from 'node:events'
 import { randomInt } from 'node:crypto'
 import { RtspConnection } from './connection.js'
