@@ -71,7 +71,10 @@ write({ ready: sessions.length, failed, firstFailures, rssBefore })
 
 const rl = createInterface({ input: process.stdin })
 rl.on('line', (line) => {
-  if (line.trim() !== 'sample') return
+  const cmd = line.trim()
+  // `gc` (with --expose-gc): a full collection first, to tell live memory from garbage.
+  if (cmd === 'gc') (globalThis as { gc?: () => void }).gc?.()
+  else if (cmd !== 'sample') return
   const mem = process.memoryUsage()
   write({
     t: performance.now(),

@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '../../errors.js'
 import type { RtpPacket } from '../../rtp/packet-types.js'
 import type { AccessUnit, Depacketizer } from '../types.js'
 import type { NalCodec } from './codec.js'
+import { BufferPool } from '../buffer-pool.js'
 
 export interface NalDepacketizerOptions {
   /** Out-of-band parameter sets (no start codes), in the codec's order; empty ones are ignored. */
@@ -75,6 +76,8 @@ export class NalDepacketizer implements Depacketizer {
   private fuNextSeq = 0
   /** A partial NAL was already counted as dropped: skip fragments until the next start. */
   private fuSkipping = false
+  /** Where rebuilt NAL units are carved from. */
+  private readonly pool = new BufferPool()
 
   constructor(codec: NalCodec, opts: NalDepacketizerOptions) {
     this.headerSize = codec.headerSize
@@ -208,7 +211,7 @@ export class NalDepacketizer implements Depacketizer {
       this.fuSkipping = false
       if (end) {
         // CostarHD and others send a whole NAL as one FU-A with both S and E set (seen in H.265 too).
-        const nal = Buffer.allocUnsafe(p.length - 1)
+        const nal = this.pool.alloc(p.length - 1)
         writeHeader(nal, header, hs)
         p.copy(nal, hs, hs + 1)
         this.addNal(nal)
@@ -244,7 +247,7 @@ export class NalDepacketizer implements Depacketizer {
     }
     if (!end) return
     // The one copy of a fragmented NAL: header + fragments joined.
-    const nal = Buffer.allocUnsafe(hs + this.fuSize)
+    const nal = this.pool.alloc(hs + this.fuSize)
     writeHeader(nal, this.fuHeader, hs)
     let o = hs
     for (const part of this.fuParts) o += part.copy(nal, o)
