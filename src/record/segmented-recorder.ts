@@ -136,7 +136,6 @@ export interface SegmentedRecorderEvents {
   close: [error: RtspError | undefined]
 }
 
-type Source = PullSession | PullSupervisor
 
 interface OpenSegment {
   file: string
@@ -170,7 +169,7 @@ const TAIL_WAIT_S = 1
  * index is read, crashed segments repaired and old ones pruned; recording runs until the
  * session ends (`done` resolves) or `stop()` is called.
  */
-export async function createSegmentedRecorder(session: Source, options: SegmentedRecorderOptions): Promise<SegmentedRecorder> {
+export async function createSegmentedRecorder(session: PullSession | PullSupervisor, options: SegmentedRecorderOptions): Promise<SegmentedRecorder> {
   const r = new SegmentedRecorder(session, options)
   await r.prepare()
   r.run()
@@ -214,7 +213,7 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
 
   /** @hidden Use createSegmentedRecorder(). */
   constructor(
-    private readonly session: Source,
+    private readonly session: PullSession | PullSupervisor,
     options: SegmentedRecorderOptions,
   ) {
     super()
