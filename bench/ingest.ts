@@ -10,6 +10,11 @@
  * medians over BENCH_RUNS runs. Target: rtspkit ≤ ffmpeg.
  *
  *   BENCH_SECONDS=15 BENCH_RUNS=3 BENCH_MBPS=80 BENCH_CONTENDERS=rtspkit,ffmpeg,gstreamer
+ *
+ * Each run also records the contender's peak RSS (VmHWM, /proc/PID/status). BENCH_UNPACED=1
+ * makes the server send as fast as each contender reads (Gbit/s on loopback) instead of in
+ * real time: the test of memory that must stay flat when the reader is the bottleneck.
+ * BENCH_CLI=path/to/cli/main.js measures another build of rtspkit.
  */
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -28,6 +33,7 @@ import {
   median,
   pickContenders,
   processCpu,
+  processRss,
   runOrder,
   sleep,
   writeResult,
@@ -44,7 +50,7 @@ const CONTENDERS: Contender[] = [
     name: 'rtspkit',
     command: process.execPath,
     // --duration is generous: the harness ends every contender the same way (see top).
-    args: (url, s) => [CLI_PATH, 'pull', url, '-o', '/dev/null', '--format', 'h264', '--transport', 'tcp', '--duration', String(s + 60)],
+    args: (url, s) => [process.env.BENCH_CLI ?? CLI_PATH, 'pull', url, '-o', '/dev/null', '--format', 'h264', '--transport', 'tcp', '--duration', String(s + 60)],
     unavailable: cliUnavailable,
   },
   {
@@ -71,6 +77,8 @@ interface RunRecord {
   mbitPerSecond?: number
   cpuSecondsPerGB?: number
   maxLagMs?: number
+  /** Peak resident set size in bytes (VmHWM). */
+  peakRss?: number
   connections?: number
   wallSeconds: number
 }
@@ -108,6 +116,7 @@ async function measure(c: Contender, server: ReplayServer, seconds: number, run:
   await server.drained(2000)
   await sleep(300)
   const cpu = child.pid === undefined ? undefined : processCpu(child.pid)
+  const rss = child.pid === undefined ? undefined : processRss(child.pid)
   const stats = server.stats()
   child.kill('SIGKILL')
   await exit
@@ -126,6 +135,7 @@ async function measure(c: Contender, server: ReplayServer, seconds: number, run:
     mbitPerSecond: (stats.bytes * 8) / seconds / 1e6,
     cpuSecondsPerGB: cpu.total / (stats.bytes / 1e9),
     maxLagMs: stats.maxLagMs,
+    peakRss: rss?.peak ?? Number.NaN,
     connections: stats.connections,
     wallSeconds,
   }
@@ -135,14 +145,15 @@ async function main(): Promise<void> {
   const seconds = envNumber('BENCH_SECONDS', 15)
   const runs = Math.round(envNumber('BENCH_RUNS', 3))
   const mbps = envNumber('BENCH_MBPS', 80)
+  const unpaced = process.env.BENCH_UNPACED === '1'
   const { contenders, skipped } = pickContenders(CONTENDERS)
 
   const stream = await loadBenchStream({ mbps })
   const streamMbps = (stream.bytesPerLoop * 8 * stream.fps) / stream.units.length / 1e6
-  const server = await startReplayServer(stream)
+  const server = await startReplayServer(stream, { unpaced })
   console.error(
     `ingest: ${contenders.map((c) => c.name).join(', ')}; ${runs} run(s) of ${seconds} s; ` +
-      `1080p H.264 at ${fixed(streamMbps, 1)} Mbit/s (TCP interleaved, ${stream.units.length}-frame loop) from ${server.url()}`,
+      `1080p H.264 at ${unpaced ? 'as many Mbit/s as it reads' : `${fixed(streamMbps, 1)} Mbit/s`} (TCP interleaved, ${stream.units.length}-frame loop) from ${server.url()}`,
   )
 
   const records: RunRecord[] = []
@@ -155,7 +166,7 @@ async function main(): Promise<void> {
         console.error(
           r.ok
             ? `  run ${run} ${c.name}: ${fixed(r.cpuSeconds!)} CPU-s, ${fixed(r.bytes! / 1e6, 1)} MB ` +
-                `(${fixed(r.mbitPerSecond!, 1)} Mbit/s), ${fixed(r.cpuSecondsPerGB!)} CPU-s/GB, server lag ≤ ${fixed(r.maxLagMs!, 0)} ms`
+                `(${fixed(r.mbitPerSecond!, 1)} Mbit/s), ${fixed(r.cpuSecondsPerGB!)} CPU-s/GB, peak RSS ${fixed(r.peakRss! / 1e6, 0)} MB, server lag ≤ ${fixed(r.maxLagMs!, 0)} ms`
             : `  run ${run} ${c.name}: FAILED, ${r.note}`,
         )
         // A command that does not run at all is not retried.
@@ -177,20 +188,22 @@ async function main(): Promise<void> {
       mbitPerSecond: median(ok.map((r) => r.mbitPerSecond!)),
       cpuSeconds: median(ok.map((r) => r.cpuSeconds!)),
       cpuSecondsPerGB: median(ok.map((r) => r.cpuSecondsPerGB!)),
+      peakRssMb: median(ok.map((r) => r.peakRss! / 1e6)),
       note: ok.length === 0 ? `skipped: ${skipped.get(c.name) ?? failed[0]?.note ?? 'no run'}` : failed.length > 0 ? `${failed.length} run(s) failed: ${failed[0]!.note}` : '',
     }
   })
   const ffmpeg = summary.find((s) => s.contender === 'ffmpeg')
   const ratio = (x: number): number => (ffmpeg && ffmpeg.runsOk > 0 ? x / ffmpeg.cpuSecondsPerGB : Number.NaN)
+  const rssRatio = (x: number): number => (ffmpeg && ffmpeg.runsOk > 0 ? x / ffmpeg.peakRssMb : Number.NaN)
 
   console.log(`### Ingest over TCP: CPU seconds per GB received (1 GB = 10^9 bytes)\n`)
   console.log(
-    `1080p30 H.264 at ${fixed(streamMbps, 1)} Mbit/s from RAM, ${seconds} s per run, median of ${runs} run(s); ` +
+    `1080p30 H.264 at ${unpaced ? 'full speed (unpaced)' : `${fixed(streamMbps, 1)} Mbit/s`} from RAM, ${seconds} s per run, median of ${runs} run(s); ` +
       `${machineInfo().cores} cores.\n`,
   )
   console.log(
     markdownTable(
-      ['contender', 'runs', 'MB received', 'Mbit/s', 'CPU s', 'CPU-s/GB', 'vs ffmpeg', 'note'],
+      ['contender', 'runs', 'MB received', 'Mbit/s', 'CPU s', 'CPU-s/GB', 'vs ffmpeg', 'peak RSS MB', 'RSS vs ffmpeg', 'note'],
       summary.map((s) => [
         s.contender,
         `${s.runsOk}/${s.runsOk + s.runsFailed || runs}`,
@@ -199,6 +212,8 @@ async function main(): Promise<void> {
         fixed(s.cpuSeconds),
         fixed(s.cpuSecondsPerGB),
         s.runsOk > 0 ? fixed(ratio(s.cpuSecondsPerGB)) : '–',
+        fixed(s.peakRssMb, 0),
+        s.runsOk > 0 ? fixed(rssRatio(s.peakRssMb)) : '–',
         s.note,
       ]),
     ),
@@ -211,7 +226,7 @@ async function main(): Promise<void> {
   const file = await writeResult('ingest', {
     benchmark: 'ingest',
     date: new Date().toISOString(),
-    config: { seconds, runs, targetMbps: mbps, streamMbps, frames: stream.units.length, packetsPerLoop: stream.packetsPerLoop },
+    config: { seconds, runs, unpaced, targetMbps: mbps, streamMbps, frames: stream.units.length, packetsPerLoop: stream.packetsPerLoop },
     machine: machineInfo(),
     contenders: contenders.map((c) => ({ name: c.name, command: [c.command, ...c.args('URL', seconds)].join(' ') })),
     summary,

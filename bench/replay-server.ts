@@ -6,7 +6,7 @@
  * OPTIONS, DESCRIBE, SETUP (TCP interleaved only; 461 to UDP), PLAY, GET_PARAMETER,
  * TEARDOWN. It counts the bytes each connection was sent.
  *
- * As a program (for manual runs):  node --import tsx bench/replay-server.ts [--mbps 80]
+ * As a program (for manual runs):  node --import tsx bench/replay-server.ts [--mbps 80] [--unpaced]
  * prints `PORT <n>` and serves until SIGTERM/SIGINT or stdin closes.
  */
 import { randomBytes } from 'node:crypto'
@@ -86,8 +86,16 @@ function sdpFor(stream: PacketizedStream): string {
   ].join('\r\n')
 }
 
-export async function startReplayServer(stream: PacketizedStream, opts: { sessionTimeout?: number } = {}): Promise<ReplayServer> {
+export async function startReplayServer(
+  stream: PacketizedStream,
+  opts: {
+    sessionTimeout?: number
+    /** Send as fast as each client reads (4 MiB kept queued per connection), not in real time. */
+    unpaced?: boolean
+  } = {},
+): Promise<ReplayServer> {
   const sessionTimeout = opts.sessionTimeout ?? 60
+  const unpaced = opts.unpaced === true
   const conns = new Map<net.Socket, Connection>()
   let paused = false
   let closedBytes = 0
@@ -129,9 +137,9 @@ export async function startReplayServer(stream: PacketizedStream, opts: { sessio
     const units = stream.units
     // Do not pile up more than ~2 frames in Node's buffer: a slow client falls behind
     // (and shows up in maxLagMs) instead of making the server buffer without bound.
-    while (c.startMs + c.sentUnits * frameMs <= now) {
+    while (unpaced || c.startMs + c.sentUnits * frameMs <= now) {
       if (c.socket.writableLength > 4 * 1024 * 1024) break
-      const lag = now - (c.startMs + c.sentUnits * frameMs)
+      const lag = unpaced ? 0 : now - (c.startMs + c.sentUnits * frameMs)
       if (lag > maxLagMs) maxLagMs = lag
       const loop = Math.floor(c.sentUnits / units.length)
       const unit = units[c.sentUnits % units.length]!
@@ -270,7 +278,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const i = process.argv.indexOf('--mbps')
   const mbps = i > 0 ? Number(process.argv[i + 1]) : 80
   const stream = await loadBenchStream({ mbps })
-  const server = await startReplayServer(stream)
+  const server = await startReplayServer(stream, { unpaced: process.argv.includes('--unpaced') })
   process.stdout.write(`PORT ${server.port}\n`)
   process.stderr.write(
     `serving ${server.url()}: ${stream.units.length} frames/loop, ` +
