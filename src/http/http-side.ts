@@ -233,12 +233,18 @@ export function createHttpSide(server: LiveServerLike, options: HttpSideOptions 
     await handleSnapshot(req, res, media)
   }
 
+  // WHEP sessions still negotiating are not viewers yet: close() ends them by path.
+  let whepRoute: typeof import('./whep-route.js') | undefined
+  const whepPaths = new Set<string>()
+
   async function whep(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const media = hub.media(path)
     if (media === undefined) return text(res, 404, `nothing is served at /${path} now`)
     // Loaded on first use: werift is only needed once a browser asks for WebRTC.
-    const { handleWhep } = await import('./whep-route.js')
-    await handleWhep(req, res, media, { resourceBase: `${urlPath(path)}/whep`, ...(options.webrtcAddresses !== undefined ? { addresses: options.webrtcAddresses } : {}) })
+    const route = await import('./whep-route.js')
+    whepRoute = route
+    whepPaths.add(path)
+    await route.handleWhep(req, res, media, { resourceBase: `${urlPath(path)}/whep`, ...(options.webrtcAddresses !== undefined ? { addresses: options.webrtcAddresses } : {}) })
   }
 
   function originAllowed(req: IncomingMessage): boolean {
@@ -315,6 +321,8 @@ export function createHttpSide(server: LiveServerLike, options: HttpSideOptions 
       upgradeAsync(req, socket, head).catch(() => socket.destroy())
     },
     close() {
+      if (whepRoute !== undefined) for (const p of whepPaths) whepRoute.closeWhepSessions(p, 'the server is closing')
+      whepPaths.clear()
       hub.close()
       for (const ws of sockets) ws.terminate()
       sockets.clear()
