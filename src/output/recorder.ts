@@ -6,7 +6,6 @@ import { extname } from 'node:path'
 import { InvalidArgumentError } from '../errors.js'
 import { AnnexBRecorder } from './annexb-recorder.js'
 import { MjpegRecorder } from './mjpeg-recorder.js'
-import { MediabunnyRecorder } from './mediabunny-recorder.js'
 import { AdtsRecorder } from './adts-recorder.js'
 
 export type {
@@ -29,7 +28,9 @@ export async function createRecorder(opts: RecorderOptions): Promise<Recorder> {
     case 'mp4':
     case 'ts':
     case 'mov':
-      return MediabunnyRecorder.create(opts)
+      // Loaded here: mediabunny's ~70 modules cost ~0.1 CPU-s at start-up, which a raw
+      // H.264/AAC/MJPEG recording or a probe does not need (issue #14).
+      return (await import('./mediabunny-recorder.js')).MediabunnyRecorder.create(opts)
     case 'aac':
       return AdtsRecorder.create(opts)
     case 'h264':
