@@ -8,6 +8,7 @@ import type { TransportChoice } from '../client/client.js'
 import type { TlsOptions } from '../client/connection.js'
 import { createSegmentedRecorder } from '../record/segmented-recorder.js'
 import { parseDuration, parseSize } from '../record/units.js'
+import { checkSegmentPath } from '../record/strftime.js'
 import { InvalidArgumentError } from '../errors.js'
 import { UsageError, formatBytes } from './common.js'
 
@@ -37,7 +38,12 @@ export function checkSegmentOptions(o: { output: string; segment: string; keep?:
     throw err
   }
   if (o.output === '-') throw new UsageError('--segment writes files: give -o a file name pattern such as rec/cam1/%Y-%m-%d_%H-%M-%S.mp4')
-  if (!/\.(mp4|mov|ts)$/i.test(o.output)) throw new UsageError(`--segment writes .mp4, .mov or .ts files, not "${o.output}"`)
+  try {
+    checkSegmentPath(o.output)
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw new UsageError(`-o: ${err.message}`)
+    throw err
+  }
 }
 
 export async function pullSegmented(o: SegmentedPullOptions): Promise<number> {

@@ -18,7 +18,7 @@ import { LineCounter, parseDocument, isMap, isSeq } from 'yaml'
 import type { Document } from 'yaml'
 import { InvalidArgumentError } from '../errors.js'
 import { parseDuration, parseSize } from '../record/units.js'
-import { checkPattern } from '../record/strftime.js'
+import { checkSegmentPath } from '../record/strftime.js'
 import { redactUrl } from '../util/url.js'
 
 export interface ConfigUser {
@@ -114,8 +114,7 @@ export function parseServeConfig(text: string, file: string): ServeConfig {
       const r = c.map([...at, 'record'], p.record, RECORD_KEYS)
       if (typeof r.path !== 'string' || r.path === '') c.fail([...at, 'record'], 'record needs path: a file name pattern such as rec/cam1/%Y-%m-%d_%H-%M-%S.mp4', true)
       const rp = r.path as string
-      c.wrap([...at, 'record', 'path'], () => checkPattern(rp))
-      if (!/\.(mp4|mov|ts)$/i.test(rp)) c.fail([...at, 'record', 'path'], `record path must end in .mp4, .mov or .ts, not "${rp}"`)
+      c.wrap([...at, 'record', 'path'], () => checkSegmentPath(rp))
       record = {
         path: rp,
         segment: r.segment === undefined ? 600 : c.wrap([...at, 'record', 'segment'], () => parseDuration('segment', r.segment as string | number)),

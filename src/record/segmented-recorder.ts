@@ -24,7 +24,7 @@ import { PullSupervisor } from '../client/supervisor.js'
 import type { OutageEvent } from '../client/supervisor.js'
 import type { PullSession } from '../client/pull-session.js'
 import { InvalidArgumentError, OutputError, RtspError } from '../errors.js'
-import { checkPattern, formatName, hasTimeConversion, staticDirectory } from './strftime.js'
+import { checkSegmentPath, formatName, staticDirectory } from './strftime.js'
 import { parseDuration, parseSize } from './units.js'
 import { repairSegment } from './fmp4-repair.js'
 import type { RepairFs } from './fmp4-repair.js'
@@ -218,7 +218,7 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
   ) {
     super()
     if (typeof options?.path !== 'string' || options.path === '') throw new InvalidArgumentError('path must be a file name pattern such as rec/cam1/%Y-%m-%d_%H-%M-%S.mp4')
-    checkPattern(options.path)
+    checkSegmentPath(options.path)
     const format = formatFromPath(options.path.replace(/%./g, 'x'))
     if (format !== 'mp4' && format !== 'mov' && format !== 'ts') {
       throw new InvalidArgumentError(`segments are written as .mp4, .mov or .ts, not "${extname(options.path) || options.path}"`)

@@ -77,3 +77,12 @@ export function staticDirectory(pattern: string): string {
   const joined = out.join('/')
   return joined === '' ? '/' : joined
 }
+
+/** A segment file pattern: known conversions, at least one time conversion, .mp4/.mov/.ts. */
+export function checkSegmentPath(pattern: string): void {
+  checkPattern(pattern)
+  if (!hasTimeConversion(pattern)) {
+    throw new InvalidArgumentError(`"${pattern}" has no time conversion, so every segment would get the same name; add one, e.g. rec/cam1/%Y-%m-%d_%H-%M-%S.mp4`)
+  }
+  if (!/\.(mp4|mov|ts)$/i.test(pattern)) throw new InvalidArgumentError(`segments are written as .mp4, .mov or .ts files, not "${pattern}"`)
+}

@@ -139,3 +139,21 @@ test('an outage ends the segment, is logged as a gap, and recording resumes in a
   assert.ok(Date.parse(gaps[0]!.end as string) >= Date.parse(gaps[0]!.start as string))
   for (const s of segments) assert.equal(await decodeErrors(s.file), '', s.file)
 })
+
+test('pull --segment: bad durations, sizes and patterns are usage errors (exit 2) before connecting', async () => {
+  const url = 'rtsp://127.0.0.1:9/none'
+  const cases: Array<[string[], RegExp]> = [
+    [['-o', 'rec/%H%M%S.mp4', '--segment', '10 minutes'], /--segment must be a positive duration/],
+    [['-o', 'rec/%H%M%S.mp4', '--segment', '10m', '--keep', '0d'], /--keep must be a positive duration/],
+    [['-o', 'rec/%H%M%S.mp4', '--segment', '10m', '--max-size', '50XB'], /--max-size must be a positive size/],
+    [['-o', 'rec/cam.mp4', '--segment', '10m'], /no time conversion/],
+    [['-o', 'rec/%Q.mp4', '--segment', '10m'], /"%Q" .* is not a known conversion/],
+    [['-o', 'rec/%H.mkv', '--segment', '10m'], /\.mp4, \.mov or \.ts/],
+    [['-o', 'rec/%H.mp4', '--keep', '7d'], /--keep and --max-size apply to segmented recordings/],
+  ]
+  for (const [args, message] of cases) {
+    const r = await runCli(['pull', url, ...args])
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+    assert.match(r.stderr, message)
+  }
+})
