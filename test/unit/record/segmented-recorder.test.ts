@@ -182,8 +182,9 @@ test('retention: --max-size deletes the oldest segments of this recording, never
   assert.deepEqual(left.sort(), [opened.at(-1)!, stranger].sort())
   assert.equal(deleted.length, opened.length - 1)
 
-  // A later run with keep 1 ms removes the survivor at start (it is older than that now).
-  const again = await createSegmentedRecorder(scriptedSession({ ...c, frames: [] }), { path: join(dir, '%H%M%S_%f.mp4'), keep: 0.001 })
+  // A later run with keep 10 ms, 50 ms after, removes the survivor at start.
+  await new Promise((r) => setTimeout(r, 50))
+  const again = await createSegmentedRecorder(scriptedSession({ ...c, frames: [] }), { path: join(dir, '%H%M%S_%f.mp4'), keep: '10ms' })
   await again.done
   assert.deepEqual((await fsp.readdir(dir)).filter((f) => f.endsWith('.mp4')), ['not-ours.mp4'])
 })
