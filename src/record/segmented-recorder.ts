@@ -16,7 +16,7 @@
 import { EventEmitter } from 'node:events'
 import { createWriteStream } from 'node:fs'
 import * as fsp from 'node:fs/promises'
-import { dirname, join, basename, extname } from 'node:path'
+import { dirname, join, basename, extname, relative, resolve } from 'node:path'
 import { createRecorder, formatFromPath } from '../output/recorder.js'
 import type { OutputFormat, Recorder, RecorderTrack } from '../output/types.js'
 import type { Frame, Track } from '../client/track.js'
@@ -257,6 +257,8 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
         continue // a line torn by a crash
       }
       if (typeof rec.file !== 'string') continue
+      // Names in the index are relative to its directory (the recording can be moved whole).
+      rec.file = resolve(dirname(this.indexPath), rec.file)
       if (rec.type === 'segment-start') open.add(rec.file)
       else if (rec.type === 'segment' || rec.type === 'repaired') {
         open.delete(rec.file)
@@ -601,6 +603,7 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
   }
 
   private appendIndex(record: Record<string, unknown>): void {
+    if (typeof record.file === 'string') record.file = relative(dirname(this.indexPath), record.file)
     this.pendingIndex.push(JSON.stringify(record) + '\n')
   }
 

@@ -95,7 +95,7 @@ test('serve --config: 3 cameras recorded, per-path users, SIGHUP reload keeps th
   for (const name of ['cam1', 'cam2', 'cam3', 'cam4']) {
     const segs = await segmentsOf(name)
     assert.ok(segs.length > 0, name)
-    for (const s of segs) assert.equal(await decodeErrors(s.file), '', s.file)
+    for (const s of segs) assert.equal(await decodeErrors(join(dir, name, s.file)), '', s.file)
   }
   assert.doesNotMatch(stderr, /adminpw|viewerpw/)
 })
