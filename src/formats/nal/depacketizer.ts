@@ -71,6 +71,7 @@ export class NalDepacketizer implements Depacketizer {
   // The FU being collected: its rebuilt NAL header (-1 when none) and type, fragments as views.
   private fuHeader = -1
   private fuType = 0
+  /** Whole FU payloads: each fragment starts after the payload and FU headers (headerSize + 1). */
   private readonly fuParts: Buffer[] = []
   private fuSize = 0
   private fuNextSeq = 0
@@ -219,7 +220,7 @@ export class NalDepacketizer implements Depacketizer {
       }
       this.fuHeader = header
       this.fuType = fuType
-      this.fuParts.push(p.subarray(hs + 1))
+      this.fuParts.push(p)
       this.fuSize = p.length - hs - 1
       this.fuNextSeq = (packet.sequenceNumber + 1) & 0xffff
       return
@@ -235,7 +236,7 @@ export class NalDepacketizer implements Depacketizer {
       this.fuSkipping = !end
       return
     }
-    this.fuParts.push(p.subarray(hs + 1))
+    this.fuParts.push(p)
     this.fuSize += p.length - hs - 1
     this.fuNextSeq = (packet.sequenceNumber + 1) & 0xffff
     if (this.size + this.fuSize > this.maxSize) {
@@ -250,7 +251,8 @@ export class NalDepacketizer implements Depacketizer {
     const nal = this.pool.alloc(hs + this.fuSize)
     writeHeader(nal, this.fuHeader, hs)
     let o = hs
-    for (const part of this.fuParts) o += part.copy(nal, o)
+    // Copied from past each part's headers: no view object per fragment.
+    for (const part of this.fuParts) o += part.copy(nal, o, hs + 1)
     this.clearFragment()
     this.addNal(nal)
   }
