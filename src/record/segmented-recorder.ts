@@ -413,7 +413,8 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
       }
     } else if (isCut && frame.pts - cur.startPts >= this.segmentS - 1e-6) {
       await this.finishTail()
-      const waiting = new Set(this.tracks.filter((t) => t.index !== this.primaryVideo).map((t) => t.index))
+      // Audio only: every frame is a cut point, nothing to wait for.
+      const waiting = new Set(this.primaryVideo < 0 ? [] : this.tracks.filter((t) => t.index !== this.primaryVideo).map((t) => t.index))
       this.current = undefined
       this.tail = { seg: cur, cut: frame.pts, waiting, reason: 'segment' }
       if (waiting.size === 0) await this.finishTail()
@@ -481,7 +482,9 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
     try {
       recorder = await createRecorder({ format: this.format, tracks: this.tracks.map(recorderTrack), sink: stream })
     } catch (err) {
-      stream.end()
+      // Nothing this recording can hold (e.g. MJPEG only): no empty file left behind.
+      await endStream(stream)
+      await this.fs.unlink(file).catch(() => {})
       throw err
     }
     const seg: OpenSegment = { file, format: this.format, stream, recorder, start: wall.ms, startPts: frame.pts, clock: wall.clock, lastPts: frame.pts, lastVideoPts: frame.pts, videoInterval: 0, failed: undefined }

@@ -188,3 +188,22 @@ test('retention: --max-size deletes the oldest segments of this recording, never
   await again.done
   assert.deepEqual((await fsp.readdir(dir)).filter((f) => f.endsWith('.mp4')), ['not-ours.mp4'])
 })
+
+test('audio only: segments cut at any frame, each decodes clean', async (t) => {
+  const c = await getClip()
+  const dir = await tempDir(t)
+  const audioIndex = c.tracks.findIndex((tr) => tr.type === 'audio')
+  const audioOnly = { ...c, tracks: [c.tracks[audioIndex]!], frames: c.audioFrames.map((f) => ({ ...f, trackIndex: 0 })) }
+  const rec = await createSegmentedRecorder(scriptedSession(audioOnly), { path: join(dir, '%H%M%S_%f.mp4'), segment: 2 })
+  const segments: SegmentInfo[] = []
+  rec.on('segment', (s) => segments.push(s))
+  await rec.done
+  assert.ok(segments.length >= 3, `${segments.length} segments`)
+  for (const [i, s] of segments.entries()) {
+    if (i > 0) assert.equal(s.startPts, segments[i - 1]!.endPts)
+    // Cut at the first frame at least 2 s in: 2 s plus less than one AAC frame.
+    if (i < segments.length - 1) assert.ok(s.endPts - s.startPts >= 2 - 1e-6 && s.endPts - s.startPts < 2 + c.audioFrameDuration, `${s.endPts - s.startPts} s`)
+    assert.equal(await decodeErrors(s.file), '', s.file)
+  }
+  assert.equal(rec.framesWritten, audioOnly.frames.length)
+})
