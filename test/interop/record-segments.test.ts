@@ -10,7 +10,7 @@ import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { startGstServer } from '../helpers/gst-server.js'
-import { killChild, runCli, runProcess, spawnCli } from '../helpers/cli.js'
+import { killChild, readUntil, runCli, runProcess, spawnCli } from '../helpers/cli.js'
 import { decodeErrors } from '../helpers/media-check.js'
 import { RtspClient } from '../../src/index.js'
 import { createSegmentedRecorder } from '../../src/record/index.js'
@@ -158,4 +158,44 @@ test('pull --segment: bad durations, sizes and patterns are usage errors (exit 2
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
     assert.match(r.stderr, message)
   }
+})
+
+test('pull --reconnect --segment from rtspkit serve: the server killed and restarted gives a gap in the index and segments on both sides', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'rtspkit-seg-cli-gap-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const startServe = async (port: number) => {
+    const serve = spawnCli(['serve', `cam=assets/sample.mp4`, '--port', String(port), '-q'])
+    t.after(() => killChild(serve))
+    const m = await readUntil(serve.stdout!, /listening on rtsp:\/\/127\.0\.0\.1:(\d+)/, 20_000)
+    return { serve, port: Number(m[1]) }
+  }
+  let { serve, port } = await startServe(0)
+  const pull = spawnCli(['pull', `rtsp://127.0.0.1:${port}/cam`, '-o', join(dir, '%Y%m%d-%H%M%S-%f.mp4'), '--segment', '30s', '--reconnect', '--timeout', '2000'])
+  t.after(() => killChild(pull))
+  let log = ''
+  pull.stderr!.on('data', (b: Buffer) => (log += b.toString()))
+  const segmentsNow = async () => (await readIndex(dir)).filter((l) => l.type === 'segment-start').length
+  await waitFor('the first segment', async () => ((await segmentsNow()) >= 1 ? true : undefined))
+  await new Promise((r) => setTimeout(r, 1500))
+  await killChild(serve)
+  await waitFor('the segment closed by the outage', async () => ((await readIndex(dir)).some((l) => l.type === 'segment') ? true : undefined))
+  ;({ serve } = await startServe(port))
+  await waitFor('the gap and a segment after it', async () => {
+    const index = await readIndex(dir)
+    return index.some((l) => l.type === 'gap') && index.filter((l) => l.type === 'segment-start').length >= 2 ? true : undefined
+  })
+  await new Promise((r) => setTimeout(r, 1000))
+  pull.kill('SIGINT')
+  const exit = await new Promise<number | null>((resolve) => (pull.exitCode !== null ? resolve(pull.exitCode) : pull.once('exit', (code) => resolve(code))))
+  assert.equal(exit, 0, log)
+  const index = await readIndex(dir)
+  const segments = index.filter((l) => l.type === 'segment')
+  assert.deepEqual(
+    segments.map((s) => s.reason),
+    ['outage', 'stop'],
+  )
+  const gap = index.find((l) => l.type === 'gap')!
+  assert.ok(Date.parse(gap.start as string) <= Date.parse(gap.end as string))
+  assert.match(log, /gap .* → .*/)
+  for (const s of segments) assert.equal(await decodeErrors(join(dir, s.file)), '', s.file)
 })
