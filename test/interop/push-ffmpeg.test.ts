@@ -28,6 +28,18 @@ before(() => {
 })
 after(() => rmSync(dir, { recursive: true, force: true }))
 
+/** Frames in a recording once two probes 250 ms apart agree (5 s at most). */
+async function settledFrameCount(path: string): Promise<number> {
+  let last = -1
+  for (let i = 0; i < 20; i++) {
+    await new Promise((res) => setTimeout(res, 250))
+    const n = Number((await ffprobeFile(path, { countFrames: true })).streams[0]?.nb_read_frames ?? 0)
+    if (n === last) return n
+    last = n
+  }
+  return last
+}
+
 async function counts(path: string): Promise<{ video: number; audio: number }> {
   const p = await ffprobeFile(path)
   const n = (type: string) => Number(p.streams.find((s) => s.codec_type === type)?.nb_read_packets ?? 0)
@@ -85,10 +97,15 @@ describe('rtspkit push → GStreamer RECORD mount, Digest auth', () => {
       const r = await runCli(['push', join(dir, 'bf.mp4'), gst.url('rec'), '--transport', transport], { timeoutMs: 20_000 })
       assert.equal(r.code, 0, r.stderr)
       assert.doesNotMatch(r.stderr, /s3cr3t/)
-      await new Promise((res) => setTimeout(res, 300))
+      // GStreamer writes the files from its own threads after TEARDOWN: wait until they stop growing.
+      const frames = await settledFrameCount(video)
       assert.equal(await decodeErrors(video), '', transport)
-      const p = await ffprobeFile(video, { countFrames: true })
-      assert.equal(Number(p.streams[0]?.nb_read_frames), 50, transport)
+      // Over UDP the receiver may act on the TEARDOWN (TCP) before it has read the last
+      // datagrams from its socket; on a loaded machine GStreamer's RECORD media then ends
+      // without the last picture or two (3 times in about 170 pushes under stress-ng). ffmpeg's
+      // pusher closes the same way. Over TCP everything arrives, in order.
+      if (transport === 'tcp') assert.equal(frames, 50, transport)
+      else assert.ok(frames >= 47 && frames <= 50, `${transport}: ${frames} frames`)
       const a = await ffprobeFile(audio)
       assert.ok(Number(a.streams[0]?.nb_read_packets) >= 93, transport)
     }
