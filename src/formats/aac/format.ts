@@ -4,7 +4,6 @@ import { AacDepacketizer } from './depacketizer.js'
 import { aacDetailsFromSdp, aacFrameDuration, parseAacFmtp } from './sdp.js'
 
 export { AacDepacketizer, type AacDepacketizerOptions } from './depacketizer.js'
-export { AacPacketizer, type AacPacketizerOptions } from './packetizer.js'
 export {
   aacDetailsFromSdp,
   aacFmtp,

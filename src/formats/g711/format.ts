@@ -3,7 +3,6 @@ import { G711Depacketizer } from './depacketizer.js'
 import { g711Details, type G711Codec } from './sdp.js'
 
 export { G711Depacketizer, type G711DepacketizerOptions } from './depacketizer.js'
-export { G711Packetizer, type G711PacketizerOptions } from './packetizer.js'
 export { G711_STATIC_PAYLOAD_TYPE, g711Details, g711MediaDescription, type G711Codec } from './sdp.js'
 
 function g711Format(codec: G711Codec): FormatEntry {

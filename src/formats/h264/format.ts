@@ -3,7 +3,6 @@ import { H264Depacketizer } from './depacketizer.js'
 import { h264DetailsFromSdp } from './sdp.js'
 
 export { H264Depacketizer, type H264DepacketizerOptions } from './depacketizer.js'
-export { H264Packetizer, type H264PacketizerOptions } from './packetizer.js'
 export {
   h264DetailsFromParameterSets,
   h264DetailsFromSdp,

@@ -3,7 +3,6 @@ import { H265Depacketizer } from './depacketizer.js'
 import { h265DetailsFromSdp } from './sdp.js'
 
 export { H265Depacketizer, type H265DepacketizerOptions } from './depacketizer.js'
-export { H265Packetizer, type H265PacketizerOptions } from './packetizer.js'
 export {
   h265DetailsFromParameterSets,
   h265DetailsFromSdp,

@@ -5,7 +5,6 @@ import { LatmDepacketizer } from './depacketizer.js'
 import { latmDetails, latmFrameDuration, parseLatmFmtp } from './sdp.js'
 
 export { LatmDepacketizer, type LatmDepacketizerOptions } from './depacketizer.js'
-export { LatmPacketizer, type LatmPacketizerOptions } from './packetizer.js'
 export { latmDetails, latmFrameDuration, latmMediaDescription, parseLatmFmtp, type LatmSdpParams } from './sdp.js'
 
 /**

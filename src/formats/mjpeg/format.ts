@@ -3,7 +3,6 @@ import type { CodecDetails, FormatEntry } from '../types.js'
 import { MjpegDepacketizer } from './depacketizer.js'
 
 export { MjpegDepacketizer, type MjpegDepacketizerOptions } from './depacketizer.js'
-export { MjpegPacketizer, type MjpegPacketizerOptions } from './packetizer.js'
 
 /**
  * Width and height from a rebuilt frame (they come from the RTP/JPEG header of each frame,

@@ -3,7 +3,6 @@ import { OpusDepacketizer } from './depacketizer.js'
 import { OPUS_CLOCK_RATE, opusDetails } from './sdp.js'
 
 export { OpusDepacketizer, type OpusDepacketizerOptions } from './depacketizer.js'
-export { OpusPacketizer, type OpusPacketizerOptions } from './packetizer.js'
 export { OPUS_CLOCK_RATE, opusChannels, opusDetails, opusMediaDescription } from './sdp.js'
 
 /** a=rtpmap:<pt> opus/48000/2 (RFC 7587 §7). */
