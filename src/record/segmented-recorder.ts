@@ -42,6 +42,9 @@ export interface RecordFs extends RepairFs {
   mkdir(path: string, options: { recursive: true }): Promise<unknown>
   unlink(path: string): Promise<void>
   stat(path: string): Promise<{ size: number }>
+  /** For compacting the index (write a new one, then rename it over the old); without them it only grows. */
+  writeFile?(path: string, data: string): Promise<void>
+  rename?(from: string, to: string): Promise<void>
 }
 
 const NODE_FS: RecordFs = {
@@ -52,6 +55,8 @@ const NODE_FS: RecordFs = {
   unlink: (path) => fsp.unlink(path),
   stat: (path) => fsp.stat(path),
   open: (path, flags) => fsp.open(path, flags),
+  writeFile: (path, data) => fsp.writeFile(path, data),
+  rename: (from, to) => fsp.rename(from, to),
 }
 
 export interface SegmentedRecorderOptions {
@@ -161,6 +166,8 @@ interface IndexSegmentLine {
 }
 
 const DEFAULT_SEGMENT_S = 600
+/** Rewrite index.jsonl at start when it has this many lines, mostly about deleted segments. */
+const COMPACT_LINES = 2000
 const TAIL_WAIT_S = 1
 
 /**
@@ -248,14 +255,16 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
     }
     const open = new Set<string>()
     const closed = new Map<string, RetainedSegment>()
+    const lines: Array<{ text: string; file: string | undefined; type: string | undefined; end: number }> = []
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue
-      let rec: { type?: string; file?: string; bytes?: number; closedAt?: number }
+      let rec: { type?: string; file?: string; bytes?: number; closedAt?: number; end?: string }
       try {
         rec = JSON.parse(line) as typeof rec
       } catch {
         continue // a line torn by a crash
       }
+      lines.push({ text: line, file: typeof rec.file === 'string' ? resolve(dirname(this.indexPath), rec.file) : undefined, type: rec.type, end: Date.parse(rec.end ?? '') })
       if (typeof rec.file !== 'string') continue
       // Names in the index are relative to its directory (the recording can be moved whole).
       rec.file = resolve(dirname(this.indexPath), rec.file)
@@ -271,19 +280,51 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
         const r = await repairSegment(this.fs, file, fmt === 'ts' ? 'ts' : fmt === 'mov' ? 'mov' : 'mp4')
         closed.set(file, { file, bytes: r.after, closedAt: Date.now() })
         this.appendIndex({ type: 'repaired', file, bytes: r.after, before: r.before, closedAt: Date.now() })
-        this.emit('repaired', { file, before: r.before, after: r.after })
+        this.notify('repaired', { file, before: r.before, after: r.after })
       } catch {
         // Gone (deleted by hand): nothing to repair.
         this.appendIndex({ type: 'deleted', file, reason: 'missing' })
       }
     }
     this.finished = [...closed.values()].sort((a, b) => a.closedAt - b.closedAt)
+    if (lines.length >= COMPACT_LINES && lines.length > 4 * (closed.size + open.size)) await this.compactIndex(lines, closed)
     await this.flushIndex()
     await this.prune()
   }
 
+  /**
+   * Keep the lines of segments still on disk and the gaps since the oldest of them, so an
+   * index of a recording that runs for months stays small. Written beside, then renamed
+   * over the old one (atomic on POSIX): a crash leaves the old index or the new one.
+   */
+  private async compactIndex(lines: Array<{ text: string; file: string | undefined; type: string | undefined; end: number }>, kept: ReadonlyMap<string, RetainedSegment>): Promise<void> {
+    const { writeFile, rename } = this.fs
+    if (writeFile === undefined || rename === undefined) return
+    const oldest = Math.min(...[...kept.values()].map((s) => s.closedAt), Date.now())
+    const keep = lines.filter((l) => (l.file !== undefined ? kept.has(l.file) : l.type !== 'gap' || !(l.end < oldest - this.segmentS * 1000)))
+    const tmp = `${this.indexPath}.tmp`
+    try {
+      await writeFile.call(this.fs, tmp, keep.map((l) => l.text + '\n').join(''))
+      await rename.call(this.fs, tmp, this.indexPath)
+    } catch (err) {
+      this.notify('write-error', new RecordingWriteError(this.indexPath, err))
+    }
+  }
+
+  /** Events of prepare() wait until run(), so listeners added after createSegmentedRecorder() see them. */
+  private deferred: Array<() => void> | undefined = []
+
+  private notify<K extends keyof SegmentedRecorderEvents>(event: K, ...args: SegmentedRecorderEvents[K]): void {
+    const emit = (): void => void (this.emit as (e: K, ...a: SegmentedRecorderEvents[K]) => boolean)(event, ...args)
+    if (this.deferred !== undefined) this.deferred.push(emit)
+    else emit()
+  }
+
   /** @hidden */
   run(): void {
+    const deferred = this.deferred ?? []
+    this.deferred = undefined
+    if (deferred.length > 0) setImmediate(() => deferred.forEach((f) => f()))
     if (this.session instanceof PullSupervisor) {
       const sup = this.session
       sup.on('reconnecting', this.onReconnecting)
@@ -600,7 +641,7 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
       }
       this.finished.splice(this.finished.indexOf(s), 1)
       this.appendIndex({ type: 'deleted', file: s.file, bytes: s.bytes, reason })
-      this.emit('deleted', { file: s.file, bytes: s.bytes, reason })
+      this.notify('deleted', { file: s.file, bytes: s.bytes, reason })
     }
     await this.flushIndex()
   }
@@ -619,7 +660,7 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
       await this.fs.appendFile(this.indexPath, text)
       this.pendingIndex.splice(0, n)
     } catch (err) {
-      this.emit('write-error', new RecordingWriteError(this.indexPath, err))
+      this.notify('write-error', new RecordingWriteError(this.indexPath, err))
     }
   }
 }

@@ -207,3 +207,28 @@ test('audio only: segments cut at any frame, each decodes clean', async (t) => {
   }
   assert.equal(rec.framesWritten, audioOnly.frames.length)
 })
+
+test('a long-running index is compacted at start: lines of deleted segments go, those on disk stay; repairs are reported to listeners', async (t) => {
+  const c = await getClip()
+  const dir = await tempDir(t)
+  const lines: string[] = []
+  for (let i = 0; i < 1200; i++) {
+    lines.push(JSON.stringify({ type: 'segment', file: `old-${i}.mp4`, bytes: 10, closedAt: 1000 + i }))
+    lines.push(JSON.stringify({ type: 'deleted', file: `old-${i}.mp4`, bytes: 10, reason: 'keep' }))
+  }
+  await fsp.writeFile(join(dir, 'kept.mp4'), 'x')
+  lines.push(JSON.stringify({ type: 'segment', file: 'kept.mp4', bytes: 1, closedAt: Date.now() }))
+  // A crashed segment: started, never closed, nothing playable in it.
+  await fsp.writeFile(join(dir, 'crashed.mp4'), Buffer.alloc(100))
+  lines.push(JSON.stringify({ type: 'segment-start', file: 'crashed.mp4' }))
+  await fsp.writeFile(join(dir, 'index.jsonl'), lines.join('\n') + '\n')
+  const rec = await createSegmentedRecorder(scriptedSession({ ...c, frames: [] }), { path: join(dir, '%H%M%S_%f.mp4') })
+  const repaired = new Promise<{ file: string; before: number; after: number }>((resolve) => rec.once('repaired', resolve))
+  await rec.done
+  assert.deepEqual(await repaired, { file: join(dir, 'crashed.mp4'), before: 100, after: 0 })
+  const index = await indexOf(dir)
+  assert.ok(index.length < 10, `${index.length} lines`)
+  assert.ok(index.some((l) => l.type === 'segment' && l.file === 'kept.mp4'))
+  assert.ok(index.some((l) => l.type === 'repaired' && l.file === 'crashed.mp4'))
+  assert.ok(!index.some((l) => String(l.file).startsWith('old-')))
+})
