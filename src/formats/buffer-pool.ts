@@ -3,8 +3,9 @@
  * instead of one ArrayBuffer each. A fresh ArrayBuffer costs a native allocation, its
  * external-memory accounting and later a GC finalization: at 25 frames/s × 1000 sessions that
  * was the largest single cost of the receive path (bench/scale.ts profile). Units larger
- * than a quarter of the slab get their own buffer, as before. A slab is freed once no unit
- * carved from it is referenced, so a consumer that keeps one unit pins at most one slab
+ * than half the slab get their own buffer, as before. The slab is small (32 KiB: three
+ * pictures of a 2 Mbit/s 25 fps stream) because each session holds its current one. A
+ * slab is freed once no unit carved from it is referenced, so a consumer that keeps one unit pins at most one slab
  * of its own session (never another session's: each depacketizer has its own pool).
  */
 export class BufferPool {
@@ -12,8 +13,8 @@ export class BufferPool {
   private used = 0
   private readonly maxPooled: number
 
-  constructor(private readonly slabSize = 64 * 1024) {
-    this.maxPooled = slabSize >>> 2
+  constructor(private readonly slabSize = 32 * 1024) {
+    this.maxPooled = slabSize >>> 1
   }
 
   /** `size` bytes, not initialized. */
