@@ -5,8 +5,9 @@
  * was the largest single cost of the receive path (bench/scale.ts profile). Units larger
  * than half the slab get their own buffer, as before. The slab is small (32 KiB: three
  * pictures of a 2 Mbit/s 25 fps stream) because each session holds its current one. A
- * slab is freed once no unit carved from it is referenced, so a consumer that keeps one unit pins at most one slab
- * of its own session (never another session's: each depacketizer has its own pool).
+ * slab is freed once no unit carved from it is referenced, so a consumer that keeps one
+ * unit pins at most one slab of its own session (never another session's: each
+ * depacketizer has its own pool).
  */
 export class BufferPool {
   private slab: Buffer | undefined
