@@ -100,6 +100,7 @@ test('kill -9 mid-segment leaves a file ffmpeg decodes; the next run repairs it 
 
   const again = await runCli(['pull', server.url('/h264'), '-o', pattern, '--segment', '60s', '-t', '2', '--transport', 'tcp'], { timeoutMs: 30_000 })
   assert.equal(again.code, 0, again.stderr)
+  assert.match(again.stderr, /repaired .*cam_.*\.mp4 left by an interrupted run/)
   const index = await readIndex(dir)
   const repaired = index.find((l) => l.type === 'repaired')
   assert.equal(repaired?.file, basename(first), JSON.stringify(index))
