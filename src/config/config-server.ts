@@ -144,6 +144,7 @@ export class ConfigServer {
     let current: SegmentedRecorder | undefined
     const retryMs = this.options.recordRetryMs ?? 2000
     const url = this.loopbackUrl(p.name)
+    let lastProblem = ''
     const task = (async () => {
       while (!ac.signal.aborted && !this.closed) {
         try {
@@ -159,11 +160,15 @@ export class ConfigServer {
           current.on('gap', (g) => this.log(`path ${p.name}: gap of ${((g.end - g.start) / 1000).toFixed(1)} s (${g.cause})`))
           current.on('write-error', (e) => this.log(`path ${p.name}: ${e.message}`))
           current.on('deleted', (d) => this.log(`path ${p.name}: deleted ${d.file} (${d.reason})`))
+          lastProblem = ''
           await current.done
           current = undefined
         } catch (err) {
           if (ac.signal.aborted) break
-          this.log(`path ${p.name}: not recording yet (${(err as Error).message}); trying again in ${retryMs} ms`)
+          // Once per cause: a path waiting for its publisher would otherwise log every retry.
+          const problem = (err as Error).message
+          if (problem !== lastProblem) this.log(`path ${p.name}: not recording yet (${problem}); trying every ${retryMs} ms`)
+          lastProblem = problem
         }
         if (ac.signal.aborted) break
         await new Promise<void>((resolve) => {

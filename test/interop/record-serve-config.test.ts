@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startGstServer } from '../helpers/gst-server.js'
-import { killChild, readUntil, spawnCli, waitForExit } from '../helpers/cli.js'
+import { killChild, readUntil, runCli, spawnCli, waitForExit } from '../helpers/cli.js'
 import { decodeErrors } from '../helpers/media-check.js'
 import { RtspClient, StatusError } from '../../src/index.js'
 
@@ -48,7 +48,9 @@ test('serve --config: 3 cameras recorded, per-path users, SIGHUP reload keeps th
   const cfg = join(dir, 'rtspkit.yml')
   const users = `users:\n  - user: admin\n    password: adminpw\n`
   const viewer = `    users:\n      - user: viewer\n        password: viewerpw\n        actions: [read]\n`
-  const first = `${users}paths:\n${pathBlock('cam1', gst.url('/h264'), dir, viewer)}${pathBlock('cam2', gst.url('/h264aac'), dir)}${pathBlock('cam3', gst.url('/h264'), dir)}`
+  // van: no source, a publisher pushes to it; recorded once it does.
+  const van = `  van:\n    record:\n      path: ${dir}/van/%Y%m%d-%H%M%S-%f.mp4\n      segment: 2s\n`
+  const first = `${users}paths:\n${pathBlock('cam1', gst.url('/h264'), dir, viewer)}${pathBlock('cam2', gst.url('/h264aac'), dir)}${pathBlock('cam3', gst.url('/h264'), dir)}${van}`
   await writeFile(cfg, first)
 
   const child = spawnCli(['serve', '--config', cfg, '--port', '0'])
@@ -64,6 +66,11 @@ test('serve --config: 3 cameras recorded, per-path users, SIGHUP reload keeps th
     return true
   })
 
+  // A publisher on van (admin may publish anywhere) is recorded.
+  const push = runCli(['push', 'assets/sample.mp4', base.replace('rtsp://', 'rtsp://admin:adminpw@') + '/van', '-t', '4', '-q'], { timeoutMs: 30_000 })
+  await waitFor('a segment of the pushed path', async () => (await segmentsOf('van')).length > 0)
+  assert.equal((await push).code, 0)
+
   // Per-path users: viewer may read cam1 only; admin everything; no login, nothing.
   const client = new RtspClient({ transport: 'tcp', timeoutMs: 5000 })
   const ok = await client.pull(base.replace('rtsp://', 'rtsp://viewer:viewerpw@') + '/cam1')
@@ -75,9 +82,9 @@ test('serve --config: 3 cameras recorded, per-path users, SIGHUP reload keeps th
 
   // Reload: cam1 unchanged, cam3 removed, cam4 added.
   const cam1Before = (await indexOf(join(dir, 'cam1'))).filter((l) => l.type === 'segment-start').length
-  await writeFile(cfg, `${users}paths:\n${pathBlock('cam1', gst.url('/h264'), dir, viewer)}${pathBlock('cam2', gst.url('/h264aac'), dir)}${pathBlock('cam4', gst.url('/h264aac'), dir)}`)
+  await writeFile(cfg, `${users}paths:\n${pathBlock('cam1', gst.url('/h264'), dir, viewer)}${pathBlock('cam2', gst.url('/h264aac'), dir)}${pathBlock('cam4', gst.url('/h264aac'), dir)}${van}`)
   child.kill('SIGHUP')
-  await waitFor('the reload', async () => /reloaded .*added cam4.*removed cam3.*unchanged cam1, cam2/.test(stderr))
+  await waitFor('the reload', async () => /reloaded .*added cam4.*removed cam3.*unchanged cam1, cam2, van/.test(stderr))
   await waitFor('cam4 recording', async () => (await segmentsOf('cam4')).length > 0)
   assert.equal((await segmentsOf('cam3')).at(-1)!.reason, 'stop')
   // cam1 went on cutting at its segment length: no segment of it was ended by the reload.
@@ -92,7 +99,7 @@ test('serve --config: 3 cameras recorded, per-path users, SIGHUP reload keeps th
   child.kill('SIGTERM')
   const exit = await waitForExit(child, 20_000)
   assert.equal(exit.code, 0, stderr)
-  for (const name of ['cam1', 'cam2', 'cam3', 'cam4']) {
+  for (const name of ['cam1', 'cam2', 'cam3', 'cam4', 'van']) {
     const segs = await segmentsOf(name)
     assert.ok(segs.length > 0, name)
     for (const s of segs) assert.equal(await decodeErrors(join(dir, name, s.file)), '', s.file)
