@@ -13,6 +13,8 @@ import type { ServeConfig } from '../config/serve-config.js'
 import { InvalidArgumentError } from '../errors.js'
 import { redactUrl } from '../util/url.js'
 import { withSignals } from './common.js'
+import { startWebServer } from './view.js'
+import type { WebServer } from './view.js'
 
 export interface ServeConfigOptions {
   file: string
@@ -22,6 +24,8 @@ export interface ServeConfigOptions {
   sessionTimeoutS: number
   pullTransport: TransportChoice
   quiet: boolean
+  /** --http: the browser live view beside RTSP (same paths and users). */
+  http?: { host: string; port: number; allowedOrigins?: string[]; webrtcAddresses?: string[] }
 }
 
 export async function loadServeConfig(file: string): Promise<ServeConfig> {
@@ -59,6 +63,7 @@ export async function serveConfig(o: ServeConfigOptions): Promise<number> {
     })
     runner = new ConfigServer(server, { log, pullTransport: o.pullTransport })
     if (ConfigServer.needsAuth(config)) server.setUsers(runner.credentialsOf(config))
+    let web: WebServer | undefined
     let reloading = Promise.resolve()
     const onHup = (): void => {
       reloading = reloading.then(async () => {
@@ -82,12 +87,17 @@ export async function serveConfig(o: ServeConfigOptions): Promise<number> {
         const src = p.source === undefined ? 'publish here' : p.source.kind === 'file' ? p.source.file : redactUrl(p.source.url)
         lines.push(`  ${base}/${p.name}  ${src}${p.record !== undefined ? ` (recording to ${p.record.path})` : ''}`)
       }
+      if (o.http !== undefined) {
+        web = await startWebServer(server, o.http)
+        lines.push(`rtspkit serve: watch in a browser at ${web.origin}/`)
+      }
       process.stdout.write(lines.join('\n') + '\n')
       process.on('SIGHUP', onHup)
       if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))
     } finally {
       process.off('SIGHUP', onHup)
       await reloading
+      await web?.close()
       await runner.close()
       await server.close()
     }

@@ -47,9 +47,11 @@ export async function serve(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
     },
   })
+  const httpPort = values.http === undefined ? undefined : Number(values.http)
+  if (httpPort !== undefined && !(Number.isInteger(httpPort) && httpPort >= 0 && httpPort <= 65535)) throw new UsageError(`--http must be 0-65535, not "${values.http}"`)
   if (values.config !== undefined) {
-    if (positionals.length > 0 || values.user !== undefined || values.http !== undefined) {
-      throw new UsageError('--config takes paths and users from the file: give no <path>=<source>, --user or --http with it')
+    if (positionals.length > 0 || values.user !== undefined) {
+      throw new UsageError('--config takes paths and users from the file: give no <path>=<source> or --user with it')
     }
     const { serveConfig } = await import('./serve-config.js')
     return serveConfig({
@@ -59,10 +61,18 @@ export async function serve(argv: string[]): Promise<number> {
       sessionTimeoutS: parsePositiveNumber('--session-timeout', values['session-timeout'], 60),
       pullTransport: parseTransport(values['pull-transport']),
       quiet: values.quiet,
+      ...(httpPort !== undefined
+        ? {
+            http: {
+              host: values['http-host'],
+              port: httpPort,
+              ...(values['allow-origin'] !== undefined ? { allowedOrigins: values['allow-origin'] } : {}),
+              ...(values['webrtc-address'] !== undefined ? { webrtcAddresses: values['webrtc-address'] } : {}),
+            },
+          }
+        : {}),
     })
   }
-  const httpPort = values.http === undefined ? undefined : Number(values.http)
-  if (httpPort !== undefined && !(Number.isInteger(httpPort) && httpPort >= 0 && httpPort <= 65535)) throw new UsageError(`--http must be 0-65535, not "${values.http}"`)
   const port = parsePort(values.port, 8554)
   // The password may come from the environment so it stays out of `ps`.
   const password = values.password ?? process.env.RTSPKIT_PASSWORD
