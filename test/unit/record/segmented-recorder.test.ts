@@ -13,7 +13,7 @@ import { basename, join } from 'node:path'
 import { makeFixtureClip } from '../../helpers/media-fixture.js'
 import type { FixtureClip } from '../../helpers/media-fixture.js'
 import { decodeErrors } from '../../helpers/media-check.js'
-import { createSegmentedRecorder, RecordingWriteError } from '../../../src/record/index.js'
+import { createSegmentedRecorder, formatName, RecordingWriteError } from '../../../src/record/index.js'
 import type { RecordFs, SegmentInfo } from '../../../src/record/index.js'
 import type { Frame, Track } from '../../../src/client/track.js'
 import type { PullSession } from '../../../src/client/pull-session.js'
@@ -231,4 +231,28 @@ test('a long-running index is compacted at start: lines of deleted segments go, 
   assert.ok(index.some((l) => l.type === 'segment' && l.file === 'kept.mp4'))
   assert.ok(index.some((l) => l.type === 'repaired' && l.file === 'crashed.mp4'))
   assert.ok(!index.some((l) => String(l.file).startsWith('old-')))
+})
+
+test("names and index times come from the camera's clock (RTCP SR capture time) when frames carry it", async (t) => {
+  const c = await getClip()
+  const dir = await tempDir(t)
+  const cameraEpoch = Date.UTC(2020, 0, 2, 3, 4, 5, 600)
+  const session = scriptedSession(c, (f) => {
+    // From the first SR on (here: from 2 s), frames carry the camera's wall-clock time.
+    if (f.pts >= 2) f.captureTime = cameraEpoch + f.pts * 1000
+  })
+  const rec = await createSegmentedRecorder(session, { path: join(dir, '%Y-%m-%d_%H-%M-%S.%f.mp4'), segment: 2, utc: true })
+  const segments: SegmentInfo[] = []
+  rec.on('segment', (s) => segments.push(s))
+  await rec.done
+  assert.deepEqual(
+    segments.map((s) => s.clock),
+    ['local', 'camera', 'camera'],
+  )
+  const second = segments[1]!
+  assert.equal(second.start, cameraEpoch + second.startPts * 1000)
+  assert.equal(basename(second.file), formatName('%Y-%m-%d_%H-%M-%S.%f.mp4', second.start, true))
+  assert.match(basename(second.file), /^2020-01-02_03-04-0[78]\.\d{3}\.mp4$/)
+  const lines = await indexOf(dir)
+  assert.ok(lines.some((l) => l.type === 'segment' && l.clock === 'camera' && l.start === new Date(second.start).toISOString()))
 })
