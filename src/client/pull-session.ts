@@ -72,6 +72,15 @@ export const USER_AGENT = 'rtspkit/0.1'
 
 
 /** Per-track state on the packet path. */
+/** Longest stretch of one track's media (seconds of RTP time) held for a common timeline (PullSession.held). */
+const HOLD_MAX_S = 0.5
+
+interface HeldUnit {
+  rt: TrackRuntime
+  au: AccessUnit
+  now: number
+}
+
 class TrackRuntime {
   readonly unwrapper = new TimestampUnwrapper()
   readonly packet = createRtpPacket()
@@ -104,6 +113,8 @@ class TrackRuntime {
   srRtpTime = 0
   /** The track's timeline follows the sender-report mapping of the reference track. */
   srSynced = false
+  /** RTP timestamp of the track's first held unit (PullSession.held). */
+  heldFirstTs: number | undefined
   constructor(
     readonly track: Track,
     readonly depacketizer: Depacketizer,
@@ -180,6 +191,16 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
    * in order, until frames() is called or a 'frame' listener is added; undefined after.
    */
   private early: Frame[] | undefined = []
+  /**
+   * Units held, in arrival order, while the tracks' common timeline is unknown: before the
+   * PLAY reply, and after a reply without RTP-Info for every track (RFC 2326 §12.33) until
+   * every track's first sender report (RFC 3550 §6.4.1) is in. Over UDP a track's first RTP
+   * packets and its SR come on two sockets and are read in either order: placing units by
+   * arrival and moving the track when its SR follows would step its timeline. A server that
+   * sends no SR costs at most HOLD_MAX_S of media (measured in RTP time, so a busy machine
+   * changes nothing), then units are placed by arrival as before. Undefined once released.
+   */
+  private held: HeldUnit[] | undefined = []
   /** The caller's signal, listened to while the session lives (it covers the whole session). */
   private signal: AbortSignal | undefined
   private readonly onSignalAbort = () => void this.abort(this.signal?.reason)
@@ -448,6 +469,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     }
     if (this.runtimes.every((rt) => rt.rtpInfoTime !== undefined)) {
       this.clockSource = 'rtp-info'
+      this.releaseHeld()
       // Units that came before the reply (UDP packets overtaking it) were timed by arrival:
       // re-base them on rtptime; they are still held, so their pts can be corrected.
       for (const rt of this.runtimes) {
@@ -523,6 +545,39 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   }
 
   private onUnit(rt: TrackRuntime, au: AccessUnit, now: number): void {
+    const held = this.held
+    if (held !== undefined) {
+      if (held.length === 0 || rt.heldFirstTs === undefined) rt.heldFirstTs = au.rtpTimestamp
+      held.push({ rt, au, now })
+      const spanS = ((au.rtpTimestamp - rt.heldFirstTs) | 0) / rt.track.clockRate // signed 32-bit distance
+      if (spanS >= HOLD_MAX_S || held.length >= this.opts.frameQueueSize) this.releaseHeld()
+      return
+    }
+    this.placeUnit(rt, au, now)
+  }
+
+  /** Place the held units on the timeline chosen now (RTP-Info, sender reports, else arrival), in order. */
+  private releaseHeld(): void {
+    const held = this.held
+    if (held === undefined) return
+    this.held = undefined
+    if (this.clockSource === 'sender-reports' && this.syncRef !== undefined && this.syncRef.base === undefined) {
+      // The reference track starts by its first unit's arrival; the others follow its SR mapping.
+      const ref = this.syncRef
+      const first = held.find((h) => h.rt === ref)
+      if (first !== undefined) {
+        ref.base = ref.lastExt = ref.unwrapper.unwrap(first.au.rtpTimestamp)
+        ref.offset = (first.now - this.playStartedAt) / 1000
+      }
+    }
+    for (let i = 0; i < held.length; i++) {
+      const h = held[i]!
+      h.rt.heldFirstTs = undefined
+      this.placeUnit(h.rt, h.au, h.now)
+    }
+  }
+
+  private placeUnit(rt: TrackRuntime, au: AccessUnit, now: number): void {
     const track = rt.track
     const ext = rt.unwrapper.unwrap(au.rtpTimestamp)
     if (rt.base === undefined) {
@@ -654,6 +709,17 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   private syncFromSenderReports(rt: TrackRuntime): void {
     if (this.clockSource === 'arrival') {
       if (this.runtimes.some((r) => r.srUnixMs === undefined)) return
+      if (this.held !== undefined) {
+        // Nothing placed yet: the first video track with held units is the reference.
+        const holders = this.runtimes.filter((r) => this.held!.some((h) => h.rt === r))
+        const ref = holders.find((r) => r.track.type === 'video') ?? holders[0]
+        if (ref === undefined) return
+        this.syncRef = ref
+        ref.srSynced = true
+        this.clockSource = 'sender-reports'
+        this.releaseHeld()
+        return
+      }
       const started = this.runtimes.filter((r) => r.base !== undefined)
       const ref = started.find((r) => r.track.type === 'video') ?? started[0]
       if (ref === undefined) return
@@ -871,6 +937,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     this.queue?.end(err)
     this.packetQueue?.end(err)
     this.early = undefined
+    this.held = undefined
     if (err !== undefined && this.listenerCount('error') > 0) this.emit('error', err)
     this.emit('close', err)
     this.resolveClosed(err)

@@ -19,7 +19,8 @@ export interface AccessUnit {
 export interface Depacketizer {
   /**
    * Feed one packet (in sequence order). Returns the access units it completed; the
-   * returned array may be a shared empty array and must not be kept or mutated.
+   * returned array may be a shared empty array and must not be kept or mutated;
+   * the units in it are new objects the caller may keep (sessions hold them until the timeline is known).
    */
   push(packet: RtpPacket): readonly AccessUnit[]
   /** Tell the depacketizer packets were lost: partial units are dropped. */
