@@ -1,7 +1,8 @@
 import { PullSession } from './pull-session.js'
-import { PushSession } from './push-session.js'
-import type { PushOptions, PushTrackInit } from './push-session.js'
-import { PullSupervisor } from './supervisor.js'
+// Types only: push() and supervise() load their modules when first called, so a pull or a
+// probe does not load the send side (issue #14: start-up).
+import type { PushOptions, PushSession, PushTrackInit } from './push-session.js'
+import type { PullSupervisor } from './supervisor.js'
 import { validateOptions } from './options.js'
 import type { ClientOptions, ClientPullOptions, SuperviseOptions, TransportProtocol } from './options.js'
 import { parseRtspUrl, redactUrl } from '../util/url.js'
@@ -70,6 +71,7 @@ export class RtspClient {
   async supervise(url: string, options: SuperviseOptions = {}): Promise<PullSupervisor> {
     validateOptions('supervise', options, 'supervise()')
     parseUrlArgument('supervise()', url)
+    const { PullSupervisor } = await import('./supervisor.js')
     const supervisor = new PullSupervisor((u, o) => this.pull(u, o), url, { ...this.options, ...options })
     await supervisor.start()
     return supervisor
@@ -89,6 +91,7 @@ export class RtspClient {
     const defaults: PushOptions = { timeoutMs, readTimeoutMs, teardownTimeoutMs, credentials, tls, userAgent }
     if (transport === 'tcp' || transport === 'udp') defaults.transport = transport
     for (const k of Object.keys(defaults) as Array<keyof PushOptions>) if (defaults[k] === undefined) delete defaults[k]
+    const { PushSession } = await import('./push-session.js')
     const session = new PushSession(target, tracks, { ...defaults, ...options })
     await session.start(options.signal)
     return session
