@@ -50,11 +50,11 @@ export const SENDABLE_CODECS = 'H264, H265, AAC, OPUS, PCMA, PCMU'
  * Build the packetizer and SDP media description for one track. Shared by push sessions
  * (ANNOUNCE) and the embedded server (DESCRIBE), so both describe a codec the same way.
  */
-export function createSendTrack(init: SendTrackInit, index: number, opts: { ssrc: number; mtu: number; control: string }): SendTrack {
+export function createSendTrack(init: SendTrackInit, index: number, opts: { ssrc: number; mtu: number; control: string; initialSequenceNumber?: number }): SendTrack {
   let pt = init.payloadType ?? 96 + index
   const { control } = opts
   const d = init.details
-  const writer = { payloadType: pt, ssrc: opts.ssrc, mtu: opts.mtu }
+  const writer = { payloadType: pt, ssrc: opts.ssrc, mtu: opts.mtu, ...(opts.initialSequenceNumber !== undefined ? { initialSequenceNumber: opts.initialSequenceNumber } : {}) }
   let packetizer: SendPacketizer
   let media: MediaDescription
   let clockRate: number

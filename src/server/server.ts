@@ -8,6 +8,9 @@ import * as net from 'node:net'
 import { isIPv6 } from 'node:net'
 import { BindError, InvalidArgumentError, ProtocolError, RequestRejectedError, RtspError, StateError } from '../errors.js'
 import { openFileSource, playFrames } from '../input/file-source.js'
+import type { FileSource } from '../input/file-source.js'
+import { findSeekPoint, framesFrom } from './file-seek.js'
+import { formatRange, parseRange } from '../rtsp/headers/range.js'
 import { resolveFormat } from '../formats/index.js'
 import type { SendTrackInit } from '../formats/send-track.js'
 import { Headers } from '../rtsp/message.js'
@@ -214,6 +217,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /** `address:port` of a UDP publisher's RTP/RTCP → its session and track. */
   private readonly udpRoutes = new Map<string, { session: ServerSession; track: number; rtcp: boolean }>()
   private readonly fileLoops = new Set<AbortController>()
+  /** File paths → their source, for readers that seek (each gets its own playback from the file). */
+  private readonly files = new Map<string, { source: FileSource; loop: boolean; inits: readonly SendTrackInit[]; playbacks: Set<StreamPublisher> }>()
   /** Pull sources (addPull): closed, with their TEARDOWN, in close(). */
   private readonly pullSources = new Set<PullSupervisor>()
   private readonly host: SessionHost
@@ -397,8 +402,13 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
     const abort = new AbortController()
     this.fileLoops.add(abort)
+    const p = publisher.stream.path
+    const entry = { source, loop: options.loop ?? true, inits: source.tracks, playbacks: new Set<StreamPublisher>() }
+    this.files.set(p, entry)
     publisher.onClose = ((prev) => () => {
       abort.abort()
+      if (this.files.get(p) === entry) this.files.delete(p)
+      for (const pb of [...entry.playbacks]) pb.close('the file is no longer served')
       prev?.()
     })(publisher.onClose)
     void (async () => {
@@ -570,6 +580,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     s.state = 'closed'
     this.sessions.delete(s.id)
     s.stream.readers.delete(s)
+    const playbackEnded = s.playback?.stream.ended === true
+    s.stopPlayback()
     for (const [key, route] of this.udpRoutes) if (route.session === s) this.udpRoutes.delete(key)
     const holders: ServerConnection[] = []
     for (const c of this.connections) {
@@ -580,7 +592,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
       this.streams.delete(s.stream.path)
       s.stream.end('the publisher went away')
     }
-    if (s.role === 'reader' && s.stream.ended) {
+    if (s.role === 'reader' && (s.stream.ended || playbackEnded)) {
       // The source is gone: hang up so the client sees the end at once (RFC 2326 gives no push
       // notice in 1.0). A UDP reader's RTSP connection too, unless it holds other sessions.
       s.socket?.end()
@@ -653,11 +665,16 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         await this.setup(conn, req, headers)
         return undefined
       case 'PLAY':
-        this.play(conn, req, headers)
+        await this.play(conn, req, headers)
         return undefined
       case 'PAUSE': {
         const s = this.sessionOf(req)
         if (s.role !== 'reader') throw refuse(455, 'PAUSE is for readers')
+        // RFC 2326 §10.6: a reader of its own file playback resumes where it paused.
+        if (s.playback !== undefined) {
+          s.resumeAt = s.playback.position()
+          s.stopPlayback()
+        }
         s.pause()
         headers.set('Session', s.id)
         return undefined
@@ -865,26 +882,115 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     return { stream, index: track.index }
   }
 
-  private play(conn: ServerConnection, req: RtspRequest, headers: Headers): void {
+  private async play(conn: ServerConnection, req: RtspRequest, headers: Headers): Promise<void> {
     const s = this.sessionOf(req)
     if (s.role !== 'reader') throw refuse(455, 'PLAY is for readers; a publisher sends RECORD')
     if (s.stream.ended) throw refuse(404, `the stream /${s.stream.path} has ended`)
+    const file = s.stream.kind === 'file' ? this.files.get(s.stream.path) : undefined
+    const seekTo = file !== undefined ? this.seekPosition(s, req) : undefined
     headers.set('Session', `${s.id};timeout=${this.opts.sessionTimeoutS}`)
-    headers.set('Range', 'npt=0.000-')
-    // RTP-Info (RFC 2326 §12.33): where each track's clock stands now, for A/V alignment.
     const base = streamUrl(req.url, s.stream.path)
     const tracks = s.setUpTracks()
+    if (seekTo !== undefined && file !== undefined) {
+      await this.seek(conn, s, file, seekTo, base, tracks, headers)
+      return
+    }
+    headers.set('Range', 'npt=0.000-')
+    // RTP-Info (RFC 2326 §12.33): where each track's clock stands now, for A/V alignment.
     const times = s.stream.rtpTimesNow(tracks)
     const entries = tracks.flatMap((i, n) => {
       const rtptime = times[n]
       return rtptime === undefined ? [] : [{ url: `${base}/${s.stream.tracks[i]!.control}`, rtptime }]
     })
     if (entries.length > 0) headers.set('RTP-Info', formatRtpInfo(entries))
-    const first = s.state === 'ready' && s.stats.packetsSent === 0
+    this.startAfterReply(conn, s)
+  }
+
+  /**
+   * Where a file reader's PLAY asks to start (RFC 2326 §12.29), or undefined to join the
+   * path's shared pass: `npt=0-` (ffmpeg, VLC and rtspsrc send it on every first PLAY) and
+   * `npt=now-` join it; a later position, a PLAY without Range after a PAUSE of the reader's
+   * own playback (§10.6: resume where it paused), or any npt while it has one, seek.
+   */
+  private seekPosition(s: ServerSession, req: RtspRequest): number | undefined {
+    const value = req.headers.get('Range')
+    if (value === undefined) {
+      const at = s.resumeAt
+      s.resumeAt = undefined
+      return at
+    }
+    let range
+    try {
+      range = parseRange(value)
+    } catch {
+      throw refuse(457, `bad Range ${value.slice(0, 100)}; send npt=<seconds>-`, { reason: 'Invalid Range' })
+    }
+    // §12.29: a server that does not support a unit answers 457; files here are in NPT.
+    if (range.unit !== 'npt') throw refuse(457, `Range ${range.unit}= is not supported for files; send npt=<seconds>-`, { reason: 'Invalid Range' })
+    s.resumeAt = undefined
+    const start = range.start
+    if (start === undefined || start === 'now') return s.playback !== undefined ? s.playback.position() : undefined
+    if (start === 0 && s.playback === undefined) return undefined
+    return start
+  }
+
+  /** Start `s` on its own playback of the file from the key frame at or before `npt`. */
+  private async seek(
+    conn: ServerConnection,
+    s: ServerSession,
+    file: { source: FileSource; loop: boolean; inits: readonly SendTrackInit[]; playbacks: Set<StreamPublisher> },
+    npt: number,
+    base: string,
+    tracks: number[],
+    headers: Headers,
+  ): Promise<void> {
+    const duration = file.source.duration
+    if (!file.loop && npt >= duration) throw refuse(457, `npt=${npt} is past the end of /${s.stream.path} (${duration.toFixed(3)} s)`, { reason: 'Invalid Range' })
+    const gate = Math.max(0, s.stream.tracks.findIndex((t) => t.gated))
+    // A looping file repeats: a position past the end is that far into a later pass.
+    const point = await findSeekPoint(file.source, gate, duration > 0 ? npt % duration : 0)
+    if (s.state === 'closed') return
+    s.stopPlayback()
+    s.pause()
+    const publisher = new StreamPublisher(s.stream.path, 'file', file.inits, { mtu: this.opts.mtu, continueFrom: s.rtpContinuation() })
+    file.playbacks.add(publisher)
+    const abort = new AbortController()
+    let position = point.pts
+    publisher.onClose = () => {
+      abort.abort()
+      file.playbacks.delete(publisher)
+    }
+    s.playback = {
+      stream: publisher.stream,
+      position: () => (duration > 0 ? position % duration : position),
+      stop: () => publisher.close('seek'),
+    }
+    headers.set('Range', formatRange({ unit: 'npt', start: point.pts, ...(file.loop ? {} : { end: duration }) }))
+    const entries = tracks.flatMap((i) => {
+      const rtptime = publisher.rtpTimeOf(i, point.pts)
+      return rtptime === undefined ? [] : [{ url: `${base}/${s.stream.tracks[i]!.control}`, rtptime }]
+    })
+    if (entries.length > 0) headers.set('RTP-Info', formatRtpInfo(entries))
+    this.startAfterReply(conn, s, () => {
+      void playFrames(framesFrom(file.source, point), { loop: file.loop, realtime: true, signal: abort.signal }, (f) => {
+        if (f.trackIndex === gate) position = f.pts
+        publisher.write(f.trackIndex, f)
+      })
+        .catch((err: unknown) => {
+          if (!abort.signal.aborted) this.logLine(`session ${s.id}: reading /${s.stream.path} from ${point.pts.toFixed(3)} s failed: ${(err as Error).message}`)
+        })
+        .finally(() => publisher.close('the file ended'))
+    })
+  }
+
+  /** Media flows once the PLAY reply is on the wire. */
+  private startAfterReply(conn: ServerConnection, s: ServerSession, start?: () => void): void {
     conn.afterReply = () => {
       if (s.state === 'closed' || s.stream.ended) return
       s.play()
-      if (first) {
+      start?.()
+      if (!s.started) {
+        s.started = true
         this.logLine(`session ${s.id} started: ${conn.label} reads /${s.stream.path} (${s.stream.summary}) over ${s.protocol?.toUpperCase() ?? '?'}`)
         this.emit('session-start', this.info(s))
         publishServerSession('open', this.info(s))

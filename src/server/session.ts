@@ -28,6 +28,8 @@ interface ReaderTrack extends TrackTransport {
   /** Waiting for a key-frame start before sending (join, or after falling behind). */
   waitKey: boolean
   gated: boolean
+  /** The last batch sent: where the RTP stream stands (SSRC, sequence number) for a seek to continue it. */
+  last: Batch | undefined
 }
 
 interface PublisherTrack extends TrackTransport {
@@ -76,6 +78,15 @@ export class ServerSession implements StreamReader {
   private gatedWaiting = 0
   readonly stats: SessionStats = { packetsSent: 0, bytesSent: 0, batchesDropped: 0, packetsReceived: 0, bytesReceived: 0 }
   private readonly readerTracks: Array<ReaderTrack | undefined> = []
+  /**
+   * A reader's own playback of a file from a position it asked for (RFC 2326 §12.29 Range on
+   * PLAY) instead of the path's shared pass; `position()` is where it stands now (NPT, s).
+   */
+  playback: { stream: Stream; position(): number; stop(): void } | undefined
+  /** Where a PAUSE left the reader's own playback (NPT, s): a PLAY without Range resumes there. */
+  resumeAt: number | undefined
+  /** The first PLAY started it (logged and announced once, whatever PAUSE and seeks follow). */
+  started = false
   private readonly publisherTracks: Array<PublisherTrack | undefined> = []
 
   constructor(
@@ -100,7 +111,7 @@ export class ServerSession implements StreamReader {
   setupTrack(index: number, transport: TrackTransport, probe?: (payload: Buffer) => boolean): void {
     if (this.role === 'reader') {
       const gated = this.stream.tracks[index]?.gated ?? false
-      this.readerTracks[index] = { ...transport, gated, waitKey: gated }
+      this.readerTracks[index] = { ...transport, gated, waitKey: gated, last: undefined }
     } else {
       this.publisherTracks[index] = { ...transport, probe, pending: [], pendingTs: 0, pendingKey: false, pendingBytes: 0 }
     }
@@ -124,7 +135,21 @@ export class ServerSession implements StreamReader {
   play(): void {
     this.holdAll()
     this.state = 'playing'
-    this.stream.readers.add(this)
+    this.source.readers.add(this)
+  }
+
+  /** Where this reader's packets come from: its own playback, else the path's stream. */
+  get source(): Stream {
+    return this.playback?.stream ?? this.stream
+  }
+
+  /** Stop the reader's own playback (before a seek, or as the session ends). */
+  stopPlayback(): void {
+    const p = this.playback
+    if (p === undefined) return
+    this.playback = undefined
+    p.stream.readers.delete(this)
+    p.stop()
   }
 
   /**
@@ -149,13 +174,13 @@ export class ServerSession implements StreamReader {
     t.waitKey = false
     if (t.gated) this.gatedWaiting--
     // A sender report first: the reader maps this track's clock from its first packet on.
-    const sr = this.stream.senderReport(index)
+    const sr = this.source.senderReport(index)
     if (sr !== undefined) this.deliverRtcp(index, sr)
     return true
   }
 
   pause(): void {
-    this.stream.readers.delete(this)
+    this.source.readers.delete(this)
     this.state = 'ready'
   }
 
@@ -196,8 +221,19 @@ export class ServerSession implements StreamReader {
       const packets = batch.packets
       for (let i = 0; i < packets.length; i++) udp.sendTo('rtp', packets[i]!, port, this.remoteAddress)
     }
+    t.last = batch
     this.stats.packetsSent += batch.count
     this.stats.bytesSent += batch.bytes
+  }
+
+  /** Per track index, the SSRC and next sequence number of what this reader received, if anything. */
+  rtpContinuation(): Array<{ ssrc: number; sequenceNumber: number } | undefined> {
+    return this.readerTracks.map((t) => {
+      const packets = t?.last?.packets
+      const p = packets?.[packets.length - 1]
+      if (p === undefined || p.length < 12) return undefined
+      return { ssrc: p.readUInt32BE(8), sequenceNumber: (p.readUInt16BE(2) + 1) & 0xffff }
+    })
   }
 
   deliverRtcp(index: number, packet: Buffer): void {

@@ -265,15 +265,26 @@ export class StreamPublisher {
   /** Called once when the publisher is closed (the server forgets the path). */
   onClose: (() => void) | undefined
 
-  constructor(path: string, kind: 'file' | 'api', inits: readonly SendTrackInit[], opts: { mtu?: number; rtcpIntervalMs?: number } = {}) {
+  /**
+   * `continueFrom`: per track, the SSRC and next sequence number to use, so that a reader's
+   * own playback after a seek continues the RTP stream it was receiving (RFC 3550 §5.1:
+   * receivers treat a sequence jump as loss or a restart, and ffmpeg drops the packet after one).
+   */
+  constructor(
+    path: string,
+    kind: 'file' | 'api',
+    inits: readonly SendTrackInit[],
+    opts: { mtu?: number; rtcpIntervalMs?: number; continueFrom?: ReadonlyArray<{ ssrc: number; sequenceNumber: number } | undefined> } = {},
+  ) {
     if (inits.length === 0) throw new InvalidArgumentError(`stream /${path} needs at least one track`)
     const media = []
     const tracks: StreamTrackInfo[] = []
     this.senders = []
     for (let i = 0; i < inits.length; i++) {
       const init = inits[i]!
-      const ssrc = randomInt(1, 0xffffffff)
-      const t = createSendTrack(init, i, { ssrc, mtu: opts.mtu ?? 1400, control: `trackID=${i}` })
+      const from = opts.continueFrom?.[i]
+      const ssrc = from?.ssrc ?? randomInt(1, 0xffffffff)
+      const t = createSendTrack(init, i, { ssrc, mtu: opts.mtu ?? 1400, control: `trackID=${i}`, ...(from !== undefined ? { initialSequenceNumber: from.sequenceNumber } : {}) })
       media.push(t.media)
       const audio = init.type === 'audio'
       tracks.push({ index: i, type: init.type, codec: t.codec, clockRate: t.clockRate, control: `trackID=${i}`, gated: !audio })
@@ -338,6 +349,12 @@ export class StreamPublisher {
     } else {
       this.stream.deliver(index, new Batch(p.packetize(unit), key), rtpTimestamp)
     }
+  }
+
+  /** The RTP timestamp track `index` gives a frame presented at `pts` seconds (RTP-Info rtptime of a seek, RFC 2326 §12.33). */
+  rtpTimeOf(index: number, pts: number): number | undefined {
+    const s = this.senders[index]
+    return s === undefined ? undefined : (s.rtpBase + Math.round(pts * s.clockRate)) >>> 0
   }
 
   private sendReports(): void {
