@@ -55,6 +55,7 @@ export async function pull(argv: string[]): Promise<number> {
       output: { type: 'string', short: 'o' },
       format: { type: 'string', short: 'f' },
       duration: { type: 'string', short: 't' },
+      start: { type: 'string', short: 's' },
       ...CONNECT_OPTIONS,
       quiet: { type: 'boolean', short: 'q', default: false },
       reconnect: { type: 'boolean', default: false },
@@ -66,7 +67,7 @@ export async function pull(argv: string[]): Promise<number> {
   })
   const url = positionals[0]
   if (url === undefined || positionals.length > 1 || values.output === undefined) {
-    throw new UsageError('usage: rtspkit pull <url> -o <file|-> [--format mp4|mov|ts|h264|h265|mjpeg|aac] [--duration <s>] [--transport auto|tcp|udp] [--timeout <ms>] [--reconnect]')
+    throw new UsageError('usage: rtspkit pull <url> -o <file|-> [--format mp4|mov|ts|h264|h265|mjpeg|aac] [--start <[hh:]mm:ss|s|ISO time>] [--duration <s>] [--transport auto|tcp|udp] [--timeout <ms>] [--reconnect]')
   }
   checkRtspUrl('the url', url)
   const output = values.output
@@ -94,13 +95,14 @@ export async function pull(argv: string[]): Promise<number> {
   const timeoutMs = parsePositiveNumber('--timeout', values.timeout, 10_000)
   const durationS = values.duration === undefined ? undefined : parsePositiveNumber('--duration', values.duration, 0)
   const toStdout = output === '-'
+  const range = values.start === undefined ? undefined : { start: parseStart(values.start) }
 
   const live = !toStdout && !values.quiet && process.stderr.isTTY === true
   return withSignals(async (signal) => {
     const client = new RtspClient({ transport, timeoutMs, readTimeoutMs: timeoutMs, tls: tlsOptions(values) })
     // --reconnect: a supervisor keeps the recording going across drops, in the same file.
-    const supervisor = values.reconnect ? await client.supervise(url, { signal }) : undefined
-    const session = supervisor ?? (await client.pull(url, { signal }))
+    const supervisor = values.reconnect ? await client.supervise(url, { signal, ...(range !== undefined ? { range } : {}) }) : undefined
+    const session = supervisor ?? (await client.pull(url, { signal, ...(range !== undefined ? { range } : {}) }))
     if (supervisor !== undefined && !values.quiet) {
       supervisor.on('reconnecting', (e) => {
         process.stderr.write(`${live ? '\r\x1b[K' : ''}rtspkit: stream dropped (${e.error.message}); reconnecting in ${e.delayMs} ms (attempt ${e.attempt})\n`)
@@ -176,4 +178,21 @@ export async function pull(argv: string[]): Promise<number> {
     }
     return 0
   })
+}
+
+/**
+ * --start: a position in the presentation (RFC 2326 §3.6 NPT: `90`, `1:30`, `00:01:30.5`), or
+ * an absolute UTC time for recorders (`2026-12-01T10:00:00Z`, sent as `clock=`, §3.7).
+ */
+function parseStart(v: string): number | Date {
+  if (/^\d{4}-\d{2}-\d{2}T/.test(v)) {
+    const d = new Date(v)
+    if (Number.isFinite(d.getTime())) return d
+  } else {
+    const m = /^(?:(?:(\d+):)?([0-5]?\d):)?(\d+(?:\.\d+)?)$/.exec(v)
+    if (m !== null && (m[1] === undefined && m[2] === undefined ? true : Number(m[3]) < 60)) {
+      return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3])
+    }
+  }
+  throw new UsageError(`--start must be seconds, [hh:]mm:ss or an ISO 8601 UTC time (2026-12-01T10:00:00Z), not ${JSON.stringify(v)}`)
 }

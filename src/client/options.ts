@@ -51,6 +51,14 @@ export interface PullOptions extends SessionOptions {
   maxTimestampJumpS?: number
   /** UDP receive buffer asked for each RTP socket. Default 4 MiB. */
   udpReceiveBufferSize?: number
+  /** Where PLAY starts (RFC 2326 §12.29): seconds from the start (`npt=`), or a Date (`clock=`, recorders). Default `npt=0.000-`. */
+  range?: PlayRange
+}
+
+/** A PLAY Range: `start`/`end` in seconds of NPT, or Dates for absolute (UTC `clock=`) time; both of one kind. */
+export interface PlayRange {
+  start?: number | Date
+  end?: number | Date
 }
 
 export interface ClientPullOptions extends Omit<PullOptions, 'transport'> {
@@ -103,6 +111,10 @@ const object = (nested?: Rules): Rule => ({ what: 'an object', ok: (v) => typeof
 const text: Rule = { what: 'a string', ok: (v) => typeof v === 'string' }
 // A header value: no CR or LF (they would end the header and start another).
 const headerText: Rule = { what: 'a string without line breaks', ok: (v) => typeof v === 'string' && !/[\r\n]/.test(v) }
+const playTime: Rule = {
+  what: 'a number of seconds (0 or more) or a valid Date',
+  ok: (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0) || (v instanceof Date && Number.isFinite(v.getTime())),
+}
 const signal: Rule = { what: 'an AbortSignal', ok: (v) => v instanceof AbortSignal }
 
 const SESSION_RULES: Rules = {
@@ -129,6 +141,7 @@ const PULL_RULES: Rules = {
   },
   maxTimestampJumpS: number('a positive number of seconds', (n) => Number.isFinite(n) && n > 0),
   udpReceiveBufferSize: positiveInt,
+  range: object({ start: playTime, end: playTime }),
   maxRedirects: nonNegativeInt,
   udpTimeoutMs: positiveMs,
 }

@@ -10,6 +10,7 @@ import type { ReceivedPacket } from './packet-queue.js'
 import type { Frame, Track, TrackStats, TrackTransport } from './track.js'
 import {
   AbortError,
+  InvalidArgumentError,
   ProtocolError,
   RtspError,
   StateError,
@@ -39,9 +40,11 @@ import { publishSessionState, publishTrackLoss, publishTransportChange } from '.
 import type { UdpPortPair } from '../transport/udp.js'
 import type { ParsedRtspUrl } from '../util/url.js'
 import { redactUrl, resolveContentBase, resolveControl } from '../util/url.js'
-import type { PullOptions, TransportProtocol } from './options.js'
+import type { PlayRange, PullOptions, TransportProtocol } from './options.js'
+import { formatRange, parseRange } from '../rtsp/headers/range.js'
+import type { RangeHeader } from '../rtsp/headers/range.js'
 
-export type { PullOptions, TransportProtocol } from './options.js'
+export type { PlayRange, PullOptions, TransportProtocol } from './options.js'
 
 /**
  * Where the common timeline comes from: the PLAY reply's RTP-Info (every track), the arrival
@@ -49,7 +52,7 @@ export type { PullOptions, TransportProtocol } from './options.js'
  */
 export type ClockSource = 'rtp-info' | 'arrival' | 'sender-reports'
 
-export type PullState = 'connecting' | 'describing' | 'setting-up' | 'starting' | 'playing' | 'closing' | 'closed'
+export type PullState = 'connecting' | 'describing' | 'setting-up' | 'starting' | 'playing' | 'paused' | 'closing' | 'closed'
 
 export interface PullSessionEvents {
   /** One access unit. */
@@ -90,6 +93,8 @@ class TrackRuntime {
   offset = 0
   /** RTP-Info rtptime (RFC 2326 §12.33) when the PLAY reply gave one. */
   rtpInfoTime: number | undefined
+  /** Timeline position of rtpInfoTime: 0 for the first PLAY, past the last frame after a seek. */
+  rtpInfoPts = 0
   packetsReceived = 0
   bytesReceived = 0
   framesReceived = 0
@@ -165,7 +170,13 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   clockSource: ClockSource = 'arrival'
 
   private readonly conn: RtspConnection
-  private readonly opts: Required<Omit<PullOptions, 'credentials' | 'signal' | 'limits' | 'tls' | 'udpFallback' | 'reorder' | 'maxTimestampJumpS'>>
+  private readonly opts: Required<Omit<PullOptions, 'credentials' | 'signal' | 'limits' | 'tls' | 'udpFallback' | 'reorder' | 'maxTimestampJumpS' | 'range'>>
+  /** The first PLAY's Range (PullOptions.range). */
+  private readonly startRange: PlayRange | undefined
+  /** A PLAY after the first is on its way: its reply moves the timeline on (seek) or resumes. */
+  private replay: { seek: boolean } | undefined
+  /** The NPT range of the last PLAY reply (RFC 2326 §12.29), and the timeline position it began at. */
+  private nptAt: { range: RangeHeader | undefined; pts: number } | undefined
   private readonly reorder: ReorderOptions | false
   private readonly maxJumpS: number
   private readonly udpFallback: boolean
@@ -215,6 +226,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     this.udpFallback = options.udpFallback === true
     this.reorder = options.reorder ?? {}
     this.maxJumpS = options.maxTimestampJumpS ?? 5
+    this.startRange = options.range
     this.opts = {
       transport: options.transport ?? 'tcp',
       timeoutMs: options.timeoutMs ?? 10_000,
@@ -241,7 +253,11 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     this.conn.onGarbage = (n) => this.emit('warning', `skipped ${n} bytes of garbage from the server`)
     // RTP-Info is applied as the PLAY reply is read, before the media written with it.
     this.conn.onReply = (res, method) => {
-      if (method === 'PLAY' && res.status >= 200 && res.status < 300) this.applyRtpInfo(res)
+      if (method !== 'PLAY' || res.status < 200 || res.status >= 300) return
+      const seek = this.replay?.seek === true
+      if (this.replay !== undefined) this.replayed(res, seek)
+      else this.applyRtpInfo(res)
+      this.nptAt = { range: rangeOf(res), pts: seek ? this.timelineEnd() : 0 }
     }
     ;(this as EventEmitter).on('newListener', (event: string | symbol) => {
       // After the listener is added (newListener runs before): it gets the held frames first.
@@ -326,7 +342,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     this.playStartedAt = performance.now()
     // RFC 2326 §12.29: Range on PLAY; ffmpeg and VLC send npt=0.000- too, and some cameras need it.
     // RTP-Info is applied by conn.onReply, before media that came in the same segment.
-    await this.conn.request('PLAY', this.aggregateUrl, { Range: 'npt=0.000-' })
+    await this.conn.request('PLAY', this.aggregateUrl, { Range: this.startRange !== undefined ? playRangeHeader(this.startRange) : 'npt=0.000-' })
     this.assertNotEnded()
     this.lastMediaAt = performance.now()
     this.state = 'playing'
@@ -585,7 +601,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
         // RTP-Info maps each track's rtptime to the same PLAY start: tracks stay in sync.
         const d = ((au.rtpTimestamp - rt.rtpInfoTime) | 0) // signed 32-bit distance
         rt.base = ext - d
-        rt.offset = 0
+        rt.offset = rt.rtpInfoPts
       } else {
         const m = this.clockSource === 'sender-reports' ? this.referenceMapping(rt, ext) : undefined
         if (m !== undefined) {
@@ -780,7 +796,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
 
     const readTimeout = this.opts.readTimeoutMs
     this.readTimer = setInterval(() => {
-      if (performance.now() - this.lastMediaAt > readTimeout) {
+      // A paused session (RFC 2326 §10.6) receives nothing by design.
+      if (this.state !== 'paused' && performance.now() - this.lastMediaAt > readTimeout) {
         this.fail(new TimeoutError({ phase: 'media', timeoutMs: readTimeout }))
       }
     }, Math.min(1000, Math.max(50, readTimeout / 4)))
@@ -809,6 +826,92 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   }
 
   // ---- public API ----
+
+  /** The NPT position (seconds) of the media last received, from the PLAY reply's Range; undefined when the server gave none. */
+  get position(): number | undefined {
+    const at = this.nptAt
+    const start = at?.range?.unit === 'npt' && typeof at.range.start === 'number' ? at.range.start : undefined
+    if (at === undefined || start === undefined) return undefined
+    return start + Math.max(0, this.timelineEnd() - at.pts)
+  }
+
+  /** PAUSE (RFC 2326 §10.6): the server stops sending; `play()` resumes. The session's keep-alive goes on. */
+  async pause(): Promise<void> {
+    this.assertPlayState('pause', ['playing'])
+    await this.conn.request('PAUSE', this.aggregateUrl)
+    if (this.state === 'playing') this.state = 'paused'
+  }
+
+  /**
+   * PLAY again: resume after `pause()`, or seek with `range` (RFC 2326 §10.5, §12.29), with
+   * `scale` (§12.34, e.g. 2 = twice as fast, -1 = backwards) or `speed` (§12.35) when the
+   * server supports them. Frames' pts stay monotonic: a seek continues the timeline just
+   * past the last frame and emits 'discontinuity' for every track (by the NPT jump).
+   */
+  async play(options: { range?: PlayRange; scale?: number; speed?: number } = {}): Promise<void> {
+    this.assertPlayState('play', ['playing', 'paused'])
+    const headers: Record<string, string> = {}
+    if (options.range !== undefined) headers.Range = playRangeHeader(options.range)
+    for (const [name, v] of [['Scale', options.scale], ['Speed', options.speed]] as const) {
+      if (v === undefined) continue
+      if (!Number.isFinite(v) || v === 0 || (name === 'Speed' && v < 0)) {
+        throw new InvalidArgumentError(`play(): ${name.toLowerCase()} must be a finite number${name === 'Speed' ? ' above 0' : ' other than 0'}, not ${v}`)
+      }
+      headers[name] = String(v)
+    }
+    // A seek (a Range, or any PLAY while playing, §10.5): the server restarts elsewhere.
+    this.replay = { seek: options.range !== undefined || this.state === 'playing' }
+    try {
+      await this.conn.request('PLAY', this.aggregateUrl, headers)
+    } finally {
+      this.replay = undefined
+    }
+  }
+
+  private assertPlayState(action: string, allowed: PullState[]): void {
+    if (!allowed.includes(this.state)) throw new StateError({ action, state: this.state, allowed })
+  }
+
+  /** The end of the timeline so far: the latest pts of any track. */
+  private timelineEnd(): number {
+    let end = 0
+    for (const rt of this.runtimes) if (rt.lastPts > end) end = rt.lastPts
+    return end
+  }
+
+  /**
+   * The reply to a PLAY after the first (read before the media written with it). Resume:
+   * media flows again. Seek: every track starts again just past the timeline's end, at its
+   * RTP-Info rtptime (else at its first unit), and a 'discontinuity' says how far NPT moved.
+   */
+  private replayed(res: RtspResponse, seek: boolean): void {
+    const before = this.position
+    if (this.state === 'paused') this.state = 'playing'
+    this.lastMediaAt = performance.now()
+    if (!seek) return
+    const resumeAt = this.timelineEnd() + 0.001
+    let entries: ReturnType<typeof parseRtpInfo> = []
+    const info = res.headers.get('RTP-Info')
+    try {
+      if (info !== undefined) entries = parseRtpInfo(info)
+    } catch {
+      entries = []
+    }
+    const range = rangeOf(res)
+    const jump = before !== undefined && range?.unit === 'npt' && typeof range.start === 'number' ? range.start - before : 0
+    for (const rt of this.runtimes) {
+      const control = rt.track.control
+      const match = entries.find((e) => e.url === control || control.endsWith(e.url) || e.url.endsWith(control.slice(control.lastIndexOf('/') + 1)))
+      // Without an rtptime the track's first unit after the reply lands at resumeAt (no RTP-Info branch of placeUnit).
+      rt.rtpInfoTime = match?.rtptime ?? NaN
+      rt.rtpInfoPts = resumeAt
+      rt.base = undefined
+      rt.srUnixMs = undefined
+      rt.srSynced = false
+      rt.discontinuities++
+      if (rt.framesReceived > 0) this.emit('discontinuity', rt.track, jump)
+    }
+  }
 
   /**
    * Access units of every track, in arrival order, as an async iterator. Ends when the
@@ -941,5 +1044,29 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     if (err !== undefined && this.listenerCount('error') > 0) this.emit('error', err)
     this.emit('close', err)
     this.resolveClosed(err)
+  }
+}
+
+/** RFC 2326 §12.29 Range for PLAY: seconds as `npt=`, Dates as UTC `clock=` (one kind for both ends). */
+export function playRangeHeader(range: PlayRange): string {
+  const isDate = (v: unknown): boolean => v instanceof Date
+  const clock = isDate(range.start) || isDate(range.end)
+  if (clock && ((range.start !== undefined && !isDate(range.start)) || (range.end !== undefined && !isDate(range.end)))) {
+    throw new InvalidArgumentError('range: start and end must both be seconds or both be Dates')
+  }
+  const t = (v: number | Date | undefined): number | undefined => (v === undefined ? undefined : v instanceof Date ? v.getTime() / 1000 : v)
+  const start = t(range.start) ?? (clock ? undefined : 0)
+  if (start === undefined) throw new InvalidArgumentError('range: a clock range needs a start Date')
+  const end = t(range.end)
+  return formatRange({ unit: clock ? 'clock' : 'npt', start, ...(end !== undefined ? { end } : {}) })
+}
+
+function rangeOf(res: RtspResponse): RangeHeader | undefined {
+  const v = res.headers.get('Range')
+  if (v === undefined) return undefined
+  try {
+    return parseRange(v)
+  } catch {
+    return undefined
   }
 }

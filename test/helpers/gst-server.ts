@@ -25,6 +25,8 @@ export interface GstServerOptions {
   sessionTimeout?: number
   /** More mounts: path name (no slash) → launch line with payloaders pay0, pay1, ... */
   extra?: Record<string, string>
+  /** Mounts left seekable (file media: PLAY with Range seeks them); the others report themselves not seekable. */
+  seekable?: Record<string, string>
   /** One pipeline per client instead of one per mount. */
   unshared?: boolean
   /** RECORD mounts (push receivers): path name → launch line with depayloaders depay0, depay1, ... */
@@ -55,6 +57,7 @@ export async function startGstServer(opts: GstServerOptions = {}): Promise<GstSe
   if (opts.port !== undefined) args.push('--port', String(opts.port))
   for (const [name, launch] of Object.entries(opts.extra ?? {})) args.push('--extra', `${name}=${launch}`)
   for (const [name, launch] of Object.entries(opts.record ?? {})) args.push('--record', `${name}=${launch}`)
+  for (const [name, launch] of Object.entries(opts.seekable ?? {})) args.push('--seekable', `${name}=${launch}`)
 
   // Its own process group, so stop() also reaches anything it forks. stdin stays a pipe:
   // the script exits when it closes, so a crashed test run leaves no server behind.

@@ -62,6 +62,8 @@ def parse_args():
                    help='session timeout in seconds (0: server default, 60 s)')
     p.add_argument('--extra', action='append', default=[], metavar='NAME=LAUNCH',
                    help='extra mount: path name and launch line (payloaders pay0, pay1, ...)')
+    p.add_argument('--seekable', action='append', default=[], metavar='NAME=LAUNCH',
+                   help='extra mount left seekable (a file media: PLAY with Range seeks it)')
     p.add_argument('--record', action='append', default=[], metavar='NAME=LAUNCH',
                    help='RECORD mount (push receiver): launch line with depayloaders depay0, depay1, ...')
     p.add_argument('--port', type=int, default=0,
@@ -97,7 +99,7 @@ def on_media_configure(_factory, media):
         pad.add_probe(Gst.PadProbeType.QUERY_UPSTREAM, not_seekable_probe)
 
 
-def make_factory(launch, args, permissions):
+def make_factory(launch, args, permissions, seekable=False):
     f = GstRtspServer.RTSPMediaFactory()
     launch = launch.strip()
     if not launch.startswith('('):
@@ -107,7 +109,8 @@ def make_factory(launch, args, permissions):
     f.set_protocols(PROTOCOLS[args.protocols])
     # UDP at high bitrates drops packets with default socket buffers (INTEROP.md).
     f.set_buffer_size(4 * 1024 * 1024)
-    f.connect('media-configure', on_media_configure)
+    if not seekable:
+        f.connect('media-configure', on_media_configure)
     if permissions is not None:
         f.set_permissions(permissions)
     return f
@@ -145,6 +148,9 @@ def main():
     mount_points = server.get_mount_points()
     for name, launch in mounts.items():
         mount_points.add_factory('/' + name, make_factory(launch, args, permissions))
+    for item in args.seekable:
+        name, _, launch = item.partition('=')
+        mount_points.add_factory('/' + name.strip('/'), make_factory(launch, args, permissions, seekable=True))
     for item in args.record:
         name, _, launch = item.partition('=')
         f = make_factory(launch, args, permissions)
