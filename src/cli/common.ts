@@ -145,8 +145,8 @@ export class UsageError extends InvalidArgumentError {}
 
 export function parseTransport(v: string | undefined): TransportChoice {
   if (v === undefined) return 'auto'
-  if (v === 'tcp' || v === 'udp' || v === 'auto') return v
-  throw new UsageError(`--transport must be auto, tcp or udp, not "${v}"`)
+  if (v === 'tcp' || v === 'udp' || v === 'auto' || v === 'http') return v
+  throw new UsageError(`--transport must be auto, tcp, udp or http, not "${v}"`)
 }
 
 /** Options every command that connects shares. */

@@ -99,6 +99,7 @@ export class RtspClient {
 
   private async pullWithTransport(target: ParsedRtspUrl, opts: ClientPullOptions): Promise<PullSession> {
     const choice = opts.transport ?? 'auto'
+    if (choice === 'http') return this.open(target, { ...opts, httpTunnel: true }, 'tcp', 'asked for http: RTSP tunnelled in HTTP, media interleaved')
     // Media inside the TLS connection: rtsps:// never uses plain UDP.
     if (choice !== 'auto' || target.secure) {
       const protocol = target.secure ? 'tcp' : (choice as TransportProtocol)

@@ -1,6 +1,7 @@
 import net from 'node:net'
 import tls from 'node:tls'
 import { Authenticator } from '../rtsp/auth.js'
+import { HttpTunnelStream, openHttpTunnel } from '../transport/http-tunnel.js'
 import { Headers, cseqOf } from '../rtsp/message.js'
 import type { RtspRequest, RtspResponse } from '../rtsp/message.js'
 import { RtspReader } from '../rtsp/reader.js'
@@ -47,6 +48,8 @@ export interface ConnectionOptions {
   timeoutMs: number
   userAgent: string
   limits?: Partial<ReaderLimits>
+  /** RTSP over HTTP (the QuickTime tunnel) to this request path instead of a plain TCP connection. */
+  httpTunnel?: { path: string }
 }
 
 interface Pending {
@@ -121,7 +124,7 @@ export class RtspConnection {
    */
   onReply: ((res: RtspResponse, method: string) => void) | undefined
 
-  private socket: net.Socket | tls.TLSSocket | undefined
+  private socket: net.Socket | tls.TLSSocket | HttpTunnelStream | undefined
   private readonly reader: RtspReader
   private readonly pending = new Map<number, Pending>()
   /** CSeqs of requests that timed out (the last few): a late reply to one of them is dropped. */
@@ -171,6 +174,7 @@ export class RtspConnection {
   connect(signal?: AbortSignal): Promise<void> {
     const { host, port, timeoutMs } = this.opts
     this.state = 'connecting'
+    if (this.opts.httpTunnel !== undefined) return this.connectTunnel(this.opts.httpTunnel.path, signal)
     return new Promise<void>((resolve, reject) => {
       const secure = this.opts.secure === true
       const socket = secure
@@ -203,22 +207,67 @@ export class RtspConnection {
         clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)
         this.state = 'open'
-        socket.on('data', (chunk: Buffer) => {
-          try {
-            this.reader.push(chunk)
-          } catch (err) {
-            this.fail(err instanceof RtspError ? err : new ClosedError('internal error while reading', { cause: err }))
-          }
-        })
-        socket.on('drain', () => this.onDrain?.())
-        socket.on('close', () => this.fail(new ClosedError('the server closed the connection')))
-        socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new ClosedError(describeSocketError(err), { cause: err })))
+        this.wire(socket)
         resolve()
       })
       socket.once('error', (err: NodeJS.ErrnoException) => {
         fail(new ConnectError({ host, port, reason: secure ? describeTlsError(err) : describeSocketError(err), cause: err }))
       })
     })
+  }
+
+  /** Both halves of an HTTP tunnel (transport/http-tunnel.ts) as this connection's byte stream. */
+  private async connectTunnel(path: string, signal?: AbortSignal): Promise<void> {
+    const { host, port, timeoutMs } = this.opts
+    let timer: NodeJS.Timeout | undefined
+    const abort = new AbortController()
+    const onAbort = (): void => abort.abort()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      const opened = openHttpTunnel(
+        {
+          host,
+          port,
+          path,
+          userAgent: this.opts.userAgent,
+          ...(this.opts.secure === true
+            ? { tls: { servername: this.opts.tls?.servername ?? (net.isIP(host) ? undefined : host), ca: this.opts.tls?.ca, rejectUnauthorized: this.opts.tls?.rejectUnauthorized ?? true } }
+            : {}),
+        },
+        abort.signal,
+      )
+      // A tunnel that opens after the timeout is closed at once.
+      opened.then((s) => abort.signal.aborted && s.destroy(), () => {})
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          abort.abort()
+          reject(new TimeoutError({ phase: 'connect', timeoutMs, detail: `to ${host}:${port} (HTTP tunnel)` }))
+        }, timeoutMs)
+      })
+      const stream = await Promise.race([opened, timeout])
+      this.socket = stream
+      this.state = 'open'
+      this.wire(stream)
+    } catch (err) {
+      this.state = 'closed'
+      throw err
+    } finally {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  private wire(socket: net.Socket | HttpTunnelStream): void {
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.reader.push(chunk)
+      } catch (err) {
+        this.fail(err instanceof RtspError ? err : new ClosedError('internal error while reading', { cause: err }))
+      }
+    })
+    socket.on('drain', () => this.onDrain?.())
+    socket.on('close', () => this.fail(new ClosedError('the server closed the connection')))
+    socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new ClosedError(describeSocketError(err), { cause: err })))
   }
 
   /**

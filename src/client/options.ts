@@ -11,7 +11,8 @@ import { InvalidArgumentError } from '../errors.js'
 export type TransportProtocol = 'tcp' | 'udp'
 
 /** 'auto' tries UDP and falls back to TCP (461, a TCP answer, or no UDP packet in time). */
-export type TransportChoice = TransportProtocol | 'auto'
+/** 'http': RTSP over HTTP (the QuickTime tunnel, for cameras behind firewalls that let only HTTP through), media interleaved in it. */
+export type TransportChoice = TransportProtocol | 'auto' | 'http'
 
 /** What every client session (pull or push) is configured with. */
 export interface SessionOptions {
@@ -51,6 +52,8 @@ export interface PullOptions extends SessionOptions {
   maxTimestampJumpS?: number
   /** UDP receive buffer asked for each RTP socket. Default 4 MiB. */
   udpReceiveBufferSize?: number
+  /** Tunnel the connection through HTTP (GET + POST with x-sessioncookie); media interleaved. Set by transport 'http'. */
+  httpTunnel?: boolean
   /** Where PLAY starts (RFC 2326 §12.29): seconds from the start (`npt=`), or a Date (`clock=`, recorders). Default `npt=0.000-`. */
   range?: PlayRange
 }
@@ -129,7 +132,7 @@ const SESSION_RULES: Rules = {
 
 const PULL_RULES: Rules = {
   ...SESSION_RULES,
-  transport: oneOf('auto', 'tcp', 'udp'),
+  transport: oneOf('auto', 'tcp', 'udp', 'http'),
   frameQueueSize: positiveInt,
   limits: object({ maxLineLength: positiveInt, maxHeaderCount: positiveInt, maxBodySize: positiveInt, maxGarbage: positiveInt }),
   rtcpIntervalMs: positiveMs,

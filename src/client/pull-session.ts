@@ -170,7 +170,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   clockSource: ClockSource = 'arrival'
 
   private readonly conn: RtspConnection
-  private readonly opts: Required<Omit<PullOptions, 'credentials' | 'signal' | 'limits' | 'tls' | 'udpFallback' | 'reorder' | 'maxTimestampJumpS' | 'range'>>
+  private readonly opts: Required<Omit<PullOptions, 'credentials' | 'signal' | 'limits' | 'tls' | 'udpFallback' | 'reorder' | 'maxTimestampJumpS' | 'range' | 'httpTunnel'>>
   /** The first PLAY's Range (PullOptions.range). */
   private readonly startRange: PlayRange | undefined
   /** A PLAY after the first is on its way: its reply moves the timeline on (seek) or resumes. */
@@ -246,6 +246,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       timeoutMs: this.opts.timeoutMs,
       userAgent: this.opts.userAgent,
       limits: options.limits,
+      ...(options.httpTunnel === true ? { httpTunnel: { path: `${target.url.pathname}${target.url.search}` } } : {}),
     })
     this.conn.onClose = (err) => {
       if (err !== undefined) this.fail(err)
