@@ -2,16 +2,19 @@
 /**
  * The latency harness of bench/latency.ts, also used by test/interop/webrtc-latency.test.ts:
  * a black → white source at known wall-clock times through ffmpeg (x264 zerolatency) into
- * an RtspServer with its HTTP side and into a hand werift relay; Chromium times the first
- * white frame of each path. See bench/latency.ts for the method.
+ * an RtspServer with its HTTP side, into a hand werift relay and into a hand fMP4 → WebSocket
+ * → MSE relay; Chromium times the first white frame of each path. See bench/latency.ts for
+ * the method.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import dgram from 'node:dgram'
 import { once } from 'node:events'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { chromium } from 'playwright-core'
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters } from 'werift'
+import { WebSocketServer, type WebSocket } from 'ws'
 import { RtspServer } from '../src/server/index.js'
 import { sleep } from './lib.js'
 
@@ -47,9 +50,10 @@ function frame(white: boolean): Buffer {
 const PAGE = `<!doctype html><meta charset="utf-8"><title>latency</title>
 <script type="module" src="/player.js"></script>
 <video id="relay" autoplay muted playsinline style="width:320px;height:240px"></video>
+<video id="mse-relay" autoplay muted playsinline style="width:320px;height:240px"></video>
 <script>
-window.events = { webrtc: [], mse: [], relay: [] }
-window.frameCounts = { webrtc: 0, mse: 0, relay: 0 }
+window.events = { webrtc: [], mse: [], relay: [], 'mse-relay': [] }
+window.frameCounts = { webrtc: 0, mse: 0, relay: 0, 'mse-relay': 0 }
 function watch(name, video) {
   const canvas = document.createElement('canvas')
   canvas.width = 4
@@ -79,6 +83,50 @@ window.startRelay = async () => {
   const res = await fetch('/relay', { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp })
   await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() })
   watch('relay', v)
+}
+// The hand MSE relay's player: a plain MediaSource + SourceBuffer fed from the WebSocket
+// (first message the MIME type, then the init segment, then one moof+mdat per frame).
+// Live edge: after each append, when the buffered end is more than 0.5 s ahead of
+// currentTime (as on the first fragments, which start mid-stream), jump to that end.
+window.startMseRelay = () => {
+  const v = document.getElementById('mse-relay')
+  const ms = new MediaSource()
+  v.src = URL.createObjectURL(ms)
+  const queue = []
+  let sb
+  const pump = () => {
+    if (!sb || sb.updating || queue.length === 0) return
+    sb.appendBuffer(queue.shift())
+  }
+  ms.addEventListener('sourceopen', () => {
+    const ws = new WebSocket(location.origin.replace('http', 'ws') + '/mse-relay')
+    ws.binaryType = 'arraybuffer'
+    ws.onmessage = (e) => {
+      if (typeof e.data === 'string') {
+        window.mseRelayMime = e.data
+        try { sb = ms.addSourceBuffer(e.data) } catch (err) { window.mseRelayError = String(err); return }
+        sb.mode = 'segments'
+        sb.addEventListener('updateend', () => {
+          const b = v.buffered
+          if (b.length > 0) {
+            const end = b.end(b.length - 1)
+            if (end - v.currentTime > 0.5) v.currentTime = end
+          }
+          if (v.paused) v.play().catch(() => {})
+          pump()
+        })
+        return
+      }
+      queue.push(e.data)
+      pump()
+    }
+  }, { once: true })
+  watch('mse-relay', v)
+  window.mseRelayState = () => ({
+    readyState: v.readyState, currentTime: v.currentTime, paused: v.paused, error: v.error && v.error.message,
+    buffered: [...Array(v.buffered.length).keys()].map((i) => [v.buffered.start(i), v.buffered.end(i)]),
+    mime: window.mseRelayMime, sourceBuffer: window.mseRelayError || !!sb, queued: queue.length,
+  })
 }
 window.startPlayers = async (ids) => {
   await customElements.whenDefined('rtspkit-player')
@@ -141,13 +189,80 @@ class HandRelay {
   }
 }
 
+/**
+ * ffmpeg → fragmented MP4 → WebSocket → MSE, by hand: ffmpeg's mp4 muxer writes one
+ * moof+mdat per frame to a pipe (frag_duration=1 µs closes a fragment at every packet);
+ * the relay cuts the byte stream at box boundaries, keeps ftyp+moov as the init segment
+ * for each new client and sends every moof+mdat pair as it arrives. A new client gets the
+ * init segment and then the live fragments; MSE drops them up to the next key frame.
+ */
+class HandMseRelay {
+  private readonly wss = new WebSocketServer({ noServer: true })
+  private readonly clients = new Set<WebSocket>()
+  private pending: Buffer = Buffer.alloc(0)
+  private init: Buffer[] = []
+  private initDone = false
+  private moof: Buffer | undefined
+  mime = 'video/mp4; codecs="avc1.42E01E"'
+
+  /** Bytes of ffmpeg's fMP4 output, in any chunking. */
+  push(chunk: Buffer): void {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
+    let off = 0
+    while (this.pending.length - off >= 8) {
+      const size = this.pending.readUInt32BE(off)
+      if (size < 8 || this.pending.length - off < size) break
+      const box = this.pending.subarray(off, off + size)
+      const type = box.toString('latin1', 4, 8)
+      off += size
+      if (!this.initDone && (type === 'ftyp' || type === 'moov')) {
+        this.init.push(Buffer.from(box))
+        if (type === 'moov') {
+          this.initDone = true
+          this.mime = `video/mp4; codecs="${avcCodec(box) ?? 'avc1.42E01E'}"`
+        }
+      } else if (type === 'moof') {
+        this.moof = Buffer.from(box)
+      } else if (type === 'mdat' && this.moof) {
+        const frag = Buffer.concat([this.moof, box])
+        this.moof = undefined
+        for (const ws of this.clients) ws.send(frag)
+      }
+    }
+    this.pending = this.pending.subarray(off)
+  }
+
+  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.send(this.mime)
+      ws.send(Buffer.concat(this.init))
+      this.clients.add(ws)
+      ws.on('close', () => this.clients.delete(ws))
+      ws.on('error', () => this.clients.delete(ws))
+    })
+  }
+
+  close(): void {
+    for (const ws of this.clients) ws.terminate()
+    this.wss.close()
+  }
+}
+
+/** `avc1.PPCCLL` from the avcC box inside a moov (ISO/IEC 14496-15 §5.3.3.1), if found. */
+function avcCodec(moov: Buffer): string | undefined {
+  const i = moov.indexOf('avcC', 0, 'latin1')
+  if (i < 0 || i + 8 > moov.length) return undefined
+  const hex = (b: number): string => b.toString(16).padStart(2, '0').toUpperCase()
+  return `avc1.${hex(moov[i + 5]!)}${hex(moov[i + 6]!)}${hex(moov[i + 7]!)}`
+}
+
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
   return sorted[i]!
 }
 
-export type LatencyPath = 'webrtc' | 'mse' | 'relay'
+export type LatencyPath = 'webrtc' | 'mse' | 'relay' | 'mse-relay'
 
 export interface LatencyResult {
   /** Switches to white after the warm-up. */
@@ -164,11 +279,12 @@ export interface LatencyResult {
 /** Run the source for `switches` black → white switches (after a warm-up) and time every path. */
 export async function measureLatency(opts: { switches: number; paths?: readonly LatencyPath[] }): Promise<LatencyResult> {
   const SWITCHES = opts.switches
-  const paths = opts.paths ?? ['webrtc', 'mse', 'relay']
+  const paths = opts.paths ?? ['webrtc', 'mse', 'relay', 'mse-relay']
   const rtsp = new RtspServer({ host: '127.0.0.1', port: 0 })
   await rtsp.listen()
   const relay = new HandRelay()
   const relayPort = await relay.listen()
+  const mseRelay = new HandMseRelay()
   const handler = rtsp.httpHandler()
   const httpServer = http.createServer((req, res) => {
     if (req.url === '/' && req.method === 'GET') {
@@ -195,24 +311,37 @@ export async function measureLatency(opts: { switches: number; paths?: readonly 
     }
     handler(req, res)
   })
-  httpServer.on('upgrade', rtsp.upgradeHandler())
+  const upgrade = rtsp.upgradeHandler()
+  httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (req.url === '/mse-relay') mseRelay.upgrade(req, socket, head)
+    else upgrade(req, socket, head)
+  })
   httpServer.listen(0, '127.0.0.1')
   await once(httpServer, 'listening')
   const origin = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}`
 
-  // One encode, two outputs: RTSP publish to our server and RTP to the hand relay. SPS/PPS
-  // before every key frame (dump_extra) so the relay's viewers can start at any key frame.
+  // One encode, two or three outputs: RTSP publish to our server, RTP to the hand WebRTC
+  // relay and (when measured) fragmented MP4 on stdout to the hand MSE relay. SPS/PPS
+  // before every key frame (dump_extra) so the relay's viewers can start at any key frame,
+  // and in the stream's extradata (global_header): the tee muxer does not ask for it, and
+  // without it the mp4 muxer writes an empty avcC that MSE rejects.
+  // The mp4 muxer closes a fragment when the next packet arrives (its duration is known
+  // only then), so the MSE relay gets each frame one frame period after it is encoded.
+  const withMseRelay = paths.includes('mse-relay')
+  const tee = [`[f=rtsp:rtsp_transport=tcp]${rtsp.url('live')}`, `[f=rtp:pkt_size=1200]rtp://127.0.0.1:${relayPort}`]
+  if (withMseRelay) tee.push('[f=mp4:movflags=frag_keyframe+empty_moov+default_base_moof:frag_duration=1:flush_packets=1]pipe:1')
   const ffmpeg: ChildProcess = spawn(
     'ffmpeg',
     [
       '-nostdin', '-v', 'error',
       '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${WIDTH}x${HEIGHT}`, '-framerate', String(FPS), '-i', 'pipe:0',
       '-map', '0:v', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-x264-params', 'sliced-threads=0',
-      '-profile:v', 'baseline', '-g', String(FPS), '-bf', '0', '-b:v', '1M', '-bsf:v', 'dump_extra=freq=keyframe',
-      '-f', 'tee', `[f=rtsp:rtsp_transport=tcp]${rtsp.url('live')}|[f=rtp:pkt_size=1200]rtp://127.0.0.1:${relayPort}`,
+      '-profile:v', 'baseline', '-g', String(FPS), '-bf', '0', '-b:v', '1M', '-flags:v', '+global_header', '-bsf:v', 'dump_extra=freq=keyframe',
+      '-f', 'tee', tee.join('|'),
     ],
-    { stdio: ['pipe', 'ignore', 'inherit'] },
+    { stdio: ['pipe', withMseRelay ? 'pipe' : 'ignore', 'inherit'] },
   )
+  ffmpeg.stdout?.on('data', (chunk: Buffer) => mseRelay.push(chunk))
   ffmpeg.stdin!.on('error', () => {})
 
   // Frames on a fixed schedule from t0, black until every path shows pictures; then, after
@@ -252,14 +381,15 @@ export async function measureLatency(opts: { switches: number; paths?: readonly 
   try {
     const page = await browser.newPage()
     await page.goto(origin)
-    await page.evaluate(`window.startPlayers(${JSON.stringify(paths.filter((p) => p !== 'relay'))})`)
+    await page.evaluate(`window.startPlayers(${JSON.stringify(paths.filter((p) => p === 'webrtc' || p === 'mse'))})`)
     if (paths.includes('relay')) await page.evaluate('window.startRelay()')
+    if (withMseRelay) await page.evaluate('window.startMseRelay()')
     // Every path has shown a second of pictures: start switching after the warm-up.
     const deadline = Date.now() + 30_000
     for (;;) {
       const counts = (await page.evaluate('window.frameCounts')) as Record<string, number>
       if (paths.every((p) => (counts[p] ?? 0) >= FPS)) break
-      if (Date.now() > deadline) throw new Error(`not every path plays after 30 s: frames shown ${JSON.stringify(counts)}`)
+      if (Date.now() > deadline) throw new Error(`not every path plays after 30 s: frames shown ${JSON.stringify(counts)}; hand MSE relay: ${JSON.stringify(await page.evaluate('window.mseRelayState?.()'))}`)
       await sleep(100)
     }
     firstSwitch = n + Math.ceil((WARMUP_MS / 1000) * FPS)
@@ -273,14 +403,15 @@ export async function measureLatency(opts: { switches: number; paths?: readonly 
     await browser.close()
     ffmpeg.kill('SIGTERM')
     await relay.close()
+    mseRelay.close()
     httpServer.closeAllConnections()
     httpServer.close()
     await rtsp.close()
   }
 
   const measured = switches
-  const latencies = { webrtc: [], mse: [], relay: [] } as Record<LatencyPath, number[]>
-  const bySwitch = { webrtc: [], mse: [], relay: [] } as Record<LatencyPath, Array<number | undefined>>
+  const latencies = { webrtc: [], mse: [], relay: [], 'mse-relay': [] } as Record<LatencyPath, number[]>
+  const bySwitch = { webrtc: [], mse: [], relay: [], 'mse-relay': [] } as Record<LatencyPath, Array<number | undefined>>
   for (const name of paths) {
     const seen = events[name] ?? []
     for (const s of measured) {

@@ -5,12 +5,16 @@
  * path shows pictures, after a 1.5 s warm-up, once a second): this process writes raw
  * 640x480 frames at 30 frames/s into ffmpeg (x264 ultrafast,
  * zerolatency, one slice per frame), noting when it hands over each first white frame.
- * ffmpeg's one encoded stream goes two ways (tee muxer):
+ * ffmpeg's one encoded stream goes three ways (tee muxer):
  *  - RTSP ANNOUNCE/RECORD to an RtspServer with its HTTP side: the path is watched through
  *    <rtspkit-player> over WebRTC (WHEP) and over MSE (WebSocket), as a user would;
  *  - plain RTP to UDP, relayed by hand to WebRTC with werift (the usual "ffmpeg → RTP →
- *    werift" sample: packets written to a track as they arrive).
- * Chromium shows all three at once in one page; each video's requestVideoFrameCallback
+ *    werift" sample: packets written to a track as they arrive);
+ *  - fragmented MP4 (one moof+mdat per frame) on ffmpeg's stdout, relayed by hand over a
+ *    WebSocket (init segment to each new client, then every fragment as it arrives) to a
+ *    plain MediaSource + SourceBuffer player that jumps to the end of the buffered range
+ *    whenever it is more than 0.5 s behind it.
+ * Chromium shows all four at once in one page; each video's requestVideoFrameCallback
  * reads the picture through a canvas and notes the expected display time of the first
  * white frame. Latency = that time − the time the white frame entered the encoder.
  *
@@ -22,10 +26,15 @@ import { envNumber, fixed, machineInfo, markdownTable, writeResult } from './lib
 const SWITCHES = envNumber('BENCH_SWITCHES', 12)
 
 const r = await measureLatency({ switches: SWITCHES })
-const labels = { webrtc: 'rtspkit WebRTC (WHEP)', mse: 'rtspkit MSE (WebSocket)', relay: 'hand relay: ffmpeg → RTP → werift → WebRTC' } as const
+const labels = {
+  webrtc: 'rtspkit WebRTC (WHEP)',
+  mse: 'rtspkit MSE (WebSocket)',
+  relay: 'hand relay: ffmpeg → RTP → werift → WebRTC',
+  'mse-relay': 'hand relay: ffmpeg → fMP4 → WebSocket → MSE',
+} as const
 const rows: string[][] = []
 const result: Record<string, unknown> = { machine: machineInfo(), switches: r.switches, transports: r.transports, chromium: r.chromium }
-for (const name of ['webrtc', 'mse', 'relay'] as const) {
+for (const name of ['webrtc', 'mse', 'relay', 'mse-relay'] as const) {
   const lat = r.latencies[name]
   rows.push([labels[name], `${lat.length}/${r.switches}`, fixed(percentile(lat, 50), 0), fixed(percentile(lat, 95), 0), fixed(lat[0] ?? Number.NaN, 0), fixed(lat[lat.length - 1] ?? Number.NaN, 0)])
   result[name] = { latenciesMs: lat, p50: percentile(lat, 50), p95: percentile(lat, 95) }
