@@ -140,6 +140,15 @@ window.startPlayers = async (ids) => {
     watch(id, p.video)
   }
 }
+// How far each MSE video plays behind the end of what it has buffered, in ms.
+window.bufferedAhead = () => {
+  const out = {}
+  const videos = { mse: document.getElementById('mse')?.video, 'mse-relay': document.getElementById('mse-relay') }
+  for (const [k, v] of Object.entries(videos)) {
+    if (v && v.buffered.length > 0) out[k] = Math.round((v.buffered.end(v.buffered.length - 1) - v.currentTime) * 1000)
+  }
+  return out
+}
 window.transports = () => Object.fromEntries([...document.querySelectorAll('rtspkit-player')].map((p) => [p.id, p.transport]))
 </script>`
 
@@ -271,6 +280,8 @@ export interface LatencyResult {
   latencies: Record<LatencyPath, number[]>
   /** Per path: latency of switch i (ms), or undefined when the path did not show it within a period. */
   bySwitch: Record<LatencyPath, Array<number | undefined>>
+  /** Per MSE path: buffered end − currentTime, ms, sampled once a period while switching. */
+  bufferedAheadMs: Record<string, number[]>
   /** The transport each player ended up on. */
   transports: unknown
   chromium: string
@@ -377,6 +388,7 @@ export async function measureLatency(opts: { switches: number; paths?: readonly 
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
   let events: Record<string, number[]> = {}
   let transports: unknown
+  const bufferedAheadMs: Record<string, number[]> = {}
   const chromiumVersion = browser.version()
   try {
     const page = await browser.newPage()
@@ -393,7 +405,13 @@ export async function measureLatency(opts: { switches: number; paths?: readonly 
       await sleep(100)
     }
     firstSwitch = n + Math.ceil((WARMUP_MS / 1000) * FPS)
-    await done
+    let finished = false
+    void done.then(() => (finished = true))
+    while (!finished) {
+      const ahead = (await page.evaluate('window.bufferedAhead()')) as Record<string, number>
+      for (const [k, v] of Object.entries(ahead)) (bufferedAheadMs[k] ??= []).push(v)
+      await Promise.race([done, sleep(PERIOD_MS)])
+    }
     events = (await page.evaluate('window.events')) as Record<string, number[]>
     transports = await page.evaluate('window.transports()')
   } finally {
@@ -420,5 +438,5 @@ export async function measureLatency(opts: { switches: number; paths?: readonly 
     }
     latencies[name] = bySwitch[name].filter((x): x is number => x !== undefined).sort((a, b) => a - b)
   }
-  return { switches: measured.length, latencies, bySwitch, transports, chromium: chromiumVersion }
+  return { switches: measured.length, latencies, bySwitch, bufferedAheadMs, transports, chromium: chromiumVersion }
 }

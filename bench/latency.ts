@@ -41,4 +41,9 @@ for (const name of ['webrtc', 'mse', 'relay', 'mse-relay'] as const) {
 }
 console.log(`Glass-to-glass latency, 640x480@30 x264 zerolatency, ${r.switches} black → white switches, loopback, Chromium ${r.chromium}:\n`)
 console.log(markdownTable(['path', 'switches seen', 'p50 ms', 'p95 ms', 'min ms', 'max ms'], rows))
+result.bufferedAheadMs = r.bufferedAheadMs
+for (const [k, xs] of Object.entries(r.bufferedAheadMs)) {
+  const sorted = [...xs].sort((a, b) => a - b)
+  console.log(`\n${k}: buffered ahead of currentTime, median ${fixed(percentile(sorted, 50), 0)} ms (${xs.length} samples)`)
+}
 console.log(`\nresult: ${await writeResult('latency', result)}`)
