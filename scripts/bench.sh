@@ -4,7 +4,9 @@
 # (lib.ts, h264-stream.ts, replay-server.ts).
 #   scripts/bench.sh            every entry
 #   scripts/bench.sh ingest     only bench/ingest.ts
-# Env for bench/ingest.ts: BENCH_SECONDS, BENCH_RUNS, BENCH_MBPS, BENCH_CONTENDERS.
+# Env for bench/ingest.ts: BENCH_SECONDS, BENCH_RUNS, BENCH_MBPS, BENCH_CONTENDERS, BENCH_UNPACED.
+# bench/scale.ts: BENCH_SESSIONS (100,500,1000), BENCH_SECONDS, BENCH_RUNS; bench/startup.ts: BENCH_REPEAT.
+# Each file's header gives its command line; BENCHMARKS.md records the results.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
