@@ -32,6 +32,7 @@ import type { PullSourceOptions } from './pull-source.js'
 import type { PullSupervisor } from '../client/supervisor.js'
 import type { ServerCredentials } from './auth.js'
 import { keyFrameProbe } from './keyframe.js'
+import { Base64Stream, looksLikeHttp, parseTunnelHead, tunnelReply } from './http-tunnel.js'
 import { ServerSession } from './session.js'
 import type { SessionHost, TrackTransport } from './session.js'
 import { Stream, StreamPublisher } from './stream.js'
@@ -128,6 +129,12 @@ class ServerConnection {
   readonly nonce = newNonce()
   /** The client broke the framing or a limit: its 400 is going out, nothing more is read. */
   private failed = false
+  /** The first bytes, while it is not known whether they open an HTTP tunnel; undefined once decided. */
+  private sniffed: Buffer | undefined = Buffer.alloc(0)
+  /** The GET half of an HTTP tunnel: its cookie. */
+  tunnelCookie: string | undefined
+  /** The POST half of an HTTP tunnel: its base64 decoder and the GET whose reader it feeds. */
+  private post: { decoder: Base64Stream; get: ServerConnection } | undefined
   private queue: Promise<void> = Promise.resolve()
   private readonly reader: RtspReader
 
@@ -162,22 +169,97 @@ class ServerConnection {
         }
       },
     })
-    socket.on('data', (chunk) => {
+    socket.on('data', (data: Buffer) => {
       if (this.failed) return
       this.lastActivity = performance.now()
-      try {
-        this.reader.push(chunk)
-      } catch (err) {
-        // A client that breaks the framing or a limit: say so and hang up, even if it never reads or closes.
-        const msg = err instanceof RtspError ? err.message : String(err)
-        this.server.logLine(`connection ${this.label}: ${msg}`)
-        this.failed = true
-        socket.pause()
-        if (!socket.destroyed) socket.end(serializeResponse({ status: 400, headers: { Server: USER_AGENT } }), () => socket.destroy())
+      let chunk: Buffer | undefined = data
+      if (this.sniffed !== undefined) chunk = this.sniff(data)
+      if (chunk === undefined || chunk.length === 0) return
+      if (this.post !== undefined) {
+        const get = this.post.get
+        let decoded: Buffer
+        try {
+          decoded = this.post.decoder.push(chunk)
+        } catch (why) {
+          this.server.logLine(`connection ${this.label}: HTTP tunnel POST: ${String(why)}`)
+          socket.destroy()
+          return
+        }
+        get.lastActivity = this.lastActivity
+        if (decoded.length > 0) get.feed(decoded)
+        return
       }
+      this.feed(chunk)
     })
     socket.on('error', () => {}) // 'close' follows
     socket.on('close', () => this.server.connectionClosed(this))
+  }
+
+  /**
+   * RTSP over HTTP (http-tunnel.ts): a connection that opens with an HTTP GET or POST with
+   * an x-sessioncookie is one half of a tunnel. Returns the bytes to read on, or undefined.
+   */
+  private sniff(data: Buffer): Buffer | undefined {
+    const buf = this.sniffed!.length === 0 ? data : Buffer.concat([this.sniffed!, data])
+    if (!looksLikeHttp(buf)) {
+      this.sniffed = undefined
+      return buf
+    }
+    let head
+    try {
+      head = parseTunnelHead(buf)
+    } catch (why) {
+      this.server.logLine(`connection ${this.label}: ${String(why)}`)
+      this.failed = true
+      this.socket.end('HTTP/1.0 400 Bad Request\r\nConnection: close\r\n\r\n', () => this.socket.destroy())
+      return undefined
+    }
+    if (head === undefined) {
+      this.sniffed = buf
+      return undefined
+    }
+    this.sniffed = undefined
+    if (head.method === 'GET') {
+      if (!this.server.tunnelOpened(head.cookie, this)) {
+        this.failed = true
+        this.socket.end('HTTP/1.0 409 Conflict\r\nConnection: close\r\n\r\n', () => this.socket.destroy())
+        return undefined
+      }
+      this.tunnelCookie = head.cookie
+      this.socket.write(tunnelReply(USER_AGENT))
+      return head.rest
+    }
+    const get = this.server.tunnelGet(head.cookie)
+    if (get === undefined) {
+      // Apple's note: a POST must follow its GET; the cookie names no open tunnel.
+      this.server.logLine(`connection ${this.label}: HTTP tunnel POST for a cookie with no GET`)
+      this.failed = true
+      this.socket.end('HTTP/1.0 403 Forbidden\r\nConnection: close\r\n\r\n', () => this.socket.destroy())
+      return undefined
+    }
+    this.post = { decoder: new Base64Stream(), get }
+    return head.rest
+  }
+
+  /** This connection is the POST half of the tunnel whose GET is `get`. */
+  feeds(get: ServerConnection): boolean {
+    return this.post?.get === get
+  }
+
+  /** Bytes of the RTSP stream: from this socket, or decoded from the POST half of a tunnel. */
+  feed(chunk: Buffer): void {
+    const socket = this.socket
+    if (this.failed) return
+    try {
+      this.reader.push(chunk)
+    } catch (err) {
+      // A client that breaks the framing or a limit: say so and hang up, even if it never reads or closes.
+      const msg = err instanceof RtspError ? err.message : String(err)
+      this.server.logLine(`connection ${this.label}: ${msg}`)
+      this.failed = true
+      socket.pause()
+      if (!socket.destroyed) socket.end(serializeResponse({ status: 400, headers: { Server: USER_AGENT } }), () => socket.destroy())
+    }
   }
 
   write(buf: Buffer): void {
@@ -219,6 +301,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly fileLoops = new Set<AbortController>()
   /** File paths → their source, for readers that seek (each gets its own playback from the file). */
   private readonly files = new Map<string, { source: FileSource; loop: boolean; inits: readonly SendTrackInit[]; playbacks: Set<StreamPublisher> }>()
+  /** HTTP tunnels (http-tunnel.ts): x-sessioncookie → the GET connection that carries the replies. */
+  private readonly tunnels = new Map<string, ServerConnection>()
   /** Pull sources (addPull): closed, with their TEARDOWN, in close(). */
   private readonly pullSources = new Set<PullSupervisor>()
   private readonly host: SessionHost
@@ -530,9 +614,26 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     this.connections.add(new ServerConnection(socket, this))
   }
 
+  /** @internal A tunnel's GET: false when its cookie is taken by another open tunnel. */
+  tunnelOpened(cookie: string, conn: ServerConnection): boolean {
+    if (this.tunnels.has(cookie)) return false
+    this.tunnels.set(cookie, conn)
+    return true
+  }
+
+  /** @internal The GET connection of a tunnel's POST. */
+  tunnelGet(cookie: string): ServerConnection | undefined {
+    return this.tunnels.get(cookie)
+  }
+
   /** @internal */
   connectionClosed(conn: ServerConnection): void {
     this.connections.delete(conn)
+    if (conn.tunnelCookie !== undefined && this.tunnels.get(conn.tunnelCookie) === conn) {
+      this.tunnels.delete(conn.tunnelCookie)
+      // The POST halves of this tunnel have nothing left to feed.
+      for (const c of this.connections) if (c.feeds(conn)) c.socket.destroy()
+    }
     for (const s of conn.sessions) {
       // TCP sessions live in their connection; UDP ones stay until TEARDOWN or timeout (RFC 2326 §3.6).
       if (s.socket === conn.socket || s.role === 'publisher') this.endSession(s, 'the client disconnected')
