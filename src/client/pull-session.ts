@@ -258,7 +258,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       const seek = this.replay?.seek === true
       if (this.replay !== undefined) this.replayed(res, seek)
       else this.applyRtpInfo(res)
-      this.nptAt = { range: rangeOf(res), pts: seek ? this.timelineEnd() : 0 }
+      // The reply's Range starts where the timeline stands now (the first PLAY: at 0).
+      this.nptAt = { range: rangeOf(res), pts: this.replay !== undefined ? this.timelineEnd() : 0 }
     }
     ;(this as EventEmitter).on('newListener', (event: string | symbol) => {
       // After the listener is added (newListener runs before): it gets the held frames first.
@@ -602,7 +603,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
         // RTP-Info maps each track's rtptime to the same PLAY start: tracks stay in sync.
         const d = ((au.rtpTimestamp - rt.rtpInfoTime) | 0) // signed 32-bit distance
         rt.base = ext - d
-        rt.offset = rt.rtpInfoPts
+        // After a seek or resume, a first unit from before rtptime still lands past the old end.
+        rt.offset = d < 0 && rt.rtpInfoPts > 0 ? rt.rtpInfoPts - d / track.clockRate : rt.rtpInfoPts
       } else {
         const m = this.clockSource === 'sender-reports' ? this.referenceMapping(rt, ext) : undefined
         if (m !== undefined) {
@@ -889,8 +891,6 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     const before = this.position
     if (this.state === 'paused') this.state = 'playing'
     this.lastMediaAt = performance.now()
-    if (!seek) return
-    const resumeAt = this.timelineEnd() + 0.001
     let entries: ReturnType<typeof parseRtpInfo> = []
     const info = res.headers.get('RTP-Info')
     try {
@@ -898,6 +898,9 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     } catch {
       entries = []
     }
+    // A resume is placed the same way, just past the end (the pause leaves no gap): GStreamer
+    // may resume a file media from an earlier point, rtspkit's server restarts its RTP clock.
+    const resumeAt = this.timelineEnd() + 0.001
     const range = rangeOf(res)
     const jump = before !== undefined && range?.unit === 'npt' && typeof range.start === 'number' ? range.start - before : 0
     for (const rt of this.runtimes) {
@@ -909,6 +912,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       rt.base = undefined
       rt.srUnixMs = undefined
       rt.srSynced = false
+      if (!seek) continue
       rt.discontinuities++
       if (rt.framesReceived > 0) this.emit('discontinuity', rt.track, jump)
     }
