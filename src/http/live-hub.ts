@@ -3,6 +3,7 @@
  * the first look, replaced when a new stream takes the path), plus cameras pulled on demand
  * (opened by the first viewer, closed a while after the last).
  */
+import { ClosedError } from '../errors.js'
 import type { PullSourceOptions } from '../server/pull-source.js'
 import type { Stream, StreamPublisher } from '../server/stream.js'
 import { LivePath } from './live-path.js'
@@ -13,6 +14,9 @@ export interface LiveServerLike {
   liveStream(path: string): Stream | undefined
   paths(): Array<{ path: string; kind: string; codecs: string; readers: number }>
   addPull(path: string, url: string, options?: PullSourceOptions): Promise<{ publisher: StreamPublisher; skipped: string[] }>
+  /** Paths the server pulls on demand, and their stream (connected by the call when closed). */
+  onDemandPaths?(): string[]
+  openOnDemand?(path: string): Promise<Stream | undefined>
 }
 
 export class LiveHub {
@@ -60,6 +64,28 @@ export class LiveHub {
       }
       return lp
     }
+    const openOnDemand = this.server.openOnDemand
+    if (openOnDemand !== undefined && this.server.onDemandPaths?.().includes(p) === true) {
+      // The server's own on-demand path: it closes the upstream itself once no viewer of any
+      // kind is left (this path's tap counts as one), so closing here has nothing to do.
+      if (lp === undefined || lp.ended) {
+        lp = new LivePath(
+          p,
+          {
+            kind: 'on-demand',
+            open: async () => {
+              const stream = await openOnDemand.call(this.server, p)
+              if (stream === undefined) throw new ClosedError(`/${p} is no longer served`)
+              return stream
+            },
+            close: async () => {},
+          },
+          this.options,
+        )
+        this.#paths.set(p, lp)
+      }
+      return lp
+    }
     const stream = this.server.liveStream(p)
     if (stream === undefined || stream.ended) return undefined
     if (lp === undefined || lp.ended || lp.stream !== stream) {
@@ -74,6 +100,7 @@ export class LiveHub {
   pathNames(): string[] {
     const names = new Set(this.server.paths().map((p) => p.path))
     for (const p of this.#onDemand.keys()) names.add(p)
+    for (const p of this.server.onDemandPaths?.() ?? []) names.add(p)
     return [...names].sort()
   }
 

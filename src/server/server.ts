@@ -29,6 +29,8 @@ import type { UdpPortPair } from '../transport/udp.js'
 import { ServerAuth, newNonce } from './auth.js'
 import { startPullSource } from './pull-source.js'
 import type { PullSourceOptions } from './pull-source.js'
+import { OnDemandPull } from './on-demand.js'
+import type { OnDemandOptions } from './on-demand.js'
 import type { PullSupervisor } from '../client/supervisor.js'
 import type { ServerCredentials } from './auth.js'
 import { keyFrameProbe } from './keyframe.js'
@@ -305,6 +307,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly tunnels = new Map<string, ServerConnection>()
   /** Pull sources (addPull): closed, with their TEARDOWN, in close(). */
   private readonly pullSources = new Set<PullSupervisor>()
+  /** Pulled paths opened by their first viewer (addPull with onDemand). */
+  private readonly onDemand = new Map<string, OnDemandPull>()
   private readonly host: SessionHost
   private udp: UdpPortPair | undefined
   private sweepTimer: NodeJS.Timeout | undefined
@@ -371,6 +375,27 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   url(path: string): string {
     const h = this.opts.host === '0.0.0.0' ? '127.0.0.1' : this.opts.host === '::' ? '[::1]' : isIPv6(this.opts.host) ? `[${this.opts.host}]` : this.opts.host
     return `rtsp://${h}:${this.boundPort}/${normalizePath(path)}`
+  }
+
+  /**
+   * The stream of an on-demand path, connecting its source when closed; undefined for another path.
+   * @internal
+   */
+  async openOnDemand(path: string): Promise<Stream | undefined> {
+    const entry = this.onDemand.get(normalizePath(path))
+    return entry?.stream()
+  }
+
+  /** Paths whose source is pulled on demand (open or not). @internal */
+  onDemandPaths(): string[] {
+    return [...this.onDemand.keys()]
+  }
+
+  /** Viewers of `stream` of any kind: its readers (the HTTP side's tap among them) and reader sessions not yet playing. */
+  private viewersOf(stream: Stream): number {
+    let n = stream.readers.size
+    for (const s of this.sessions.values()) if (s.stream === stream && s.role === 'reader' && s.state !== 'closed') n++
+    return n
   }
 
   /** Paths served now, with their codecs. */
@@ -514,8 +539,36 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
    * it drops, fanned out to every reader here. Tracks the server cannot forward as they are
    * (MJPEG, LATM without a known config) are left out and listed in the result.
    */
-  async addPull(path: string, url: string, options: PullSourceOptions = {}): Promise<{ publisher: StreamPublisher; skipped: string[] }> {
-    const claim = this.claim(path, 'a pulled source')
+  async addPull(path: string, url: string, options?: PullSourceOptions & { onDemand?: false }): Promise<{ publisher: StreamPublisher; skipped: string[] }>
+  /**
+   * With `onDemand: true` the source is pulled only while someone watches: the first viewer of
+   * any kind (an RTSP reader's DESCRIBE, a browser viewer) connects it and waits for its tracks,
+   * later viewers share that one pull, and it closes `closeAfterMs` (default 10 s) after the
+   * last viewer leaves. Nothing is connected by this call.
+   */
+  async addPull(path: string, url: string, options: PullSourceOptions & OnDemandOptions & { onDemand: true }): Promise<{ publisher: undefined; skipped: [] }>
+  async addPull(
+    path: string,
+    url: string,
+    options: PullSourceOptions & OnDemandOptions & { onDemand?: boolean } = {},
+  ): Promise<{ publisher: StreamPublisher | undefined; skipped: string[] }> {
+    const { onDemand, closeAfterMs, ...pullOptions } = options
+    if (onDemand === true) {
+      const p = this.claim(path, 'a pulled source', { check: true }).path
+      const entry = new OnDemandPull(
+        p,
+        async () => (await this.pullNow(p, url, pullOptions)).publisher,
+        (stream) => this.viewersOf(stream),
+        closeAfterMs !== undefined ? { closeAfterMs } : {},
+      )
+      this.onDemand.set(p, entry)
+      return { publisher: undefined, skipped: [] }
+    }
+    return this.pullNow(path, url, pullOptions)
+  }
+
+  private async pullNow(path: string, url: string, options: PullSourceOptions): Promise<{ publisher: StreamPublisher; skipped: string[] }> {
+    const claim = this.claim(path, 'a pulled source', { onDemand: true })
     const p = claim.path
     let source: Awaited<ReturnType<typeof startPullSource>>
     try {
@@ -540,13 +593,17 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     }
   }
 
-  /** Take `path` for a source of this process, or say who holds it. */
-  private claim(path: string, source: string): PathClaim {
+  /**
+   * Take `path` for a source of this process, or say who holds it. `onDemand`: the path's own
+   * on-demand source connecting; `check`: only check (an on-demand path holds its name itself).
+   */
+  private claim(path: string, source: string, how: { onDemand?: boolean; check?: boolean } = {}): PathClaim {
     if (this.state === 'closed') throw new StateError({ action: 'publish', state: 'closed', allowed: ['new', 'listening'] })
     const p = normalizePath(path)
-    const taken = this.whyTaken(p)
+    const taken = this.whyTaken(p) ?? (how.onDemand !== true && this.onDemand.has(p) ? `path /${p} is served from a source pulled on demand` : undefined)
     if (taken !== undefined) throw new InvalidArgumentError(`${taken}; choose another path`)
     const claim: PathClaim = { path: p, source }
+    if (how.check === true) return claim
     this.claims.set(p, claim)
     return claim
   }
@@ -561,6 +618,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     const served = this.streams.has(path)
     if (claim !== undefined) return served ? `path /${path} is served from ${claim.source}` : `path /${path} is reserved for ${claim.source} that is starting`
     if (served) return `path /${path} is served from another publisher`
+    if (conn !== undefined && this.onDemand.has(path)) return `path /${path} is served from a source pulled on demand`
     if (this.isAnnounced(path) && conn?.announced?.path !== path) return `path /${path} is being announced by another publisher`
     return undefined
   }
@@ -587,6 +645,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
     clearInterval(this.sweepTimer)
     this.#http?.close()
     for (const a of this.fileLoops) a.abort()
+    for (const d of this.onDemand.values()) d.close('the server is shutting down')
     for (const p of [...this.publishers.values()]) p.close('the server is shutting down')
     for (const s of [...this.sessions.values()]) this.endSession(s, 'the server is shutting down')
     for (const c of this.connections) c.socket.destroy()
@@ -756,8 +815,18 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         return undefined
       case 'DESCRIBE': {
         const { path, url } = parseRequestPath(req.url)
-        const stream = this.streams.get(path)
+        let stream = this.streams.get(path)
         await this.authorize(conn, req, path, 'read')
+        // An on-demand path connects its source now (after the reader is authorized); the
+        // pull's own connect timeout bounds the wait.
+        if (stream === undefined && this.onDemand.has(path)) {
+          try {
+            stream = await this.openOnDemand(path)
+          } catch (err) {
+            if (!(err instanceof RtspError)) throw err
+            throw refuse(503, `the source of /${path} could not be opened: ${err.message}`)
+          }
+        }
         if (stream === undefined) throw refuse(404, `no stream at /${path}`)
         headers.set('Content-Base', url.endsWith('/') ? url : `${url}/`)
         return stream.sdp
