@@ -66,7 +66,7 @@ Pull one server's stream and push it to another, without re-encoding.
 `,
   serve: `Usage: rtspkit serve [--host 127.0.0.1] [--port 8554] [--user U --password P]
                     [--session-timeout <s>] [--pull-transport auto|tcp|udp] [--quiet]
-                    [<path>=<file|rtsp-url> ...]
+                    [--on-demand [--close-after <s>]] [<path>=<file|rtsp-url> ...]
 
 Serve files (looped live) and other servers' streams (pulled once) on paths; publishers
 may push to any other path. The password may come from RTSPKIT_PASSWORD instead.
@@ -74,6 +74,9 @@ may push to any other path. The password may come from RTSPKIT_PASSWORD instead.
                              (see README "Recording cameras"); kill -HUP reloads it
   -p, --port <port>          default 8554; 0 picks a free one
   -q, --quiet                no session log lines
+  --on-demand                pull rtsp:// sources only while someone watches (RTSP or browser)
+  --close-after <s>          with --on-demand: close a source this long after its last viewer
+                             (default 10)
   --http <port>              also serve the browser live view (player pages, MSE, WebRTC,
                              live .mp4, snapshots) on this HTTP port; 0 picks a free one
   --http-host <address>      HTTP address (default 127.0.0.1: this machine only)

@@ -37,6 +37,9 @@ export async function serve(argv: string[]): Promise<number> {
       password: { type: 'string' },
       'session-timeout': { type: 'string' },
       'pull-transport': { type: 'string' },
+      // rtsp:// sources pulled only while someone watches, closed <s> after the last viewer.
+      'on-demand': { type: 'boolean', default: false },
+      'close-after': { type: 'string' },
       quiet: { type: 'boolean', short: 'q', default: false },
       // The HTTP side (browser live view) on its own port, same process and paths.
       http: { type: 'string' },
@@ -85,6 +88,8 @@ export async function serve(argv: string[]): Promise<number> {
     return { path: arg.slice(0, eq), file: arg.slice(eq + 1) }
   })
   const pullTransport = parseTransport(values['pull-transport'])
+  if (values['close-after'] !== undefined && !values['on-demand']) throw new UsageError('--close-after goes with --on-demand')
+  const closeAfterMs = parsePositiveNumber('--close-after', values['close-after'], 10) * 1000
   const sessionTimeoutS = parsePositiveNumber('--session-timeout', values['session-timeout'], 60)
   const log = values.quiet ? undefined : (line: string) => process.stderr.write(`rtspkit serve: ${line}\n`)
 
@@ -100,6 +105,12 @@ export async function serve(argv: string[]): Promise<number> {
     try {
       const lines: string[] = []
       for (const { path, file } of files) {
+        if (/^rtsps?:\/\//i.test(file) && values['on-demand']) {
+          // Connected by the first viewer (RTSP or browser), closed closeAfterMs after the last.
+          await server.addPull(path, file, { transport: pullTransport, timeoutMs: 10_000, readTimeoutMs: 10_000, onDemand: true, closeAfterMs })
+          lines.push(`  ${'{url}'}/${path.replace(/^\/+|\/+$/g, '')}  ${redactUrl(file)} (relayed on demand, closed ${closeAfterMs / 1000} s after the last viewer)`)
+          continue
+        }
         if (/^rtsps?:\/\//i.test(file)) {
           // Another server's stream (a camera): pulled once, reconnected, served to every reader here.
           const { publisher, skipped } = await server.addPull(path, file, { transport: pullTransport, timeoutMs: 10_000, readTimeoutMs: 10_000 })

@@ -32,6 +32,8 @@ interface RunningPath {
   key: string
   publisher: StreamPublisher | undefined
   recording: { stop(): Promise<void> } | undefined
+  /** Frees an on-demand path (it has no publisher while no one watches). */
+  remove?: () => void
 }
 
 export interface ApplyResult {
@@ -123,6 +125,9 @@ export class ConfigServer {
     const run: RunningPath = { config: p, key: pathKey(p), publisher: undefined, recording: undefined }
     if (p.source?.kind === 'file') {
       run.publisher = await this.server.addFile(p.name, p.source.file)
+    } else if (p.source?.kind === 'rtsp' && p.onDemand !== undefined) {
+      const pull = { transport: this.options.pullTransport ?? 'auto', timeoutMs: 10_000, readTimeoutMs: 10_000 } as const
+      run.remove = (await this.server.addPull(p.name, p.source.url, { ...pull, onDemand: true, closeAfterMs: p.onDemand.closeAfterS * 1000 })).remove
     } else if (p.source?.kind === 'rtsp') {
       const { publisher, skipped } = await this.server.addPull(p.name, p.source.url, { transport: this.options.pullTransport ?? 'auto', timeoutMs: 10_000, readTimeoutMs: 10_000 })
       run.publisher = publisher
@@ -135,6 +140,7 @@ export class ConfigServer {
   private async stopPath(run: RunningPath): Promise<void> {
     await run.recording?.stop()
     run.publisher?.close('the path was removed from the config')
+    run.remove?.()
   }
 
   /** Record the server's own stream of `p` (reconnecting); until it exists, try every recordRetryMs. */
@@ -207,5 +213,5 @@ export class ConfigServer {
 }
 
 function pathKey(p: PathConfig): string {
-  return JSON.stringify({ source: p.source, record: p.record })
+  return JSON.stringify({ source: p.source, record: p.record, onDemand: p.onDemand })
 }

@@ -40,6 +40,8 @@ export interface PathConfig {
   /** A file (served looped) or an rtsp(s):// URL (pulled, reconnected); none: publishers push here. */
   source: { kind: 'file'; file: string } | { kind: 'rtsp'; url: string } | undefined
   record: PathRecordConfig | undefined
+  /** An rtsp:// source pulled only while watched, closed this long (s) after the last viewer. */
+  onDemand?: { closeAfterS: number }
   /** Users allowed on this path besides the global ones. */
   users: readonly ConfigUser[]
 }
@@ -64,7 +66,7 @@ export class ConfigError extends InvalidArgumentError {
 
 const TOP_KEYS = new Set(['server', 'users', 'paths'])
 const SERVER_KEYS = new Set(['host', 'port'])
-const PATH_KEYS = new Set(['source', 'sourceOnDemand', 'record', 'users'])
+const PATH_KEYS = new Set(['source', 'sourceOnDemand', 'sourceOnDemandCloseAfter', 'record', 'users'])
 const RECORD_KEYS = new Set(['path', 'segment', 'keep', 'maxSize'])
 const USER_KEYS = new Set(['user', 'password', 'actions'])
 
@@ -106,8 +108,15 @@ export function parseServeConfig(text: string, file: string): ServeConfig {
     }
     if (p.sourceOnDemand !== undefined) {
       if (typeof p.sourceOnDemand !== 'boolean') c.fail([...at, 'sourceOnDemand'], 'sourceOnDemand must be true or false')
-      // The embedded server pulls a source once, always; a recorded path needs it always anyway.
-      if (p.sourceOnDemand === true) c.fail([...at, 'sourceOnDemand'], 'sourceOnDemand: true is not supported yet; remove it (the source is pulled always)')
+      if (p.sourceOnDemand === true && source?.kind !== 'rtsp') c.fail([...at, 'sourceOnDemand'], 'sourceOnDemand applies to rtsp:// sources only')
+      // A recording reads the path all the time, so its source would never close.
+      if (p.sourceOnDemand === true && p.record !== undefined) c.fail([...at, 'sourceOnDemand'], 'a recorded path is pulled always; remove sourceOnDemand or record')
+    }
+    let onDemand: PathConfig['onDemand']
+    if (p.sourceOnDemandCloseAfter !== undefined && p.sourceOnDemand !== true) c.fail([...at, 'sourceOnDemandCloseAfter'], 'sourceOnDemandCloseAfter needs sourceOnDemand: true')
+    if (p.sourceOnDemand === true) {
+      const after = p.sourceOnDemandCloseAfter
+      onDemand = { closeAfterS: after === undefined ? 10 : c.wrap([...at, 'sourceOnDemandCloseAfter'], () => parseDuration('sourceOnDemandCloseAfter', after as string | number)) }
     }
     let record: PathRecordConfig | undefined
     if (p.record !== undefined) {
@@ -122,7 +131,7 @@ export function parseServeConfig(text: string, file: string): ServeConfig {
         maxSize: r.maxSize === undefined ? undefined : c.wrap([...at, 'record', 'maxSize'], () => parseSize('maxSize', r.maxSize as string | number)),
       }
     }
-    paths.set(name, { name, source, record, users: c.users([...at, 'users'], p.users) })
+    paths.set(name, { name, source, record, ...(onDemand !== undefined ? { onDemand } : {}), users: c.users([...at, 'users'], p.users) })
   }
   if (paths.size === 0) c.fail(['paths'], 'no paths; add at least one')
   return { host: server.host as string | undefined, port, users, paths }

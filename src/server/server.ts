@@ -544,14 +544,14 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
    * With `onDemand: true` the source is pulled only while someone watches: the first viewer of
    * any kind (an RTSP reader's DESCRIBE, a browser viewer) connects it and waits for its tracks,
    * later viewers share that one pull, and it closes `closeAfterMs` (default 10 s) after the
-   * last viewer leaves. Nothing is connected by this call.
+   * last viewer leaves. Nothing is connected by this call; `remove()` frees the path again.
    */
-  async addPull(path: string, url: string, options: PullSourceOptions & OnDemandOptions & { onDemand: true }): Promise<{ publisher: undefined; skipped: [] }>
+  async addPull(path: string, url: string, options: PullSourceOptions & OnDemandOptions & { onDemand: true }): Promise<{ publisher: undefined; skipped: []; remove(): void }>
   async addPull(
     path: string,
     url: string,
     options: PullSourceOptions & OnDemandOptions & { onDemand?: boolean } = {},
-  ): Promise<{ publisher: StreamPublisher | undefined; skipped: string[] }> {
+  ): Promise<{ publisher: StreamPublisher | undefined; skipped: string[]; remove?(): void }> {
     const { onDemand, closeAfterMs, ...pullOptions } = options
     if (onDemand === true) {
       const p = this.claim(path, 'a pulled source', { check: true }).path
@@ -562,7 +562,12 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
         closeAfterMs !== undefined ? { closeAfterMs } : {},
       )
       this.onDemand.set(p, entry)
-      return { publisher: undefined, skipped: [] }
+      const remove = (): void => {
+        if (this.onDemand.get(p) !== entry) return
+        this.onDemand.delete(p)
+        entry.close('the path was removed')
+      }
+      return { publisher: undefined, skipped: [], remove }
     }
     return this.pullNow(path, url, pullOptions)
   }

@@ -14,6 +14,7 @@ import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startGstServer } from '../helpers/gst-server.js'
 import { RtspClient, RtspServer } from '../../src/index.js'
+import { killChild, readUntil, spawnCli, waitForExit } from '../helpers/cli.js'
 
 /** A TCP proxy to `port` that counts the connections made through it and those still open. */
 async function countingProxy(port: number): Promise<{ port: number; opened: () => number; open: () => number; close: () => Promise<void> }> {
@@ -137,4 +138,23 @@ test('addPull onDemand: a source that cannot be opened answers DESCRIBE 503; ano
     return true
   })
   assert.deepEqual(server.paths(), [])
+})
+
+test('rtspkit serve --on-demand: the camera is connected by the first reader and closed --close-after later', { timeout: 60_000 }, async (t) => {
+  const cam = await startGstServer()
+  t.after(() => cam.stop())
+  const proxy = await countingProxy(cam.port)
+  t.after(() => proxy.close())
+  const child = spawnCli(['serve', '--port', '0', '--on-demand', '--close-after', '0.3', `cam=rtsp://127.0.0.1:${proxy.port}/h264`])
+  t.after(() => killChild(child))
+  const m = await readUntil(child.stdout!, /(rtsp:\/\/127\.0\.0\.1:\d+\/cam)\s.*on demand/, 20_000)
+  await sleep(300)
+  assert.equal(proxy.opened(), 0, 'no upstream before a reader')
+  const session = await new RtspClient({ transport: 'tcp' }).pull(m[1]!)
+  for await (const f of session.frames()) if (f.keyFrame) break
+  assert.equal(proxy.opened(), 1)
+  await session.close()
+  await until(() => proxy.open() === 0, 10_000, 'the upstream to close')
+  child.kill('SIGTERM')
+  assert.equal((await waitForExit(child, 15_000)).code, 0)
 })

@@ -36,6 +36,12 @@ test('a complete config: sources, recording, users', () => {
   assert.equal(c.paths.get('live')!.source, undefined)
 })
 
+test('sourceOnDemand: an rtsp:// source pulled while watched, closed sourceOnDemandCloseAfter after the last viewer', () => {
+  const c = parseServeConfig('paths:\n  door:\n    source: rtsp://127.0.0.1/door\n    sourceOnDemand: true\n    sourceOnDemandCloseAfter: 30s\n  gate:\n    source: rtsp://127.0.0.1/gate\n    sourceOnDemand: true\n', 'c.yml')
+  assert.deepEqual(c.paths.get('door')!.onDemand, { closeAfterS: 30 })
+  assert.deepEqual(c.paths.get('gate')!.onDemand, { closeAfterS: 10 })
+})
+
 test('JSON is read by the same parser', () => {
   const c = parseServeConfig(JSON.stringify({ paths: { cam: { source: 'a.mp4', record: { path: 'r/%s.ts', segment: 30 } } } }, null, 2), 'c.json')
   assert.equal(c.paths.get('cam')!.record!.segment, 30)
@@ -50,6 +56,9 @@ test('mistakes name the file, the line and the key; passwords stay out of messag
     [GOOD.replace('source: rtsp://u:p@127.0.0.1:554/stream1', 'source: http://u:p@cam/x'), 8, /only files and rtsp:\/\//],
     [GOOD.replace('  lobby:\n', '  lobby:\n    sourceOnDemand: yes\n'), 19, /sourceOnDemand must be true or false/],
     [GOOD.replace('    source: clips/lobby.mp4\n', '    source: [x\n'), 20, /not valid YAML\/JSON/],
+    [GOOD.replace('  lobby:\n', '  lobby:\n    sourceOnDemand: true\n'), 19, /sourceOnDemand applies to rtsp:\/\/ sources only/],
+    [GOOD.replace('    record:\n', '    sourceOnDemand: true\n    record:\n'), 9, /a recorded path is pulled always/],
+    [GOOD.replace('  lobby:\n', '  lobby:\n    sourceOnDemandCloseAfter: 5\n'), 19, /needs sourceOnDemand: true/],
     ['paths:\n  cam:\n    record:\n      segment: 1m\n', 3, /record needs path/],
   ]
   for (const [text, line, message] of cases) {
