@@ -12,13 +12,14 @@ import { OpusPacketizer } from './opus/packetizer.js'
 import { OPUS_CLOCK_RATE, opusMediaDescription } from './opus/sdp.js'
 import { G711Packetizer } from './g711/packetizer.js'
 import { g711MediaDescription } from './g711/sdp.js'
+import { MjpegPacketizer } from './mjpeg/packetizer.js'
 import type { CodecDetails } from './types.js'
 import type { MediaDescription } from '../sdp/types.js'
 
 /** What a sender (push session, server stream) knows of one track before packetizing. */
 export interface SendTrackInit {
   type: 'video' | 'audio'
-  /** 'H264', 'H265', 'AAC', 'OPUS', 'PCMA', 'PCMU' (any case). */
+  /** 'H264', 'H265', 'AAC', 'OPUS', 'PCMA', 'PCMU', 'JPEG' (MJPEG: one JPEG file per frame; any case). */
   codec: string
   /** RTP clock; default 90000 for video, the AAC sample rate for AAC. A different value is refused. */
   clockRate?: number
@@ -44,7 +45,7 @@ export interface SendTrack {
   parameterSets: Buffer[]
 }
 
-export const SENDABLE_CODECS = 'H264, H265, AAC, OPUS, PCMA, PCMU'
+export const SENDABLE_CODECS = 'H264, H265, AAC, OPUS, PCMA, PCMU, JPEG'
 
 /**
  * Build the packetizer and SDP media description for one track. Shared by push sessions
@@ -96,6 +97,24 @@ export function createSendTrack(init: SendTrackInit, index: number, opts: { ssrc
       pt = init.payloadType ?? (clockRate === 8000 && channels === 1 ? (codec === 'PCMU' ? 0 : 8) : pt)
       packetizer = new G711Packetizer({ ...writer, payloadType: pt, sampleRate: clockRate, channels })
       media = g711MediaDescription({ codec, sampleRate: clockRate, channels, payloadType: pt, control })
+      break
+    }
+    case 'JPEG': {
+      // RFC 3551 §6: JPEG is static payload type 26 at 90 kHz (RFC 2435); the rtpmap is
+      // redundant for it but some clients look only there.
+      clockRate = 90000
+      pt = init.payloadType ?? 26
+      packetizer = new MjpegPacketizer({ ...writer, payloadType: pt })
+      media = {
+        type: 'video',
+        port: 0,
+        protocol: 'RTP/AVP',
+        formats: [pt],
+        rtpmap: new Map([[pt, { payloadType: pt, encoding: 'JPEG', clockRate }]]),
+        fmtp: new Map(),
+        attributes: [],
+        control,
+      }
       break
     }
     default:

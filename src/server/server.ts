@@ -537,7 +537,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> {
   /**
    * Serve another server's (or a camera's) stream on `path`: pulled once, reconnected when
    * it drops, fanned out to every reader here. Tracks the server cannot forward as they are
-   * (MJPEG, LATM without a known config) are left out and listed in the result.
+   * (LATM without a known config, codecs with no packetizer here) are left out and listed in the result.
    */
   async addPull(path: string, url: string, options?: PullSourceOptions & { onDemand?: false }): Promise<{ publisher: StreamPublisher; skipped: string[] }>
   /**
