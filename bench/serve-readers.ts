@@ -8,6 +8,11 @@
  * only counts the bytes it receives (interleaved frames, or RTP datagrams) and drops them.
  *
  *   node --import tsx bench/serve-readers.ts URL N [tcp|udp]
+ *   node --import tsx bench/serve-readers.ts ws://HOST:PORT/PATH/ws N ws
+ *
+ * With `ws` each viewer is what a browser's MSE player asks of rtspkit's HTTP side: one
+ * WebSocket to /<path>/ws that receives the init segment and a moof/mdat per frame; it
+ * counts the bytes of each binary message and drops them.
  *
  * stdout, one JSON line each:
  *   {"ready":N,"failed":["reader 3: ..."]}   once every reader is playing (or failed)
@@ -17,6 +22,7 @@
 import * as dgram from 'node:dgram'
 import * as net from 'node:net'
 import { createInterface } from 'node:readline'
+import WebSocket from 'ws'
 
 const HEADER_END = Buffer.from('\r\n\r\n')
 const CONNECT_TIMEOUT_MS = 30_000
@@ -150,6 +156,37 @@ class Reader {
   }
 }
 
+/** An MSE viewer over WebSocket (rtspkit's /<path>/ws): JSON control messages, binary fMP4. */
+class WsViewer {
+  bytes = 0
+  closed = false
+  private readonly ws: WebSocket
+
+  constructor(url: URL) {
+    this.ws = new WebSocket(url)
+    this.ws.on('close', () => {
+      this.closed = true
+    })
+    this.ws.on('error', () => {})
+  }
+
+  play(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.ws.on('message', (data: Buffer, binary: boolean) => {
+        if (!binary) return
+        this.bytes += data.length
+        resolve()
+      })
+      this.ws.once('close', () => reject(new Error('WebSocket closed before media')))
+      this.ws.once('error', reject)
+    })
+  }
+
+  close(): void {
+    this.ws.terminate()
+  }
+}
+
 /** Two UDP sockets on an even port and the next one (RFC 3550 §11), with large receive buffers. */
 async function bindPair(): Promise<[dgram.Socket, dgram.Socket]> {
   const bind = (port: number): Promise<dgram.Socket | undefined> =>
@@ -200,18 +237,18 @@ function resolveControl(base: string, control: string): string {
 async function main(): Promise<void> {
   const [urlArg, nArg, transportArg = 'tcp'] = process.argv.slice(2)
   const n = Number(nArg)
-  if (urlArg === undefined || !Number.isInteger(n) || n < 1 || (transportArg !== 'tcp' && transportArg !== 'udp')) {
-    process.stderr.write('usage: serve-readers.ts URL N [tcp|udp]\n')
+  if (urlArg === undefined || !Number.isInteger(n) || n < 1 || (transportArg !== 'tcp' && transportArg !== 'udp' && transportArg !== 'ws')) {
+    process.stderr.write('usage: serve-readers.ts URL N [tcp|udp|ws]\n')
     process.exit(2)
   }
   const url = new URL(urlArg)
-  const readers: Reader[] = []
+  const readers: Array<Reader | WsViewer> = []
   const failed: string[] = []
   // Connect in groups of 20 so that a server's accept queue is not the thing measured.
   for (let i = 0; i < n; i += 20) {
     const group: Promise<void>[] = []
     for (let j = i; j < Math.min(n, i + 20); j++) {
-      const r = new Reader(url, j, transportArg)
+      const r = transportArg === 'ws' ? new WsViewer(url) : new Reader(url, j, transportArg)
       readers.push(r)
       let timer: NodeJS.Timeout | undefined
       const timeout = new Promise<never>((_, reject) => {

@@ -16,6 +16,9 @@
  *   BENCH_SECONDS=10 BENCH_RUNS=3 BENCH_READERS=1,10,100 node --import tsx bench/serve.ts
  *
  * BENCH_TRANSPORT=udp: the readers take RTP over UDP (a port pair each) instead of TCP.
+ * BENCH_TRANSPORT=mse: the viewers are browser MSE players' WebSockets (/bench/ws on
+ * `rtspkit serve --http 0`: an init segment, then a moof/mdat per frame); rtspkit only, as
+ * gst-rtsp-server has no HTTP side.
  * BENCH_BASELINE_CLI=path/to/cli/main.js adds another build of rtspkit (say the commit before
  * a change) as a third contender, `rtspkit-baseline`, measured in the same run.
  */
@@ -59,12 +62,17 @@ interface Contender extends NamedContender {
 
 const BASELINE_CLI = process.env['BENCH_BASELINE_CLI']
 
+const TRANSPORT = process.env.BENCH_TRANSPORT ?? 'tcp'
+const MSE = TRANSPORT === 'mse'
+
 function rtspkit(name: string, cli: string, unavailable: () => string | undefined): Contender {
   return {
     name,
     command: process.execPath,
-    args: (file) => [cli, 'serve', '--quiet', '--port', '0', `bench=${file}`],
-    urlFrom: (line) => /listening on (rtsp:\/\/\S+)/.exec(line)?.[1]?.concat('/bench'),
+    args: (file) => [cli, 'serve', '--quiet', '--port', '0', ...(MSE ? ['--http', '0'] : []), `bench=${file}`],
+    urlFrom: MSE
+      ? (line) => /watch in a browser at http(:\/\/\S+?)\/?$/.exec(line)?.[1]?.replace(/^/, 'ws').concat('/bench/ws')
+      : (line) => /listening on (rtsp:\/\/\S+)/.exec(line)?.[1]?.concat('/bench'),
     unavailable,
   }
 }
@@ -83,6 +91,7 @@ const CONTENDERS: Contender[] = [
       const port = /^PORT (\d+)/.exec(line)?.[1]
       return port === undefined ? undefined : `rtsp://127.0.0.1:${port}/bench`
     },
+    ...(MSE ? { unavailable: () => 'gst-rtsp-server has no MSE over WebSocket' } : {}),
   },
 ]
 
@@ -118,8 +127,6 @@ interface RunRecord {
   windowSeconds?: number
 }
 
-const TRANSPORT = process.env.BENCH_TRANSPORT ?? 'tcp'
-
 async function measure(c: Contender, file: string, n: number, seconds: number, run: number): Promise<RunRecord> {
   const base = { contender: c.name, readers: n, run }
   const server = start(c.command, c.args(file))
@@ -128,7 +135,7 @@ async function measure(c: Contender, file: string, n: number, seconds: number, r
     let url: string | undefined
     while (url === undefined) url = c.urlFrom(await server.out.next(20_000))
     const pid = server.child.pid!
-    readers = start(process.execPath, ['--import', 'tsx', READERS, url, String(n), TRANSPORT])
+    readers = start(process.execPath, ['--import', 'tsx', READERS, url, String(n), MSE ? 'ws' : TRANSPORT])
     const ready = JSON.parse(await readers.out.next(60_000 + 500 * n)) as { ready: number; failed: string[] }
     if (ready.failed.length > 0) return { ...base, ok: false, note: `${ready.failed.length} reader(s) failed: ${ready.failed[0]}` }
     // Every reader past its first key frame (rtspkit gates joins on key frames), then warm up.
@@ -183,7 +190,7 @@ async function main(): Promise<void> {
   const runs = Math.round(envNumber('BENCH_RUNS', 3))
   const counts = (process.env.BENCH_READERS ?? '1,10,100').split(',').map((s) => Number(s.trim()))
   if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`BENCH_READERS=${process.env.BENCH_READERS}: want e.g. 1,10,100`)
-  if (TRANSPORT !== 'tcp' && TRANSPORT !== 'udp') throw new Error(`BENCH_TRANSPORT=${TRANSPORT}: want tcp or udp`)
+  if (TRANSPORT !== 'tcp' && TRANSPORT !== 'udp' && !MSE) throw new Error(`BENCH_TRANSPORT=${TRANSPORT}: want tcp, udp or mse`)
   const { contenders, skipped } = pickContenders(CONTENDERS)
   // GStreamer plays the file once (no loop): it must outlast connect + warm-up + window.
   const fileSeconds = Math.max(60, Math.ceil(seconds) + 40)
