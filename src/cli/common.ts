@@ -5,7 +5,9 @@ import type { TlsOptions } from '../client/connection.js'
 import { parseRtspUrl } from '../util/url.js'
 
 const CONNECT_HELP = `Connection options:
-  --transport auto|tcp|udp   auto (default) tries UDP, then falls back to TCP
+  --transport auto|tcp|udp|http
+                             auto (default) tries UDP, then falls back to TCP; http tunnels
+                             RTSP over HTTP (the QuickTime tunnel) for cameras behind firewalls
   --timeout <ms>             handshake, reply and media timeout (default 10000)
   --ca <file>                rtsps://: trust this CA certificate (PEM)
   --insecure                 rtsps://: do not verify the server certificate
@@ -27,13 +29,15 @@ Connect, play until the first key frame, tear down, and print the server and its
 with their codec details. --json prints them as one JSON object on stdout.
 
 ${CONNECT_HELP}`,
-  pull: `Usage: rtspkit pull <url> -o <file|-> [--format mp4|mov|ts|h264|h265|mjpeg|aac] [--duration <s>]
-                   [--transport auto|tcp|udp] [--timeout <ms>] [--reconnect] [--quiet]
+  pull: `Usage: rtspkit pull <url> -o <file|-> [--format mp4|mov|ts|h264|h265|mjpeg|aac] [--start <pos>]
+                   [--duration <s>] [--transport auto|tcp|udp|http] [--timeout <ms>] [--reconnect] [--quiet]
 
-Record a stream until --duration (-t) elapses or Ctrl-C / SIGTERM, then finalize the file.
+Record a stream until --duration (-t) seconds of media are in, or Ctrl-C / SIGTERM, then finalize the file.
   -o, --output <file|->      the file to write; - writes to stdout (then --format is needed)
   -f, --format <format>      mp4, mov, ts, h264, h265, mjpeg or aac (default: from the extension)
-  -t, --duration <s>         stop after this many seconds
+  --start <pos>              start at this position: [hh:]mm:ss or seconds (Range: npt=), or an ISO
+                             UTC time for recorders (Range: clock=)
+  -t, --duration <s>         stop after this many seconds of media (media time, like ffmpeg's -t)
   --reconnect                reconnect with backoff when the stream drops; one continuous file
                              (with --segment: an outage ends a segment, logged as a gap)
   --segment <duration>       record segments of this length (10s, 10m, 1h), cut at key frames;

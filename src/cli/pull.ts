@@ -110,7 +110,11 @@ export async function pull(argv: string[]): Promise<number> {
     }
     const stop = () => void session.close()
     signal.addEventListener('abort', stop, { once: true })
-    const durationTimer = durationS !== undefined ? setTimeout(stop, durationS * 1000) : undefined
+    // --duration is media time, as ffmpeg's -t: the frames of the first durationS seconds
+    // (a wall-clock timer would record more on a machine that falls behind and catches up).
+    // The timer only ends a stream that stalls (it then ends by the read timeout anyway).
+    const durationTimer = durationS !== undefined ? setTimeout(stop, durationS * 1000 + timeoutMs) : undefined
+    let firstPts: number | undefined
 
     let recorder: Awaited<ReturnType<typeof createRecorder>> | undefined
     const started = performance.now()
@@ -143,6 +147,10 @@ export async function pull(argv: string[]): Promise<number> {
         }, 500)
       }
       for await (const frame of session.frames()) {
+        if (durationS !== undefined) {
+          firstPts ??= frame.pts
+          if (frame.pts - firstPts >= durationS) break
+        }
         for (const d of frame.data) mediaBytes += d.length
         if (recorder === undefined) {
           if (awaitsInBandConfig(session.tracks) && performance.now() < holdUntil && pending.length < 4096) {
