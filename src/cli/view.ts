@@ -1,6 +1,6 @@
 /**
  * `rtspkit view <rtsp-url>`: watch one camera in the browser. The embedded server pulls the
- * camera on demand (first browser viewer; closed a while after the last) and its HTTP side
+ * camera on demand (first viewer, browser or RTSP; closed a while after the last) and its HTTP side
  * serves the player page; the command prints the page's URL (`--open` opens it).
  * Also the HTTP side helpers of `serve --http` and `demo --web`.
  */
@@ -113,7 +113,7 @@ export async function view(argv: string[]): Promise<number> {
     try {
       await server.listen()
       const hub = server.httpSide({ lingerMs: lingerS * 1000 }).hub
-      hub.addOnDemandPull(path, url, { transport, timeoutMs, readTimeoutMs: timeoutMs })
+      await server.addPull(path, url, { transport, timeoutMs, readTimeoutMs: timeoutMs, onDemand: true, closeAfterMs: lingerS * 1000 })
       // Open the camera once now: a wrong URL or password is reported here, not in the page.
       const media = hub.media(path)!
       const tracks = await new Promise<readonly LiveTrack[]>((resolve, reject) => {
@@ -134,7 +134,7 @@ export async function view(argv: string[]): Promise<number> {
       })
       const page = `${web.origin}/${path}/`
       say(`${redactUrl(url)}: ${tracks.map(trackLine).join(' + ')}`)
-      say(`also on RTSP at ${server.url(path)} while a browser watches`)
+      say(`also on RTSP at ${server.url(path)}`)
       process.stdout.write(`${page}\n`)
       if (values.open) openBrowser(page, say)
       if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))

@@ -158,3 +158,26 @@ test('rtspkit serve --on-demand: the camera is connected by the first reader and
   child.kill('SIGTERM')
   assert.equal((await waitForExit(child, 15_000)).code, 0)
 })
+
+test('rtspkit view: an RTSP reader alone opens the camera again after --linger (no browser needed)', { timeout: 60_000 }, async (t) => {
+  const cam = await startGstServer()
+  t.after(() => cam.stop())
+  const proxy = await countingProxy(cam.port)
+  t.after(() => proxy.close())
+  const child = spawnCli(['view', `rtsp://127.0.0.1:${proxy.port}/h264`, '--http', '0', '--port', '0', '--linger', '0.3', '--transport', 'tcp'])
+  t.after(() => killChild(child))
+  let log = ''
+  child.stderr!.on('data', (b: Buffer) => (log += b.toString()))
+  await readUntil(child.stdout!, /^http:\/\/\S+\/cam\/$/m, 20_000)
+  // view opens the camera once to check it, then lets it go after --linger.
+  await until(() => /also on RTSP at rtsp:\/\/\S+/.test(log), 5_000, 'the RTSP URL line')
+  const rtspUrl = /also on RTSP at (rtsp:\/\/\S+)/.exec(log)![1]!
+  await until(() => proxy.open() === 0, 10_000, 'the check connection to close')
+  assert.equal(proxy.opened(), 1)
+  const session = await new RtspClient({ transport: 'tcp' }).pull(rtspUrl)
+  for await (const f of session.frames()) if (f.keyFrame) break
+  await session.close()
+  assert.equal(proxy.opened(), 2, 'the RTSP reader opened the camera')
+  child.kill('SIGTERM')
+  assert.equal((await waitForExit(child, 15_000)).code, 0)
+})
