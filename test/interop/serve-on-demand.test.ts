@@ -11,6 +11,9 @@ import type { IncomingMessage } from 'node:http'
 import * as net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { once } from 'node:events'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startGstServer } from '../helpers/gst-server.js'
 import { RtspClient, RtspServer } from '../../src/index.js'
@@ -178,6 +181,38 @@ test('rtspkit view: an RTSP reader alone opens the camera again after --linger (
   for await (const f of session.frames()) if (f.keyFrame) break
   await session.close()
   assert.equal(proxy.opened(), 2, 'the RTSP reader opened the camera')
+  child.kill('SIGTERM')
+  assert.equal((await waitForExit(child, 15_000)).code, 0)
+})
+
+test('serve --config: sourceOnDemand pulls on the first reader and closes sourceOnDemandCloseAfter later; a reload removing it frees the path', { timeout: 60_000 }, async (t) => {
+  const cam = await startGstServer()
+  t.after(() => cam.stop())
+  const proxy = await countingProxy(cam.port)
+  t.after(() => proxy.close())
+  const dir = await mkdtemp(join(tmpdir(), 'rtspkit-on-demand-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const cfg = join(dir, 'rtspkit.yml')
+  await writeFile(cfg, `paths:\n  door:\n    source: rtsp://127.0.0.1:${proxy.port}/h264\n    sourceOnDemand: true\n    sourceOnDemandCloseAfter: 0.3\n  live:\n`)
+  const child = spawnCli(['serve', '--config', cfg, '--port', '0'])
+  t.after(() => killChild(child))
+  const m = await readUntil(child.stdout!, /listening on (rtsp:\/\/127\.0\.0\.1:\d+)/, 20_000)
+  await sleep(300)
+  assert.equal(proxy.opened(), 0, 'no upstream before a reader')
+  const session = await new RtspClient({ transport: 'tcp' }).pull(`${m[1]}/door`)
+  for await (const f of session.frames()) if (f.keyFrame) break
+  await session.close()
+  assert.equal(proxy.opened(), 1)
+  await until(() => proxy.open() === 0, 10_000, 'the upstream to close')
+
+  // Reloaded without the path: it is no longer served (and opens nothing).
+  let log = ''
+  child.stderr!.on('data', (b: Buffer) => (log += b.toString()))
+  await writeFile(cfg, 'paths:\n  live:\n')
+  child.kill('SIGHUP')
+  await until(() => /reloaded .*removed door/.test(log), 10_000, 'the reload')
+  await assert.rejects(new RtspClient({ transport: 'tcp' }).pull(`${m[1]}/door`), (err: Error & { status?: number }) => err.status === 404)
+  assert.equal(proxy.opened(), 1)
   child.kill('SIGTERM')
   assert.equal((await waitForExit(child, 15_000)).code, 0)
 })
