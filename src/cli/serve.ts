@@ -56,6 +56,7 @@ export async function serve(argv: string[]): Promise<number> {
     if (positionals.length > 0 || values.user !== undefined) {
       throw new UsageError('--config takes paths and users from the file: give no <path>=<source> or --user with it')
     }
+    if (values['on-demand'] || values['close-after'] !== undefined) throw new UsageError('--on-demand is for <path>=<rtsp-url> arguments; in a config file set sourceOnDemand: true on the path')
     const { serveConfig } = await import('./serve-config.js')
     return serveConfig({
       file: values.config,
