@@ -32,12 +32,13 @@ ${CONNECT_HELP}`,
   pull: `Usage: rtspkit pull <url> -o <file|-> [--format mp4|mov|ts|h264|h265|mjpeg|aac] [--start <pos>]
                    [--duration <s>] [--transport auto|tcp|udp|http] [--timeout <ms>] [--reconnect] [--quiet]
 
-Record a stream until --duration (-t) seconds of media are in, or Ctrl-C / SIGTERM, then finalize the file.
+Record a stream for --duration (-t) seconds, or until Ctrl-C / SIGTERM, then finalize the file.
   -o, --output <file|->      the file to write; - writes to stdout (then --format is needed)
   -f, --format <format>      mp4, mov, ts, h264, h265, mjpeg or aac (default: from the extension)
   --start <pos>              start at this position: [hh:]mm:ss or seconds (Range: npt=), or an ISO
                              UTC time for recorders (Range: clock=)
-  -t, --duration <s>         stop after this many seconds of media (media time, like ffmpeg's -t)
+  -t, --duration <s>         stop this many seconds after the first frame (media time, like
+                             ffmpeg's -t, or wall time when the stream thins out)
   --reconnect                reconnect with backoff when the stream drops; one continuous file
                              (with --segment: an outage ends a segment, logged as a gap)
   --segment <duration>       record segments of this length (10s, 10m, 1h), cut at key frames;

@@ -110,10 +110,11 @@ export async function pull(argv: string[]): Promise<number> {
     }
     const stop = () => void session.close()
     signal.addEventListener('abort', stop, { once: true })
-    // --duration is media time, as ffmpeg's -t: the frames of the first durationS seconds
-    // (a wall-clock timer would record more on a machine that falls behind and catches up).
-    // The timer only ends a stream that stalls (it then ends by the read timeout anyway).
-    const durationTimer = durationS !== undefined ? setTimeout(stop, durationS * 1000 + timeoutMs) : undefined
+    // --duration counts from the first frame, in media time (as ffmpeg's -t) and in wall time,
+    // whichever ends first: a machine that falls behind and catches up in a burst gets no
+    // more than durationS of media, a camera slow to send its first frame is not cut short,
+    // and a stream that ends or thins out stops on time.
+    let durationTimer: NodeJS.Timeout | undefined
     let firstPts: number | undefined
 
     let recorder: Awaited<ReturnType<typeof createRecorder>> | undefined
@@ -148,7 +149,10 @@ export async function pull(argv: string[]): Promise<number> {
       }
       for await (const frame of session.frames()) {
         if (durationS !== undefined) {
-          firstPts ??= frame.pts
+          if (firstPts === undefined) {
+            firstPts = frame.pts
+            durationTimer = setTimeout(stop, durationS * 1000)
+          }
           if (frame.pts - firstPts >= durationS) break
         }
         for (const d of frame.data) mediaBytes += d.length
