@@ -12,10 +12,10 @@ import { once } from 'node:events'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { chromium } from 'playwright-core'
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters } from 'werift'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { RtspServer } from '../src/server/index.js'
+import { launchChromium } from '../test/helpers/chromium.js'
 import { sleep } from './lib.js'
 
 const WIDTH = 640
@@ -24,16 +24,6 @@ const FPS = 30
 /** A black → white switch every PERIOD_MS; white for half of it. */
 const PERIOD_MS = 1000
 const WARMUP_MS = 1500
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--autoplay-policy=no-user-gesture-required',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-gpu',
-]
 
 /** Wall-clock milliseconds with sub-millisecond resolution (the page uses the same clock). */
 const wallNow = (): number => performance.timeOrigin + performance.now()
@@ -385,7 +375,7 @@ export async function measureLatency(opts: { switches: number; paths?: readonly 
 
   // Wait until the path is published, then open the page.
   for (let i = 0; i < 100 && !rtsp.paths().some((p) => p.path === 'live' || p.path === '/live'); i++) await sleep(50)
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+  const browser = await launchChromium()
   let events: Record<string, number[]> = {}
   let transports: unknown
   const bufferedAheadMs: Record<string, number[]> = {}

@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { launchChromium } from '../helpers/chromium.js'
 import { killChild, readUntil, spawnCli } from '../helpers/cli.js'
 import { startGstServer, type GstServer } from '../helpers/gst-server.js'
 
 const SAMPLE = new URL('../../assets/sample.mp4', import.meta.url).pathname
-const ARGS = ['--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-gpu']
 
 describe('browser live view from the CLI', { timeout: 120_000 }, () => {
   let gst: GstServer
@@ -18,7 +18,7 @@ describe('browser live view from the CLI', { timeout: 120_000 }, () => {
   before(async () => {
     ;[gst, browser] = await Promise.all([
       startGstServer({ user: 'admin', password: 'gst-pw-7731' }),
-      chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS }),
+      launchChromium(),
     ])
   })
   after(async () => {

@@ -10,8 +10,9 @@ import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test, type TestContext } from 'node:test'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { RtspServer } from '../../src/server/index.js'
+import { launchChromium } from '../helpers/chromium.js'
 import { startGstServer, type GstServer } from '../helpers/gst-server.js'
 import { runProcess } from '../helpers/cli.js'
 import { openFileSource } from '../../src/input/file-source.js'
@@ -19,16 +20,6 @@ import { openFileSource } from '../../src/input/file-source.js'
 const SAMPLE = new URL('../../assets/sample.mp4', import.meta.url).pathname
 /** The README's screenshot: rewritten only with UPDATE_SCREENSHOT=1 (else into the temp folder). */
 const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1' ? new URL('../../assets/player.png', import.meta.url).pathname : join(tmpdir(), `rtspkit-player-${process.pid}.png`)
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--autoplay-policy=no-user-gesture-required',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-gpu',
-]
 
 // One NAL per frame (sliced-threads=false): what cameras send.
 const VIDEO =
@@ -93,7 +84,7 @@ describe('browser live view (MSE, .mp4)', { timeout: 180_000 }, () => {
   before(async () => {
     ;[gst, browser] = await Promise.all([
       startGstServer({ extra: { pcma: `${VIDEO} ${PCMA}`, opus: `${VIDEO} ${OPUS}`, h265: H265 } }),
-      chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS }),
+      launchChromium(),
     ])
     rtsp = new RtspServer({ port: 0 })
     await rtsp.addFile('file', SAMPLE)

@@ -10,11 +10,13 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { handleWhep } from '../../src/http/whep-route.js'
 import { RtspServer } from '../../src/server/index.js'
 import { WhepRegistry } from '../../src/webrtc/whep-registry.js'
+import { launchChromium } from '../helpers/chromium.js'
 import { startGstServer, type GstServer } from '../helpers/gst-server.js'
+import { closeReason } from '../helpers/whep.js'
 import { pullLiveMedia, startPageServer, WHEP_PAGE, type PulledMedia } from './webrtc-live.js'
 
 const VIDEO =
@@ -23,16 +25,6 @@ const VIDEO =
 const OPUS = 'audiotestsrc is-live=true wave=sine freq=440 ! audioconvert ! audioresample ! opusenc ! rtpopuspay name=pay1 pt=97'
 const PCMA = 'audiotestsrc is-live=true wave=sine freq=440 ! audioconvert ! audioresample ! audio/x-raw,rate=8000,channels=1 ! alawenc ! rtppcmapay name=pay1 pt=8'
 const AAC = 'audiotestsrc is-live=true ! audioconvert ! avenc_aac ! rtpmp4gpay name=pay1 pt=97'
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--autoplay-policy=no-user-gesture-required',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-gpu',
-]
 
 interface PageStats {
   currentTime: number
@@ -64,7 +56,7 @@ describe('WHEP into Chromium', { timeout: 120_000 }, () => {
   before(async () => {
     ;[gst, browser, dir] = await Promise.all([
       startGstServer({ extra: { opus: `${VIDEO} ${OPUS}`, pcma: `${VIDEO} ${PCMA}`, aac: `${VIDEO} ${AAC}` } }),
-      chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS }),
+      launchChromium(),
       mkdtemp(join(tmpdir(), 'rtspkit-whep-')),
     ])
   })
@@ -115,32 +107,21 @@ describe('WHEP into Chromium', { timeout: 120_000 }, () => {
     }
   }
 
-  test('H.264 + Opus from gst-rtsp-server', async () => {
-    const media = await pullLiveMedia(gst.url('/opus'))
-    try {
-      await play(media, { width: 640, height: 480, audio: true })
-    } finally {
-      await media.close()
-    }
-  })
-
-  test('H.264 + PCMA from gst-rtsp-server', async () => {
-    const media = await pullLiveMedia(gst.url('/pcma'))
-    try {
-      await play(media, { width: 640, height: 480, audio: true })
-    } finally {
-      await media.close()
-    }
-  })
-
-  test('H.264 + AAC: video only, with a note saying why', async () => {
-    const media = await pullLiveMedia(gst.url('/aac'))
-    try {
-      await play(media, { width: 640, height: 480, audio: false, note: /AAC audio cannot go over WebRTC/ })
-    } finally {
-      await media.close()
-    }
-  })
+  const cases: Array<[name: string, mount: string, audio: boolean, note?: RegExp]> = [
+    ['H.264 + Opus from gst-rtsp-server', '/opus', true],
+    ['H.264 + PCMA from gst-rtsp-server', '/pcma', true],
+    ['H.264 + AAC: video only, with a note saying why', '/aac', false, /AAC audio cannot go over WebRTC/],
+  ]
+  for (const [name, mount, audio, note] of cases) {
+    test(name, async () => {
+      const media = await pullLiveMedia(gst.url(mount))
+      try {
+        await play(media, { width: 640, height: 480, audio, note })
+      } finally {
+        await media.close()
+      }
+    })
+  }
 
   test('a viewer that closes its tab without DELETE is released', async () => {
     const media = await pullLiveMedia(gst.url('/opus'))
@@ -154,13 +135,7 @@ describe('WHEP into Chromium', { timeout: 120_000 }, () => {
       await page.evaluate(`window.start('/cam/whep')`)
       await waitStats(page, (s) => (s.framesDecoded ?? 0) > 0, 10_000, 'first decoded frame')
       const session = registry.list()[0]!
-      const closed = new Promise<string>((resolve) => {
-        const prev = session.onClose
-        session.onClose = (x, reason) => {
-          prev?.(x, reason)
-          resolve(reason)
-        }
-      })
+      const closed = closeReason(session)
       const t0 = Date.now()
       await page.close()
       const reason = await closed

@@ -13,6 +13,7 @@ import type { LiveMedia, LiveTrack, LiveViewer } from '../../../src/http/live-me
 import { handleWhep } from '../../../src/http/whep-route.js'
 import { WhepRegistry } from '../../../src/webrtc/whep-registry.js'
 import { PPS, SPS } from '../../vectors/h264.js'
+import { closeReason } from '../../helpers/whep.js'
 
 /** A path whose subscribers get a tiny H.264 stream (an IDR every 30 frames) at 30 frames/s. */
 function fakeMedia(tracks: LiveTrack[]): LiveMedia & { viewers: Set<LiveViewer> } {
@@ -133,13 +134,7 @@ describe('handleWhep', () => {
       assert.match(await r2.text(), /already has 1 WebRTC viewers/)
       // Nobody applies the answer: the session closes after connectTimeoutMs and is forgotten.
       const s = registry.list()[0]!
-      const closed = new Promise<string>((resolve) => {
-        const prev = s.onClose
-        s.onClose = (x, reason) => {
-          prev?.(x, reason)
-          resolve(reason)
-        }
-      })
+      const closed = closeReason(s)
       assert.match(await closed, /no WebRTC connection within 1000 ms/)
       assert.equal(registry.size, 0)
       assert.equal(media.viewers.size, 0)
@@ -174,13 +169,7 @@ describe('handleWhep', () => {
     await a.pc.setRemoteDescription({ type: 'answer', sdp: await r.text() })
     await a.pc.connectionStateChange.watch((s) => s === 'connected', 10_000)
     const s = registry.list()[0]!
-    const closed = new Promise<string>((resolve) => {
-      const prev = s.onClose
-      s.onClose = (x, reason) => {
-        prev?.(x, reason)
-        resolve(reason)
-      }
-    })
+    const closed = closeReason(s)
     const t0 = Date.now()
     await a.pc.close()
     const reason = await closed
