@@ -39,16 +39,8 @@ const debugEnabled = debug.enabled
 /** Header values as they were on the wire, redacted; repeated names give arrays. */
 export type DiagnosticHeaders = Record<string, string | string[]>
 
-/** `rtspkit:client:request`: a request the client wrote (a 401 retry is a second request). */
-export interface ClientRequestMessage {
-  /** Numbers the client's connections in this process, from 1: pairs requests with replies. */
-  connectionId: number
-  host: string
-  port: number
-  method: string
-  /** Request-URI, without user info. */
-  url: string
-  cseq: number
+/** Headers and body of a request or response, as every such message carries them. */
+export interface DiagnosticWireParts {
   /** `Authorization` shows its scheme only (`Digest <redacted>`). */
   headers: DiagnosticHeaders
   /** Text bodies (SDP, parameters), user info in URLs removed; binary bodies are left out. */
@@ -56,20 +48,26 @@ export interface ClientRequestMessage {
   bodyLength: number
 }
 
-/** `rtspkit:client:response`: the reply matched to a request. */
-export interface ClientResponseMessage {
+/** What a client request and the response to it share. */
+export interface ClientExchange {
+  /** Numbers the client's connections in this process, from 1: pairs requests with replies. */
   connectionId: number
   host: string
   port: number
-  /** The request it answers. */
+  /** The request's method (in a response: the request it answers). */
   method: string
+  /** Request-URI, without user info. */
   url: string
   cseq: number
+}
+
+/** `rtspkit:client:request`: a request the client wrote (a 401 retry is a second request). */
+export interface ClientRequestMessage extends ClientExchange, DiagnosticWireParts {}
+
+/** `rtspkit:client:response`: the reply matched to a request. */
+export interface ClientResponseMessage extends ClientExchange, DiagnosticWireParts {
   status: number
   reason: string
-  headers: DiagnosticHeaders
-  body?: string
-  bodyLength: number
   /** From writing the request to reading this reply. */
   durationMs: number
 }
@@ -118,8 +116,8 @@ export interface ClientTransportChangeMessage {
   reason: string
 }
 
-/** `rtspkit:server:request`: a request the embedded server read. */
-export interface ServerRequestMessage {
+/** What a request the server read and its reply to it share. */
+export interface ServerExchange {
   /** Numbers the server's client connections in this process, from 1. */
   connectionId: number
   remoteAddress: string
@@ -127,24 +125,15 @@ export interface ServerRequestMessage {
   method: string
   url: string
   cseq: number | undefined
-  headers: DiagnosticHeaders
-  body?: string
-  bodyLength: number
 }
 
+/** `rtspkit:server:request`: a request the embedded server read. */
+export interface ServerRequestMessage extends ServerExchange, DiagnosticWireParts {}
+
 /** `rtspkit:server:response`: the server's reply to a request. */
-export interface ServerResponseMessage {
-  connectionId: number
-  remoteAddress: string
-  remotePort: number
-  method: string
-  url: string
-  cseq: number | undefined
+export interface ServerResponseMessage extends ServerExchange, DiagnosticWireParts {
   status: number
   reason: string
-  headers: DiagnosticHeaders
-  body?: string
-  bodyLength: number
 }
 
 /** `rtspkit:server:session`: a server session started (PLAY or RECORD) or ended. */
@@ -197,11 +186,16 @@ function redactHeaders(headers: Headers): DiagnosticHeaders {
 }
 
 /** RTSP bodies are SDP or text parameters; anything that is not UTF-8 text stays out. */
-function textBody(body: Buffer | string | undefined): { body?: string; bodyLength: number } {
+function textBody(body: Buffer | string | undefined): Omit<DiagnosticWireParts, 'headers'> {
   if (body === undefined || body.length === 0) return { bodyLength: 0 }
   const text = typeof body === 'string' ? body : body.toString('utf8')
   if (text.includes('\uFFFD') || /[\u0000-\u0008\u000e-\u001f]/.test(text)) return { bodyLength: body.length }
   return { body: redactText(text), bodyLength: typeof body === 'string' ? Buffer.byteLength(body) : body.length }
+}
+
+/** What every request and response message carries after its own fields: headers and body, redacted. */
+function wireParts(headers: Headers, body: Buffer | string | undefined): DiagnosticWireParts {
+  return { headers: redactHeaders(headers), ...textBody(body) }
 }
 
 function headerLines(headers: DiagnosticHeaders): string {
@@ -213,6 +207,11 @@ function headerLines(headers: DiagnosticHeaders): string {
 }
 
 // ---- client ----
+
+/** The fields a client request and its response share. */
+function clientPrefix(connection: object, host: string, port: number, method: string, url: string, cseq: number): ClientExchange {
+  return { connectionId: idOf(connection), host, port, method, url: redactText(url), cseq }
+}
 
 /** The client wrote a request (RtspConnection, after CSeq and Authorization were added). */
 export function publishClientRequest(
@@ -226,16 +225,7 @@ export function publishClientRequest(
   body: Buffer | string | undefined,
 ): void {
   if (!clientRequest.hasSubscribers && !debugEnabled) return
-  const msg: ClientRequestMessage = {
-    connectionId: idOf(connection),
-    host,
-    port,
-    method,
-    url: redactText(url),
-    cseq,
-    headers: redactHeaders(headers),
-    ...textBody(body),
-  }
+  const msg: ClientRequestMessage = { ...clientPrefix(connection, host, port, method, url, cseq), ...wireParts(headers, body) }
   if (debugEnabled) debug('client #%d > %s %s%s', msg.connectionId, method, msg.url, headerLines(msg.headers))
   if (clientRequest.hasSubscribers) clientRequest.publish(msg)
 }
@@ -253,16 +243,10 @@ export function publishClientResponse(
 ): void {
   if (!clientResponse.hasSubscribers && !debugEnabled) return
   const msg: ClientResponseMessage = {
-    connectionId: idOf(connection),
-    host,
-    port,
-    method,
-    url: redactText(url),
-    cseq,
+    ...clientPrefix(connection, host, port, method, url, cseq),
     status: response.status,
     reason: response.reason,
-    headers: redactHeaders(response.headers),
-    ...textBody(response.body),
+    ...wireParts(response.headers, response.body),
     durationMs: Math.round((performance.now() - sentAt) * 10) / 10,
   }
   if (debugEnabled) {
@@ -333,6 +317,18 @@ export interface ServerPeer {
   remotePort?: number | undefined
 }
 
+/** The fields a server request and its response share. */
+function serverPrefix(connection: object, peer: ServerPeer, request: { method: string; url: string }, cseq: number | undefined): ServerExchange {
+  return {
+    connectionId: idOf(connection),
+    remoteAddress: peer.remoteAddress ?? '',
+    remotePort: peer.remotePort ?? 0,
+    method: request.method,
+    url: redactText(request.url),
+    cseq,
+  }
+}
+
 /** The server read a request from a client connection. */
 export function publishServerRequest(
   connection: object,
@@ -341,16 +337,7 @@ export function publishServerRequest(
   cseq: number | undefined,
 ): void {
   if (!serverRequest.hasSubscribers && !debugEnabled) return
-  const msg: ServerRequestMessage = {
-    connectionId: idOf(connection),
-    remoteAddress: peer.remoteAddress ?? '',
-    remotePort: peer.remotePort ?? 0,
-    method: request.method,
-    url: redactText(request.url),
-    cseq,
-    headers: redactHeaders(request.headers),
-    ...textBody(request.body),
-  }
+  const msg: ServerRequestMessage = { ...serverPrefix(connection, peer, request, cseq), ...wireParts(request.headers, request.body) }
   if (debugEnabled) debug('server #%d < %s %s from %s%s', msg.connectionId, msg.method, msg.url, msg.remoteAddress, headerLines(msg.headers))
   if (serverRequest.hasSubscribers) serverRequest.publish(msg)
 }
@@ -368,17 +355,11 @@ export function publishServerResponse(
 ): void {
   if (!serverResponse.hasSubscribers && !debugEnabled) return
   const msg: ServerResponseMessage = {
-    connectionId: idOf(connection),
-    remoteAddress: peer.remoteAddress ?? '',
-    remotePort: peer.remotePort ?? 0,
-    method: request.method,
-    url: redactText(request.url),
-    cseq,
+    ...serverPrefix(connection, peer, request, cseq),
     status,
     // The server leaves the phrase to the serializer unless it has its own.
     reason: reason === '' ? (REASONS[status] ?? '') : reason,
-    headers: redactHeaders(headers),
-    ...textBody(body),
+    ...wireParts(headers, body),
   }
   if (debugEnabled) debug('server #%d > %d %s (%s)%s', msg.connectionId, status, msg.reason, msg.method, headerLines(msg.headers))
   if (serverResponse.hasSubscribers) serverResponse.publish(msg)

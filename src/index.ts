@@ -39,6 +39,7 @@ export type { HttpSideOptions } from './http/http-side.js'
 export type { SendTrackInit } from './formats/send-track.js'
 export { DIAGNOSTICS_CHANNELS } from './diagnostics.js'
 export type {
+  ClientExchange,
   ClientRequestMessage,
   ClientResponseMessage,
   ClientSessionStateMessage,
@@ -46,6 +47,8 @@ export type {
   ClientTransportChangeMessage,
   DiagnosticHeaders,
   DiagnosticSessionKind,
+  DiagnosticWireParts,
+  ServerExchange,
   ServerRequestMessage,
   ServerResponseMessage,
   ServerSessionMessage,
