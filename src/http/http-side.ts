@@ -42,7 +42,7 @@ export interface HttpSide {
   handle(req: IncomingMessage, res: ServerResponse): void
   /** `(req, socket, head)` for the http server's 'upgrade' event. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
-  /** The registry of live paths (on-demand cameras: `hub.addOnDemandPull`). */
+  /** The registry of live paths (on-demand cameras are the server's: `addPull(path, url, { onDemand: true })`). */
   readonly hub: LiveHub
   /** End every viewer and WebSocket. */
   close(): void

@@ -1,7 +1,7 @@
 /**
  * LivePath, the producer behind LiveMedia: frames depacketized once from the server's stream,
  * the GOP cache replayed to a late viewer from its key frame, one timeline for all tracks, and
- * an on-demand camera opened by the first viewer and closed `lingerMs` after the last.
+ * a camera the server pulls on demand, opened by the first viewer and closed after the last.
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
@@ -62,12 +62,12 @@ test('frames once per path: a late viewer starts at the cached key frame, on the
   assert.ok(video.slice(1).every((f) => Math.abs((f.duration ?? 0) - 1 / 25) < 0.02 || Math.abs((f.duration ?? 0) - 1 / 30) < 0.02))
 })
 
-test('on demand: the first viewer opens the camera, the last one closes it after lingerMs, the next reopens', { timeout: 30_000 }, async () => {
+test('on demand: the first viewer opens the camera, the last one closes it after lingerMs + closeAfterMs, the next reopens', { timeout: 30_000 }, async () => {
   const onDemand = new RtspServer({ port: 0 })
   await onDemand.listen()
   try {
     const hub = onDemand.httpSide({ lingerMs: 300 }).hub
-    hub.addOnDemandPull('door', camera.url('cam'), { transport: 'tcp' })
+    await onDemand.addPull('door', camera.url('cam'), { transport: 'tcp', onDemand: true, closeAfterMs: 300 })
     assert.equal(onDemand.liveStream('door'), undefined)
     const media = hub.media('door')!
     assert.deepEqual(media.tracks(), [])
