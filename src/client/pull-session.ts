@@ -3,24 +3,13 @@
 // (signal, iterators, TEARDOWN) share the per-track runtime state and the one release().
 import { EventEmitter } from 'node:events'
 import { randomInt } from 'node:crypto'
-import { RtspConnection } from './connection.js'
+import { CommandSession, USER_AGENT } from './command-session.js'
 import { FrameQueue } from './frame-queue.js'
 import { PacketQueue } from './packet-queue.js'
 import type { ReceivedPacket } from './packet-queue.js'
 import type { Frame, Track, TrackStats, TrackTransport } from './track.js'
-import {
-  AbortError,
-  InvalidArgumentError,
-  ProtocolError,
-  RtspError,
-  StateError,
-  StatusError,
-  TimeoutError,
-  UnsupportedError,
-} from '../errors.js'
+import { AbortError, InvalidArgumentError, ProtocolError, RtspError, StateError, StatusError, TimeoutError, UnsupportedError } from '../errors.js'
 import type { RtspResponse } from '../rtsp/message.js'
-import { parsePublic } from '../rtsp/headers/public.js'
-import { formatTransport } from '../rtsp/headers/transport.js'
 import type { TransportSpec } from '../rtsp/headers/transport.js'
 import { parseRtpInfo } from '../rtsp/headers/rtp-info.js'
 import { parseSdp } from '../sdp/parse.js'
@@ -36,7 +25,7 @@ import type { ReorderOptions } from '../rtp/reorder-buffer.js'
 import { ReceiverStats } from '../rtcp/receiver-stats.js'
 import { buildReceiverReport, isRtcp, ntpMiddle32, parseRtcpPacket } from '../rtcp/packets.js'
 import { bindRtpPortPair } from '../transport/udp.js'
-import { publishSessionState, publishTrackLoss, publishTransportChange } from '../diagnostics.js'
+import { publishTrackLoss, publishTransportChange } from '../diagnostics.js'
 import type { UdpPortPair } from '../transport/udp.js'
 import type { ParsedRtspUrl } from '../util/url.js'
 import { redactUrl, resolveContentBase, resolveControl } from '../util/url.js'
@@ -71,7 +60,7 @@ export interface PullSessionEvents {
   close: [err: RtspError | undefined]
 }
 
-export const USER_AGENT = 'rtspkit/0.1'
+export { USER_AGENT }
 
 
 /** Per-track state on the packet path. */
@@ -136,13 +125,11 @@ class TrackRuntime {
 export class PullSession extends EventEmitter<PullSessionEvents> {
   /** Where the session is; each change is published on rtspkit:client:session:state. */
   get state(): PullState {
-    return this.stateValue
+    return this.cmd.state
   }
   set state(to: PullState) {
-    publishSessionState(this, 'pull', this.url, this.stateValue, to, undefined, () => this.stats())
-    this.stateValue = to
+    this.cmd.moveTo(to)
   }
-  private stateValue: PullState = 'connecting'
   /** The tracks that were set up, in SDP order. */
   readonly tracks: Track[] = []
   /** SDP media that were offered but not set up (codec not supported). */
@@ -169,7 +156,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   /** How the tracks' timelines are aligned; 'arrival' turns into 'sender-reports' once every track has sent one. */
   clockSource: ClockSource = 'arrival'
 
-  private readonly conn: RtspConnection
+  private readonly cmd: CommandSession<PullState>
+  private readonly conn: CommandSession<PullState>['conn']
   private readonly opts: Required<Omit<PullOptions, 'credentials' | 'signal' | 'limits' | 'tls' | 'udpFallback' | 'reorder' | 'maxTimestampJumpS' | 'range' | 'httpTunnel'>>
   /** The first PLAY's Range (PullOptions.range). */
   private readonly startRange: PlayRange | undefined
@@ -181,9 +169,6 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   private readonly maxJumpS: number
   private readonly udpFallback: boolean
   private readonly runtimes: TrackRuntime[] = []
-  private publicMethods = new Set<string>()
-  private sessionTimeoutS = 60
-  private keepAliveTimer: NodeJS.Timeout | undefined
   private rtcpTimer: NodeJS.Timeout | undefined
   private readTimer: NodeJS.Timeout | undefined
   private lastMediaAt = 0
@@ -191,11 +176,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   private readonly ssrc = randomInt(1, 0xffffffff)
   private queue: FrameQueue | undefined
   private packetQueue: PacketQueue | undefined
-  private resolveClosed!: (err: RtspError | undefined) => void
-  private aggregateUrl = ''
   /** The track whose timeline the others are aligned to by sender reports. */
   private syncRef: TrackRuntime | undefined
-  private endError: RtspError | undefined
   /**
    * Frames that arrive before anyone consumes them: cameras write the first packets (the
    * key frame) together with the PLAY reply, before pull() has returned the session. Held,
@@ -212,9 +194,6 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
    * changes nothing), then units are placed by arrival as before. Undefined once released.
    */
   private held: HeldUnit[] | undefined = []
-  /** The caller's signal, listened to while the session lives (it covers the whole session). */
-  private signal: AbortSignal | undefined
-  private readonly onSignalAbort = () => void this.abort(this.signal?.reason)
 
   /** @hidden Applications use RtspClient.pull(); the constructor stays in the .d.ts so the class type is not given a false no-argument one. */
   constructor(
@@ -237,20 +216,49 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       rtcpIntervalMs: options.rtcpIntervalMs ?? 5_000,
       udpReceiveBufferSize: options.udpReceiveBufferSize ?? 4 * 1024 * 1024,
     }
-    this.conn = new RtspConnection({
-      host: target.host,
-      port: target.port,
-      secure: target.secure,
-      tls: options.tls,
-      credentials: options.credentials ?? target.credentials,
-      timeoutMs: this.opts.timeoutMs,
-      userAgent: this.opts.userAgent,
-      limits: options.limits,
-      ...(options.httpTunnel === true ? { httpTunnel: { path: `${target.url.pathname}${target.url.search}` } } : {}),
-    })
-    this.conn.onClose = (err) => {
-      if (err !== undefined) this.fail(err)
-    }
+    this.cmd = new CommandSession<PullState>(
+      {
+        owner: this,
+        kind: 'pull',
+        url: this.url,
+        connection: {
+          host: target.host,
+          port: target.port,
+          secure: target.secure,
+          tls: options.tls,
+          credentials: options.credentials ?? target.credentials,
+          timeoutMs: this.opts.timeoutMs,
+          userAgent: this.opts.userAgent,
+          limits: options.limits,
+          ...(options.httpTunnel === true ? { httpTunnel: { path: `${target.url.pathname}${target.url.search}` } } : {}),
+        },
+        timeoutMs: this.opts.timeoutMs,
+        teardownTimeoutMs: this.opts.teardownTimeoutMs,
+        established: ['playing', 'paused'],
+        stats: () => this.stats(),
+      },
+      {
+        stopMedia: () => this.stopTimers(),
+        closing: (err) => {
+          // The caller's signal fired: frames() ends at once, before TEARDOWN's bounded wait.
+          if (err === undefined) return
+          this.queue?.end(err)
+          this.packetQueue?.end(err)
+        },
+        released: (err) => {
+          for (const rt of this.runtimes) {
+            void rt.udp?.close()
+            rt.udp = undefined
+          }
+          this.queue?.end(err)
+          this.packetQueue?.end(err)
+          this.early = undefined
+          this.held = undefined
+        },
+      },
+    )
+    this.conn = this.cmd.conn
+    this.closed = this.cmd.closed
     this.conn.onGarbage = (n) => this.emit('warning', `skipped ${n} bytes of garbage from the server`)
     // RTP-Info is applied as the PLAY reply is read, before the media written with it.
     this.conn.onReply = (res, method) => {
@@ -265,95 +273,45 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       // After the listener is added (newListener runs before): it gets the held frames first.
       if (event === 'frame' && this.early !== undefined) queueMicrotask(() => this.flushEarly())
     })
-    this.closed = new Promise((resolve) => {
-      this.resolveClosed = resolve
-    })
   }
 
   /** Run OPTIONS → DESCRIBE → SETUP… → PLAY within one timeout; on any failure everything is released. */
-  async start(signal?: AbortSignal): Promise<void> {
-    const { timeoutMs } = this.opts
-    let timer: NodeJS.Timeout | undefined
-    let onAbort: (() => void) | undefined
-    const guard = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        // Name the request the server left unanswered, when there is one.
-        const method = this.conn.pendingMethod
-        reject(
-          method !== undefined
-            ? new TimeoutError({ phase: 'reply', timeoutMs, detail: `to ${method}` })
-            : new TimeoutError({ phase: 'handshake', timeoutMs }),
-        )
-      }, timeoutMs)
-      if (signal !== undefined) {
-        onAbort = () => reject(new AbortError(signal.reason))
-        if (signal.aborted) onAbort()
-        else signal.addEventListener('abort', onAbort, { once: true })
-      }
-    })
-    const handshake = this.handshake(signal)
-    handshake.catch(() => {}) // its failure is reported through the race below
-    try {
-      await Promise.race([handshake, guard])
-    } catch (err) {
-      const e = err instanceof RtspError ? err : new ProtocolError(`handshake failed: ${String(err)}`, { cause: err })
-      this.release(e)
-      throw e
-    } finally {
-      clearTimeout(timer)
-      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
-    }
-    if (signal !== undefined) {
-      // The signal covers the playing session too: an abort tears it down (removed in release()).
-      this.signal = signal
-      signal.addEventListener('abort', this.onSignalAbort, { once: true })
-    }
+  start(signal?: AbortSignal): Promise<void> {
+    return this.cmd.start((s) => this.handshake(s), signal)
   }
 
   private async handshake(signal?: AbortSignal): Promise<void> {
     const url = this.url
-    await this.conn.connect(signal)
-    this.assertNotEnded()
+    await this.cmd.open(url, signal)
 
-    // OPTIONS (RFC 2326 §10.1): learn whether GET_PARAMETER can serve as keep-alive.
-    // Some cameras answer OPTIONS with an error; that is not fatal.
-    const options = await this.conn.request('OPTIONS', url, {}, undefined, (status) => status < 300 || status >= 400)
-    this.publicMethods = parsePublic(options.headers.get('Public') ?? '')
-    this.assertNotEnded()
-
-    this.state = 'describing'
+    this.cmd.moveTo('describing')
     const describe = await this.conn.request('DESCRIBE', url, { Accept: 'application/sdp' })
-    this.assertNotEnded()
+    this.cmd.assertNotEnded()
     if (describe.body.length === 0) {
       throw new ProtocolError(`DESCRIBE reply for ${url} has no SDP body; the server is not sending a stream description`)
     }
     const sdp = parseSdp(describe.body)
     this.sdp = sdp
     const base = this.contentBase(describe, url)
-    this.aggregateUrl = resolveControl(base, sdp.control)
+    this.cmd.controlUrl = resolveControl(base, sdp.control)
     this.buildTracks(sdp, base)
 
-    this.state = 'setting-up'
+    this.cmd.moveTo('setting-up')
     for (const rt of this.runtimes) {
       await this.setupTrack(rt)
-      this.assertNotEnded()
+      this.cmd.assertNotEnded()
     }
 
-    this.state = 'starting'
+    this.cmd.moveTo('starting')
     // Timeline origin: media may arrive before the PLAY reply (Reolink, v4l2rtspserver).
     this.playStartedAt = performance.now()
     // RFC 2326 §12.29: Range on PLAY; ffmpeg and VLC send npt=0.000- too, and some cameras need it.
     // RTP-Info is applied by conn.onReply, before media that came in the same segment.
-    await this.conn.request('PLAY', this.aggregateUrl, { Range: this.startRange !== undefined ? playRangeHeader(this.startRange) : 'npt=0.000-' })
-    this.assertNotEnded()
+    await this.conn.request('PLAY', this.cmd.controlUrl, { Range: this.startRange !== undefined ? playRangeHeader(this.startRange) : 'npt=0.000-' })
+    this.cmd.assertNotEnded()
     this.lastMediaAt = performance.now()
-    this.state = 'playing'
+    this.cmd.moveTo('playing')
     this.startTimers()
-  }
-
-  private assertNotEnded(): void {
-    if (this.endError !== undefined) throw this.endError
-    if (this.state === 'closing' || this.state === 'closed') throw new AbortError('session closed')
   }
 
   /** RFC 2326 §C.1.1: Content-Base, then Content-Location, then the request URL (schemeless values: resolveContentBase). */
@@ -413,9 +371,9 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     } else {
       request = { protocol: 'RTP/AVP', lowerTransport: 'TCP', delivery: 'unicast', interleaved: [2 * i, 2 * i + 1] }
     }
-    let res: RtspResponse
+    let reply: TransportSpec | undefined
     try {
-      res = await this.conn.request('SETUP', rt.track.control, { Transport: formatTransport(request) })
+      reply = await this.cmd.setup(rt.track.control, rt.track.control, request)
     } catch (err) {
       // 461 Unsupported Transport (RFC 2326 §11.3.18) to the first UDP SETUP: with transport
       // 'auto', go on over TCP in this same connection (no new DESCRIBE: some servers, like
@@ -427,8 +385,6 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       this.transport = { protocol: 'tcp', reason: 'the server answered 461 Unsupported Transport to UDP' }
       return this.setupTrack(rt)
     }
-    const { timeoutS, transport: reply } = this.conn.adoptSetupReply(res, rt.track.control)
-    if (timeoutS !== undefined) this.sessionTimeoutS = timeoutS
     const t: TrackTransport = rt.track.transport
     t.ssrc = reply?.ssrc
     if (reply?.lowerTransport === 'TCP' || (reply === undefined && this.opts.transport === 'tcp')) {
@@ -522,7 +478,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       const tick = () => {
         rt.reorderTimer = undefined
         rb.flushExpired(performance.now(), rt.emitOrdered!)
-        if (rb.waiting > 0 && this.state === 'playing') {
+        if (rb.waiting > 0 && this.cmd.state === 'playing') {
           rt.reorderTimer = setTimeout(tick, 20)
           rt.reorderTimer.unref()
         }
@@ -534,7 +490,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
 
   private onRtp(rt: TrackRuntime, buf: Buffer): void {
     // 'setting-up' too: a UDP camera may start sending once the last SETUP is answered.
-    if (this.state !== 'playing' && this.state !== 'starting' && this.state !== 'setting-up') return
+    const state = this.cmd.state
+    if (state !== 'playing' && state !== 'starting' && state !== 'setting-up') return
     if (isRtcp(buf)) return this.onRtcp(rt, buf)
     // One packet object per track, refilled for every packet: no allocation on this path.
     const pkt = rt.packet
@@ -783,16 +740,13 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
 
   private startTimers(): void {
     // Keep-alive (RFC 2326 §12.37): well inside the server's session timeout, on TCP and UDP alike.
-    const keepAliveMs = Math.max(500, Math.floor((this.sessionTimeoutS * 1000) / 2))
-    const method = this.publicMethods.has('GET_PARAMETER') ? 'GET_PARAMETER' : 'OPTIONS'
-    this.keepAliveTimer = setInterval(() => {
-      const url = method === 'OPTIONS' ? this.url : this.aggregateUrl
-      this.conn.request(method, url, {}, undefined).catch((err: unknown) => {
-        // A refused keep-alive does not end a stream that is still flowing.
-        if (this.state === 'playing') this.emit('warning', `keep-alive ${method} failed: ${(err as Error).message}`)
-      })
-    }, keepAliveMs)
-    this.keepAliveTimer.unref()
+    const keepAliveMs = Math.max(500, Math.floor((this.cmd.sessionTimeoutS * 1000) / 2))
+    const method = this.cmd.publicMethods.has('GET_PARAMETER') ? 'GET_PARAMETER' : 'OPTIONS'
+    const url = method === 'OPTIONS' ? this.url : this.cmd.controlUrl
+    this.cmd.startKeepAlive(keepAliveMs, () => this.conn.request(method, url), (err) => {
+      // A refused keep-alive does not end a stream that is still flowing.
+      if (this.cmd.state === 'playing') this.emit('warning', `keep-alive ${method} failed: ${(err as Error).message}`)
+    })
 
     this.rtcpTimer = setInterval(() => this.sendReceiverReports(), this.opts.rtcpIntervalMs)
     this.rtcpTimer.unref()
@@ -800,8 +754,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     const readTimeout = this.opts.readTimeoutMs
     this.readTimer = setInterval(() => {
       // A paused session (RFC 2326 §10.6) receives nothing by design.
-      if (this.state !== 'paused' && performance.now() - this.lastMediaAt > readTimeout) {
-        this.fail(new TimeoutError({ phase: 'media', timeoutMs: readTimeout }))
+      if (this.cmd.state !== 'paused' && performance.now() - this.lastMediaAt > readTimeout) {
+        this.cmd.fail(new TimeoutError({ phase: 'media', timeoutMs: readTimeout }))
       }
     }, Math.min(1000, Math.max(50, readTimeout / 4)))
     this.readTimer.unref()
@@ -823,7 +777,6 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       clearTimeout(rt.reorderTimer)
       rt.reorderTimer = undefined
     }
-    clearInterval(this.keepAliveTimer)
     clearInterval(this.rtcpTimer)
     clearInterval(this.readTimer)
   }
@@ -840,9 +793,9 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
 
   /** PAUSE (RFC 2326 §10.6): the server stops sending; `play()` resumes. The session's keep-alive goes on. */
   async pause(): Promise<void> {
-    this.assertPlayState('pause', ['playing'])
-    await this.conn.request('PAUSE', this.aggregateUrl)
-    if (this.state === 'playing') this.state = 'paused'
+    this.cmd.assertState('pause', ['playing'])
+    await this.conn.request('PAUSE', this.cmd.controlUrl)
+    if (this.cmd.state === 'playing') this.cmd.moveTo('paused')
   }
 
   /**
@@ -852,7 +805,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
    * past the last frame and emits 'discontinuity' for every track (by the NPT jump).
    */
   async play(options: { range?: PlayRange; scale?: number; speed?: number } = {}): Promise<void> {
-    this.assertPlayState('play', ['playing', 'paused'])
+    this.cmd.assertState('play', ['playing', 'paused'])
     const headers: Record<string, string> = {}
     if (options.range !== undefined) headers.Range = playRangeHeader(options.range)
     for (const [name, v] of [['Scale', options.scale], ['Speed', options.speed]] as const) {
@@ -863,16 +816,12 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       headers[name] = String(v)
     }
     // A seek (a Range, or any PLAY while playing, §10.5): the server restarts elsewhere.
-    this.replay = { seek: options.range !== undefined || this.state === 'playing' }
+    this.replay = { seek: options.range !== undefined || this.cmd.state === 'playing' }
     try {
-      await this.conn.request('PLAY', this.aggregateUrl, headers)
+      await this.conn.request('PLAY', this.cmd.controlUrl, headers)
     } finally {
       this.replay = undefined
     }
-  }
-
-  private assertPlayState(action: string, allowed: PullState[]): void {
-    if (!allowed.includes(this.state)) throw new StateError({ action, state: this.state, allowed })
   }
 
   /** The end of the timeline so far: the latest pts of any track. */
@@ -889,7 +838,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
    */
   private replayed(res: RtspResponse, seek: boolean): void {
     const before = this.position
-    if (this.state === 'paused') this.state = 'playing'
+    if (this.cmd.state === 'paused') this.cmd.moveTo('playing')
     this.lastMediaAt = performance.now()
     let entries: ReturnType<typeof parseRtpInfo> = []
     const info = res.headers.get('RTP-Info')
@@ -933,9 +882,9 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     this.queue = q
     // Frames that came with the PLAY reply (or before frames() was called) come first.
     this.flushEarly()
-    if (this.state === 'closed') {
+    if (this.cmd.state === 'closed') {
       this.queue = undefined
-      q.end(this.endError)
+      q.end(this.cmd.endError)
     }
     return q
   }
@@ -953,7 +902,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       if (this.packetQueue === q) this.packetQueue = undefined
       return this.close()
     }
-    if (this.state === 'closed') q.end(this.endError)
+    if (this.cmd.state === 'closed') q.end(this.cmd.endError)
     else this.packetQueue = q
     return q
   }
@@ -973,82 +922,12 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   }
 
   /** TEARDOWN (bounded wait), then release sockets and timers. Idempotent. */
-  async close(): Promise<void> {
-    if (this.state === 'closing' || this.state === 'closed') {
-      await this.closed
-      return
-    }
-    const wasPlaying = this.state === 'playing'
-    this.state = 'closing'
-    this.stopTimers()
-    if (wasPlaying) await this.conn.teardown(this.aggregateUrl, this.opts.teardownTimeoutMs)
-    this.release(undefined)
+  close(): Promise<void> {
+    return this.cmd.close()
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
-  }
-
-  /**
-   * The caller's signal fired while playing: frames() ends at once with an AbortError whose
-   * cause is the signal's reason, then TEARDOWN (bounded wait) and everything is released.
-   */
-  private async abort(reason: unknown): Promise<void> {
-    if (this.state === 'closing' || this.state === 'closed') return
-    const err = new AbortError(reason)
-    this.endError ??= err
-    this.queue?.end(err)
-    this.packetQueue?.end(err)
-    const wasPlaying = this.state === 'playing'
-    this.state = 'closing'
-    this.stopTimers()
-    if (wasPlaying) await this.conn.teardown(this.aggregateUrl, this.opts.teardownTimeoutMs)
-    this.release(err)
-  }
-
-  /** A fatal error while playing. */
-  private fail(err: RtspError): void {
-    if (this.state === 'closed') return
-    if (this.state === 'closing') {
-      // close() is waiting for the TEARDOWN reply and the server hung up instead, as many
-      // cameras do: the session ends as asked, without an error (or with the abort's).
-      this.release(this.endError instanceof AbortError ? this.endError : undefined)
-      return
-    }
-    if (this.state !== 'playing') {
-      // During the handshake, the race in start() reports it; remember it for assertNotEnded.
-      this.endError ??= err
-      return
-    }
-    if (this.conn.state === 'open' && this.aggregateUrl !== '') {
-      // Best effort: tell the server we are gone, without waiting.
-      this.conn.request('TEARDOWN', this.aggregateUrl).catch(() => {})
-    }
-    this.release(err)
-  }
-
-  /** Free everything; the single place a session ends. */
-  private release(err: RtspError | undefined): void {
-    if (this.state === 'closed') return
-    this.state = 'closed'
-    this.endError ??= err
-    this.stopTimers()
-    this.signal?.removeEventListener('abort', this.onSignalAbort)
-    this.signal = undefined
-    this.conn.onClose = undefined
-    this.conn.onReply = undefined
-    this.conn.close()
-    for (const rt of this.runtimes) {
-      void rt.udp?.close()
-      rt.udp = undefined
-    }
-    this.queue?.end(err)
-    this.packetQueue?.end(err)
-    this.early = undefined
-    this.held = undefined
-    if (err !== undefined && this.listenerCount('error') > 0) this.emit('error', err)
-    this.emit('close', err)
-    this.resolveClosed(err)
   }
 }
 

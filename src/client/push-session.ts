@@ -1,32 +1,20 @@
-// One file for the recording session: handshake, the send path (packetize → $-frame or UDP),
-// sender reports tied to the same media clock, flow control and its end share one state.
+// One file for the recording session: the ANNOUNCE/SETUP/RECORD handshake on the shared
+// command session, the send path (packetize → $-frame or UDP), sender reports tied to the
+// same media clock, and flow control.
 import { EventEmitter } from 'node:events'
 import { randomInt } from 'node:crypto'
-import { RtspConnection } from './connection.js'
-import { USER_AGENT } from './pull-session.js'
+import { CommandSession, USER_AGENT } from './command-session.js'
 import type { SessionOptions, TransportProtocol } from './options.js'
-import {
-  AbortError,
-  ClosedError,
-  InvalidArgumentError,
-  LimitError,
-  ProtocolError,
-  RtspError,
-  StateError,
-  TimeoutError,
-  UnsupportedError,
-} from '../errors.js'
+import { ClosedError, InvalidArgumentError, LimitError, ProtocolError, RtspError, StateError, TimeoutError } from '../errors.js'
 import { createSendTrack, withParameterSets } from '../formats/send-track.js'
 import { INTERLEAVED_HEADER_SIZE, RTP_HEADER_SIZE, type InterleavedPacketizer } from '../formats/rtp-header.js'
 import type { SendTrackInit } from '../formats/send-track.js'
-import { formatTransport } from '../rtsp/headers/transport.js'
 import type { TransportSpec } from '../rtsp/headers/transport.js'
 import { buildSenderReport, ntpFromDate } from '../rtcp/packets.js'
 import { encodeInterleavedPackets } from '../rtsp/serialize.js'
 import { writeSdp } from '../sdp/write.js'
 import type { MediaDescription } from '../sdp/types.js'
 import { bindRtpPortPair } from '../transport/udp.js'
-import { publishSessionState } from '../diagnostics.js'
 import type { UdpPortPair } from '../transport/udp.js'
 import type { ParsedRtspUrl } from '../util/url.js'
 import { redactUrl, resolveControl } from '../util/url.js'
@@ -129,13 +117,11 @@ class TrackSender {
 export class PushSession extends EventEmitter<PushSessionEvents> {
   /** Where the session is; each change is published on rtspkit:client:session:state. */
   get state(): PushState {
-    return this.stateValue
+    return this.cmd.state
   }
   set state(to: PushState) {
-    publishSessionState(this, 'push', this.url, this.stateValue, to, undefined, () => this.stats())
-    this.stateValue = to
+    this.cmd.moveTo(to)
   }
-  private stateValue: PushState = 'connecting'
   readonly tracks: PushTrack[] = []
   /** The URL without credentials. */
   readonly url: string
@@ -147,25 +133,18 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
     return this.conn.server
   }
 
-  private readonly conn: RtspConnection
+  private readonly cmd: CommandSession<PushState>
+  private readonly conn: CommandSession<PushState>['conn']
   private readonly opts: Required<Omit<PushOptions, 'credentials' | 'signal' | 'tls' | 'keepAliveMs'>> & { keepAliveMs?: number }
   private readonly senders: TrackSender[] = []
-  private sessionTimeoutS = 60
-  private keepAliveTimer: NodeJS.Timeout | undefined
   private rtcpTimer: NodeJS.Timeout | undefined
   private stallTimer: NodeJS.Timeout | undefined
-  private resolveClosed!: (err: RtspError | undefined) => void
-  private endError: RtspError | undefined
   /** Media clock ↔ wall clock anchor for sender reports, set by the first frame. */
   private anchorMedia: number | undefined
   private anchorWallMs = 0
   private drainWaiters: Array<() => void> = []
   private lastProgressAt = 0
   private lastBuffered = 0
-  private keepAlivePending = false
-  /** The caller's signal, listened to while the session lives (it covers the whole session). */
-  private signal: AbortSignal | undefined
-  private readonly onSignalAbort = () => void this.closeWith(new AbortError(this.signal?.reason))
 
   /** @hidden Applications use RtspClient.push(); the constructor stays in the .d.ts so the class type is not given a false no-argument one. */
   constructor(
@@ -190,22 +169,45 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
     }
     if (trackInits.length === 0) throw new InvalidArgumentError('push needs at least one track')
     trackInits.forEach((init, i) => this.addTrack(init, i))
-    this.conn = new RtspConnection({
-      host: target.host,
-      port: target.port,
-      secure: target.secure,
-      tls: options.tls,
-      credentials: options.credentials ?? target.credentials,
-      timeoutMs: this.opts.timeoutMs,
-      userAgent: this.opts.userAgent,
-    })
-    this.conn.onClose = (err) => {
-      if (err !== undefined) this.fail(err)
-    }
+    this.cmd = new CommandSession<PushState>(
+      {
+        owner: this,
+        kind: 'push',
+        url: this.url,
+        connection: {
+          host: target.host,
+          port: target.port,
+          secure: target.secure,
+          tls: options.tls,
+          credentials: options.credentials ?? target.credentials,
+          timeoutMs: this.opts.timeoutMs,
+          userAgent: this.opts.userAgent,
+        },
+        timeoutMs: this.opts.timeoutMs,
+        teardownTimeoutMs: this.opts.teardownTimeoutMs,
+        established: ['recording'],
+        stats: () => this.stats(),
+      },
+      {
+        stopMedia: () => this.stopTimers(),
+        closing: (_err, established) => {
+          // Writers waiting for the socket to drain learn at once that the session is ending.
+          this.onDrain()
+          if (established && this.conn.state === 'open') this.sendSenderReports(true)
+        },
+        released: () => {
+          this.cmd.endError ??= new ClosedError('the push session was closed')
+          for (const s of this.senders) {
+            void s.udp?.close()
+            s.udp = undefined
+          }
+          this.onDrain()
+        },
+      },
+    )
+    this.conn = this.cmd.conn
     this.conn.onDrain = () => this.onDrain()
-    this.closed = new Promise((resolve) => {
-      this.resolveClosed = resolve
-    })
+    this.closed = this.cmd.closed
   }
 
   private addTrack(init: PushTrackInit, i: number): void {
@@ -226,51 +228,17 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
   }
 
   /** OPTIONS → ANNOUNCE → SETUP (each track, mode=record) → RECORD within one timeout; on failure everything is released. */
-  async start(signal?: AbortSignal): Promise<void> {
-    const { timeoutMs } = this.opts
-    let timer: NodeJS.Timeout | undefined
-    let onAbort: (() => void) | undefined
-    const guard = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const method = this.conn.pendingMethod
-        reject(method !== undefined
-          ? new TimeoutError({ phase: 'reply', timeoutMs, detail: `to ${method}` })
-          : new TimeoutError({ phase: 'handshake', timeoutMs }))
-      }, timeoutMs)
-      if (signal !== undefined) {
-        onAbort = () => reject(new AbortError(signal.reason))
-        if (signal.aborted) onAbort()
-        else signal.addEventListener('abort', onAbort, { once: true })
-      }
-    })
-    const handshake = this.handshake(signal)
-    handshake.catch(() => {})
-    try {
-      await Promise.race([handshake, guard])
-    } catch (err) {
-      const e = err instanceof RtspError ? err : new ProtocolError(`push handshake failed: ${String(err)}`, { cause: err })
-      this.release(e)
-      throw e
-    } finally {
-      clearTimeout(timer)
-      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort)
-    }
-    if (signal !== undefined) {
-      // The signal covers the recording session too: an abort tears it down (removed in release()).
-      this.signal = signal
-      signal.addEventListener('abort', this.onSignalAbort, { once: true })
-    }
+  start(signal?: AbortSignal): Promise<void> {
+    return this.cmd.start((s) => this.handshake(s), signal)
   }
 
   private async handshake(signal?: AbortSignal): Promise<void> {
     const url = this.target.url.toString()
-    await this.conn.connect(signal)
-    this.assertNotEnded()
-    // Some servers answer OPTIONS with an error; that is not fatal.
-    await this.conn.request('OPTIONS', url, {}, undefined, (s) => s < 300 || s >= 400)
-    this.assertNotEnded()
+    // The aggregate URL of a record session is the URL itself (RECORD, TEARDOWN, keep-alive).
+    this.cmd.controlUrl = url
+    await this.cmd.open(url, signal)
 
-    this.state = 'announcing'
+    this.cmd.moveTo('announcing')
     this.sdp = writeSdp({
       origin: `- ${randomInt(1, 0x7fffffff)} 1 IN IP4 ${this.conn.localAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1'}`,
       sessionName: 'rtspkit',
@@ -280,18 +248,18 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
     })
     // RFC 2326 §10.3: the SDP describes what we are about to send.
     await this.conn.request('ANNOUNCE', url, { 'Content-Type': 'application/sdp' }, this.sdp)
-    this.assertNotEnded()
+    this.cmd.assertNotEnded()
 
-    this.state = 'setting-up'
+    this.cmd.moveTo('setting-up')
     for (const s of this.senders) {
       await this.setupTrack(s, url)
-      this.assertNotEnded()
+      this.cmd.assertNotEnded()
     }
 
-    this.state = 'starting'
+    this.cmd.moveTo('starting')
     await this.conn.request('RECORD', url, { Range: 'npt=0.000-' })
-    this.assertNotEnded()
-    this.state = 'recording'
+    this.cmd.assertNotEnded()
+    this.cmd.moveTo('recording')
     this.startTimers()
   }
 
@@ -307,9 +275,7 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
       request = { protocol: 'RTP/AVP', lowerTransport: 'TCP', delivery: 'unicast', interleaved: [2 * i, 2 * i + 1], mode: 'record' }
     }
     // formatTransport writes mode lower-case: ffmpeg's listener drops `mode=RECORD` silently.
-    const res = await this.conn.request('SETUP', control, { Transport: formatTransport(request) })
-    const { timeoutS, transport: reply } = this.conn.adoptSetupReply(res, s.track.control)
-    if (timeoutS !== undefined) this.sessionTimeoutS = timeoutS
+    const reply = await this.cmd.setup(control, s.track.control, request)
     const t = s.track.transport
     if (this.opts.transport === 'tcp') {
       if (reply !== undefined && reply.lowerTransport !== 'TCP') {
@@ -337,11 +303,6 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
     s.udp!.onError((err) => this.emit('warning', `UDP send to ${s.track.control} failed: ${err.message}`))
   }
 
-  private assertNotEnded(): void {
-    if (this.endError !== undefined) throw this.endError
-    if (this.state === 'closing' || this.state === 'closed') throw new AbortError('session closed')
-  }
-
   // ---- media path ----
 
   /**
@@ -351,9 +312,9 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
    * push fails, by the `overflow` option. Rejects with the error that ended the session.
    */
   write(track: number | PushTrack, frame: PushFrame): Promise<void> {
-    if (this.state !== 'recording') {
-      if (this.endError !== undefined) return Promise.reject(this.endError)
-      return Promise.reject(new StateError({ action: 'write', state: this.state, allowed: ['recording'] }))
+    if (this.cmd.state !== 'recording') {
+      if (this.cmd.endError !== undefined) return Promise.reject(this.cmd.endError)
+      return Promise.reject(new StateError({ action: 'write', state: this.cmd.state, allowed: ['recording'] }))
     }
     const s = this.senders[typeof track === 'number' ? track : track.index]
     if (s === undefined) return Promise.reject(new InvalidArgumentError(`no track ${typeof track === 'number' ? track : track.index}`))
@@ -363,7 +324,7 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
     if (buffered > this.opts.maxQueueBytes) {
       if (this.opts.overflow === 'error') {
         const err = new LimitError({ limit: 'push send queue', max: this.opts.maxQueueBytes, detail: 'the server does not take data as fast as it is written' })
-        this.fail(err)
+        this.cmd.fail(err)
         return Promise.reject(err)
       }
       s.skipping = s.track.type === 'video'
@@ -441,9 +402,14 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
   private startTimers(): void {
     // Keep-alive with OPTIONS (RFC 2326 §10.1): ffmpeg's listener gives up on a GET_PARAMETER
     // in a UDP record session (INTEROP.md), and every server answers OPTIONS.
-    const keepAliveMs = this.opts.keepAliveMs ?? Math.max(1000, Math.floor((this.sessionTimeoutS * 1000) / 2))
-    this.keepAliveTimer = setInterval(() => this.keepAlive(), keepAliveMs)
-    this.keepAliveTimer.unref()
+    const keepAliveMs = this.opts.keepAliveMs ?? Math.max(1000, Math.floor((this.cmd.sessionTimeoutS * 1000) / 2))
+    const url = this.cmd.controlUrl
+    this.cmd.startKeepAlive(keepAliveMs, () => this.conn.request('OPTIONS', url, {}, undefined, () => true), (err) => {
+      if (this.cmd.state !== 'recording') return
+      // An unanswered keep-alive means the server is gone; a refused one is only worth a warning.
+      if (err instanceof TimeoutError || err instanceof ClosedError) this.cmd.fail(err)
+      else this.emit('warning', `keep-alive OPTIONS failed: ${(err as Error).message}`)
+    })
     this.rtcpTimer = setInterval(() => this.sendSenderReports(), this.opts.rtcpIntervalMs)
     this.rtcpTimer.unref()
     this.lastProgressAt = performance.now()
@@ -455,27 +421,10 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
       if (buffered === 0 || buffered < this.lastBuffered) this.lastProgressAt = now
       this.lastBuffered = buffered
       if (now - this.lastProgressAt > readTimeout) {
-        this.fail(new TimeoutError({ phase: 'reply', timeoutMs: readTimeout, detail: `: the server took no data for ${readTimeout} ms` }))
+        this.cmd.fail(new TimeoutError({ phase: 'reply', timeoutMs: readTimeout, detail: `: the server took no data for ${readTimeout} ms` }))
       }
     }, Math.min(1000, Math.max(50, readTimeout / 4)))
     this.stallTimer.unref()
-  }
-
-  private keepAlive(): void {
-    if (this.keepAlivePending) return
-    this.keepAlivePending = true
-    this.conn.request('OPTIONS', this.target.url.toString(), {}, undefined, () => true).then(
-      () => {
-        this.keepAlivePending = false
-      },
-      (err: unknown) => {
-        this.keepAlivePending = false
-        if (this.state !== 'recording') return
-        // An unanswered keep-alive means the server is gone; a refused one is only worth a warning.
-        if (err instanceof TimeoutError || err instanceof ClosedError) this.fail(err)
-        else this.emit('warning', `keep-alive OPTIONS failed: ${(err as Error).message}`)
-      },
-    )
   }
 
   private sendSenderReports(bye?: boolean): void {
@@ -502,7 +451,6 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
   }
 
   private stopTimers(): void {
-    clearInterval(this.keepAliveTimer)
     clearInterval(this.rtcpTimer)
     clearInterval(this.stallTimer)
   }
@@ -519,62 +467,12 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
   }
 
   /** Sender reports with BYE, TEARDOWN (bounded wait), then release sockets and timers. Idempotent. */
-  async close(): Promise<void> {
-    await this.closeWith(undefined)
-  }
-
-  /** close(), ending with `err` (an AbortError when the caller's signal fired). */
-  private async closeWith(err: RtspError | undefined): Promise<void> {
-    if (this.state === 'closing' || this.state === 'closed') {
-      await this.closed
-      return
-    }
-    const wasRecording = this.state === 'recording'
-    this.state = 'closing'
-    if (err !== undefined) this.endError ??= err
-    this.stopTimers()
-    // Writers waiting for the socket to drain learn at once that the session is ending.
-    this.onDrain()
-    if (wasRecording && this.conn.state === 'open') {
-      this.sendSenderReports(true)
-      await this.conn.teardown(this.target.url.toString(), this.opts.teardownTimeoutMs)
-    }
-    this.release(err)
+  close(): Promise<void> {
+    return this.cmd.close()
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
-  }
-
-  private fail(err: RtspError): void {
-    if (this.state === 'closed') return
-    if (this.state !== 'recording' && this.state !== 'closing') {
-      this.endError ??= err
-      return
-    }
-    if (this.conn.state === 'open') this.conn.request('TEARDOWN', this.target.url.toString()).catch(() => {})
-    this.release(err)
-  }
-
-  /** Free everything; the single place a session ends. */
-  private release(err: RtspError | undefined): void {
-    if (this.state === 'closed') return
-    this.state = 'closed'
-    this.endError ??= err ?? new ClosedError('the push session was closed')
-    this.stopTimers()
-    this.signal?.removeEventListener('abort', this.onSignalAbort)
-    this.signal = undefined
-    this.conn.onClose = undefined
-    this.conn.onDrain = undefined
-    this.conn.close()
-    for (const s of this.senders) {
-      void s.udp?.close()
-      s.udp = undefined
-    }
-    this.onDrain()
-    if (err !== undefined && this.listenerCount('error') > 0) this.emit('error', err)
-    this.emit('close', err)
-    this.resolveClosed(err)
   }
 }
 
