@@ -1,6 +1,7 @@
 /**
  * Leave a segment cut short by a crash (kill -9, power loss, a full disk) playable: keep
- * the header and every complete fragment, drop a torn tail. Fragmented MP4 (ISO/IEC
+ * the header and every complete fragment, drop a torn tail (all of it when not one fragment
+ * is whole: a header alone is no playable file). Fragmented MP4 (ISO/IEC
  * 14496-12 §8.8): ftyp, moov, then moof + mdat pairs; a moof without its whole mdat, or a
  * box whose size runs past the end of the file, is what a crash leaves. MPEG-TS is cut to a
  * whole number of 188-byte packets (ISO/IEC 13818-1 §2.4.3).
@@ -57,7 +58,8 @@ export async function scanFragmentedMp4(read: (position: number, length: number)
       end = pos
     }
   }
-  return { end: sawMoov ? end : 0, fragments }
+  // A header without a fragment holds no media (players refuse it): nothing to keep.
+  return { end: sawMoov && fragments > 0 ? end : 0, fragments }
 }
 
 /** Truncate an interrupted .mp4/.mov (fragmented) or .ts segment to its playable prefix. */

@@ -32,3 +32,27 @@ export function segmentsToDelete(segments: readonly RetainedSegment[], policy: R
   }
   return out
 }
+
+/**
+ * Delete what `segmentsToDelete` picks from `finished` (removed from it as they go); a file
+ * already gone counts as deleted, one that cannot be removed stays for the next try.
+ */
+export async function deleteOldSegments(
+  unlink: (file: string) => Promise<void>,
+  finished: RetainedSegment[],
+  policy: RetentionPolicy,
+  currentBytes: number,
+): Promise<Array<RetainedSegment & { reason: 'keep' | 'max-size' }>> {
+  const now = Date.now()
+  const deleted: Array<RetainedSegment & { reason: 'keep' | 'max-size' }> = []
+  for (const s of segmentsToDelete(finished, policy, now, currentBytes)) {
+    try {
+      await unlink(s.file)
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code !== 'ENOENT') continue // try again at the next segment
+    }
+    finished.splice(finished.indexOf(s), 1)
+    deleted.push({ ...s, reason: policy.keepS !== undefined && now - s.closedAt > policy.keepS * 1000 ? 'keep' : 'max-size' })
+  }
+  return deleted
+}

@@ -1,152 +1,45 @@
 /**
  * Record like an NVR: a pull (or a reconnecting supervisor) into a chain of files of about
  * `segment` seconds each, named from a strftime pattern, with an index.jsonl beside them
- * (one JSON line per segment opened, segment closed, outage, deletion, repair), retention by
- * age and size, and recovery of a segment a crash left unfinished.
- *
- * One file: the segment state machine, the index and retention share the same ordering
- * (everything runs in one serialized chain), which splitting would only hide.
+ * (segment-index.ts), retention by age and size (retention.ts), and recovery of a segment a
+ * crash left unfinished (fmp4-repair.ts). This file is the segment state machine.
  *
  * Segments cut at the primary video track's key frames: a segment closes at the first key
  * frame at least `segment` seconds after its own first one, and that key frame opens the
  * next, so the segments tile the stream (the end of one is the start of the next). Audio
  * whose pts is before the cut, arriving after the key frame, still goes to the old segment
  * (it is kept open until every audio track has passed the cut, or one second at most).
+ * Everything runs in one serialized chain, so segments, index lines and deletions keep
+ * their order.
+ *
+ * .mp4 segments are written by output/fmp4-file (a fragment at least every flushInterval
+ * and at each key frame: a crash loses under a second whatever the GOP); .mov and .ts by
+ * mediabunny (a fragment per GOP for .mov; TS is a packet stream).
  */
 import { EventEmitter } from 'node:events'
-import { createWriteStream } from 'node:fs'
-import * as fsp from 'node:fs/promises'
-import { dirname, join, basename, extname, relative, resolve } from 'node:path'
-import { createRecorder, formatFromPath } from '../output/recorder.js'
-import type { OutputFormat, Recorder, RecorderTrack } from '../output/types.js'
+import type { OutputFormat, RecorderTrack } from '../output/types.js'
 import type { Frame, Track } from '../client/track.js'
 import { PullSupervisor } from '../client/supervisor.js'
 import type { OutageEvent } from '../client/supervisor.js'
 import type { PullSession } from '../client/pull-session.js'
-import { InvalidArgumentError, OutputError, RtspError } from '../errors.js'
-import { checkSegmentPath, formatName, staticDirectory } from './strftime.js'
-import { parseDuration, parseSize } from './units.js'
+import { OutputError, RtspError } from '../errors.js'
+import { formatName } from './strftime.js'
 import { repairSegment } from './fmp4-repair.js'
-import type { RepairFs } from './fmp4-repair.js'
-import { segmentsToDelete } from './retention.js'
+import { deleteOldSegments } from './retention.js'
 import type { RetainedSegment } from './retention.js'
+import { RecordingWriteError } from './record-fs.js'
+import { containerOf, createSegmentFile, finishSegmentFile, openSegmentWriter } from './segment-file.js'
+import type { SegmentWriter } from './segment-file.js'
+import type { RecordFs } from './record-fs.js'
+import { SegmentIndex } from './segment-index.js'
+import { resolveOptions } from './options.js'
+import type { GapInfo, SegmentInfo, SegmentedRecorderEvents, SegmentedRecorderOptions, WallClockSource } from './options.js'
 
-/** Where wall-clock times come from: the camera's RTCP sender reports (NTP), or this machine. */
-export type WallClockSource = 'camera' | 'local'
+export { RecordingWriteError } from './record-fs.js'
+export type { RecordFs } from './record-fs.js'
+export type { GapInfo, SegmentInfo, SegmentedRecorderEvents, SegmentedRecorderOptions, WallClockSource } from './options.js'
 
-/** What the recorder needs of the file system; tests inject failures (ENOSPC) through it. */
-export interface RecordFs extends RepairFs {
-  createWriteStream(path: string, options: { flags: string }): NodeJS.WritableStream
-  appendFile(path: string, data: string): Promise<void>
-  readFile(path: string, encoding: 'utf8'): Promise<string>
-  mkdir(path: string, options: { recursive: true }): Promise<unknown>
-  unlink(path: string): Promise<void>
-  stat(path: string): Promise<{ size: number }>
-  /** For compacting the index (write a new one, then rename it over the old); without them it only grows. */
-  writeFile?(path: string, data: string): Promise<void>
-  rename?(from: string, to: string): Promise<void>
-}
-
-const NODE_FS: RecordFs = {
-  createWriteStream: (path, options) => createWriteStream(path, options),
-  appendFile: (path, data) => fsp.appendFile(path, data),
-  readFile: (path, encoding) => fsp.readFile(path, encoding),
-  mkdir: (path, options) => fsp.mkdir(path, options),
-  unlink: (path) => fsp.unlink(path),
-  stat: (path) => fsp.stat(path),
-  open: (path, flags) => fsp.open(path, flags),
-  writeFile: (path, data) => fsp.writeFile(path, data),
-  rename: (from, to) => fsp.rename(from, to),
-}
-
-export interface SegmentedRecorderOptions {
-  /** File name pattern with strftime conversions, e.g. `rec/cam1/%Y-%m-%d_%H-%M-%S.mp4`; .mp4, .mov or .ts. */
-  path: string
-  /** Segment length: seconds, or `10s`, `10m`, `1h`. Default 10 minutes. */
-  segment?: number | string
-  /** Delete segments older than this: seconds, or `7d`, `12h`. */
-  keep?: number | string
-  /** Delete the oldest segments while the recording's segments exceed this: bytes, or `50GB`. */
-  maxSize?: number | string
-  /** Name files in UTC instead of local time. */
-  utc?: boolean
-  /** index.jsonl by default in the pattern's directory (before its first conversion). */
-  indexPath?: string
-  /** After a write failure (disk full, permission denied), try a new segment this often (ms). Default 5000. */
-  retryMs?: number
-  /** A file system stand-in (tests). */
-  fs?: RecordFs
-}
-
-/** A closed segment, as its index line says. */
-export interface SegmentInfo {
-  file: string
-  /** Wall-clock ms of the first frame. */
-  start: number
-  /** Wall-clock ms where the segment ends (= the next segment's start when cut at a key frame). */
-  end: number
-  /** On the session's timeline (seconds): first frame's pts, and where the segment ends. */
-  startPts: number
-  endPts: number
-  frames: number
-  bytes: number
-  clock: WallClockSource
-  /** Why it closed: `segment` (its length reached), `outage`, `stop`, `error`. */
-  reason: 'segment' | 'outage' | 'stop' | 'error'
-}
-
-/** A time without media: the source dropped and came back (or the recording stopped meanwhile). */
-export interface GapInfo {
-  /** Wall-clock ms (this machine's clock) of the drop and of the return. */
-  start: number
-  end: number
-  cause: string
-  code: string
-}
-
-/** A write failed: the path, the OS error code (ENOSPC, EACCES, EROFS...); recording resumes when a new segment can be written. */
-export class RecordingWriteError extends OutputError {
-  readonly path: string
-  readonly errno: string | undefined
-  constructor(path: string, cause: unknown) {
-    const errno = findErrno(cause)
-    const why =
-      errno === 'ENOSPC'
-        ? 'the disk is full; free space (or lower --keep/--max-size) and recording resumes'
-        : errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS'
-          ? 'permission denied; make the directory writable and recording resumes'
-          : errno === 'ENOTDIR' || errno === 'ENOENT'
-            ? 'the directory cannot be created (a file stands in its path?)'
-            : 'recording resumes with a new segment when writing works again'
-    super(`cannot write ${path}: ${errno ?? (cause instanceof Error ? cause.message : String(cause))}; ${why}`, { cause })
-    this.path = path
-    this.errno = errno
-  }
-}
-
-export interface SegmentedRecorderEvents {
-  /** A segment file was created (its first frame is a key frame). */
-  'segment-start': [info: { file: string; start: number; startPts: number; clock: WallClockSource }]
-  /** A segment was closed: complete and playable. */
-  segment: [info: SegmentInfo]
-  /** An outage ended (logged in the index). */
-  gap: [info: GapInfo]
-  /** A segment was deleted by retention. */
-  deleted: [info: { file: string; bytes: number; reason: 'keep' | 'max-size' }]
-  /** A file left unfinished by a crash was truncated to its playable part. */
-  repaired: [info: { file: string; before: number; after: number }]
-  /** Writing failed; frames are dropped until a new segment can be written (retried every retryMs). */
-  'write-error': [error: RecordingWriteError]
-  /** The source ended and the last segment is closed; `error` is why the source ended, if it failed. */
-  close: [error: RtspError | undefined]
-}
-
-
-interface OpenSegment {
-  file: string
-  format: OutputFormat
-  stream: NodeJS.WritableStream
-  recorder: Recorder
+interface OpenSegment extends SegmentWriter {
   start: number
   startPts: number
   clock: WallClockSource
@@ -158,16 +51,6 @@ interface OpenSegment {
   failed: RecordingWriteError | undefined
 }
 
-interface IndexSegmentLine {
-  type: 'segment'
-  file: string
-  bytes: number
-  closedAt: number
-}
-
-const DEFAULT_SEGMENT_S = 600
-/** Rewrite index.jsonl at start when it has this many lines, mostly about deleted segments. */
-const COMPACT_LINES = 2000
 const TAIL_WAIT_S = 1
 
 /**
@@ -208,7 +91,8 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
   private retryAt = 0
   private anchor: { pts: number; wall: number } | undefined
   private readonly sessionStarts = new WeakSet<object>()
-  private pendingIndex: string[] = []
+  private readonly index: SegmentIndex
+  private readonly flushInterval: number | undefined
   private stopped = false
   private resolveDone!: () => void
   /** Frames written to closed and open segments. */
@@ -224,21 +108,18 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
     options: SegmentedRecorderOptions,
   ) {
     super()
-    if (typeof options?.path !== 'string' || options.path === '') throw new InvalidArgumentError('path must be a file name pattern such as rec/cam1/%Y-%m-%d_%H-%M-%S.mp4')
-    checkSegmentPath(options.path)
-    const format = formatFromPath(options.path.replace(/%./g, 'x'))
-    if (format !== 'mp4' && format !== 'mov' && format !== 'ts') {
-      throw new InvalidArgumentError(`segments are written as .mp4, .mov or .ts, not "${extname(options.path) || options.path}"`)
-    }
-    this.pattern = options.path
-    this.format = format
-    this.segmentS = options.segment === undefined ? DEFAULT_SEGMENT_S : parseDuration('segment', options.segment)
-    this.keepS = options.keep === undefined ? undefined : parseDuration('keep', options.keep)
-    this.maxBytes = options.maxSize === undefined ? undefined : parseSize('maxSize', options.maxSize)
-    this.indexPath = options.indexPath ?? join(staticDirectory(options.path), 'index.jsonl')
-    this.fs = options.fs ?? NODE_FS
-    this.utc = options.utc ?? false
-    this.retryMs = options.retryMs ?? 5000
+    const o = resolveOptions(options)
+    this.pattern = o.pattern
+    this.format = o.format
+    this.segmentS = o.segmentS
+    this.keepS = o.keepS
+    this.maxBytes = o.maxBytes
+    this.indexPath = o.indexPath
+    this.fs = o.fs
+    this.utc = o.utc
+    this.retryMs = o.retryMs
+    this.flushInterval = o.flushInterval
+    this.index = new SegmentIndex(this.fs, this.indexPath, (e) => this.notify('write-error', e))
     this.tracks = session.tracks
     this.primaryVideo = this.tracks.findIndex((t) => t.type === 'video')
     this.done = new Promise((resolve) => (this.resolveDone = resolve))
@@ -246,69 +127,27 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
 
   /** @hidden Read the index: finished segments (for retention), segments a crash left open (repaired). */
   async prepare(): Promise<void> {
-    await this.fs.mkdir(dirname(this.indexPath), { recursive: true }).catch(() => {})
-    let text = ''
-    try {
-      text = await this.fs.readFile(this.indexPath, 'utf8')
-    } catch {
-      // No index yet: a new recording.
-    }
-    const open = new Set<string>()
-    const closed = new Map<string, RetainedSegment>()
-    const lines: Array<{ text: string; file: string | undefined; type: string | undefined; end: number }> = []
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue
-      let rec: { type?: string; file?: string; bytes?: number; closedAt?: number; end?: string }
-      try {
-        rec = JSON.parse(line) as typeof rec
-      } catch {
-        continue // a line torn by a crash
-      }
-      lines.push({ text: line, file: typeof rec.file === 'string' ? resolve(dirname(this.indexPath), rec.file) : undefined, type: rec.type, end: Date.parse(rec.end ?? '') })
-      if (typeof rec.file !== 'string') continue
-      // Names in the index are relative to its directory (the recording can be moved whole).
-      rec.file = resolve(dirname(this.indexPath), rec.file)
-      if (rec.type === 'segment-start') open.add(rec.file)
-      else if (rec.type === 'segment' || rec.type === 'repaired') {
-        open.delete(rec.file)
-        closed.set(rec.file, { file: rec.file, bytes: rec.bytes ?? 0, closedAt: rec.closedAt ?? Date.now() })
-      } else if (rec.type === 'deleted') closed.delete(rec.file)
-    }
+    const { lines, open, closed } = await this.index.read()
     for (const file of open) {
-      const fmt = formatFromPath(file)
       try {
-        const r = await repairSegment(this.fs, file, fmt === 'ts' ? 'ts' : fmt === 'mov' ? 'mov' : 'mp4')
-        closed.set(file, { file, bytes: r.after, closedAt: Date.now() })
-        this.appendIndex({ type: 'repaired', file, bytes: r.after, before: r.before, closedAt: Date.now() })
+        const r = await repairSegment(this.fs, file, containerOf(file))
+        this.index.append({ type: 'repaired', file, bytes: r.after, before: r.before, closedAt: Date.now() })
         this.notify('repaired', { file, before: r.before, after: r.after })
+        if (r.after > 0) closed.set(file, { file, bytes: r.after, closedAt: Date.now() })
+        else {
+          // Not one whole fragment: no media to keep.
+          await this.fs.unlink(file).catch(() => {})
+          this.index.append({ type: 'deleted', file, bytes: 0, reason: 'empty' })
+        }
       } catch {
         // Gone (deleted by hand): nothing to repair.
-        this.appendIndex({ type: 'deleted', file, reason: 'missing' })
+        this.index.append({ type: 'deleted', file, reason: 'missing' })
       }
     }
     this.finished = [...closed.values()].sort((a, b) => a.closedAt - b.closedAt)
-    if (lines.length >= COMPACT_LINES && lines.length > 4 * (closed.size + open.size)) await this.compactIndex(lines, closed)
-    await this.flushIndex()
+    if (SegmentIndex.wantsCompaction(lines.length, closed.size + open.size)) await this.index.compact(lines, closed, this.segmentS)
+    await this.index.flush()
     await this.prune()
-  }
-
-  /**
-   * Keep the lines of segments still on disk and the gaps since the oldest of them, so an
-   * index of a recording that runs for months stays small. Written beside, then renamed
-   * over the old one (atomic on POSIX): a crash leaves the old index or the new one.
-   */
-  private async compactIndex(lines: Array<{ text: string; file: string | undefined; type: string | undefined; end: number }>, kept: ReadonlyMap<string, RetainedSegment>): Promise<void> {
-    const { writeFile, rename } = this.fs
-    if (writeFile === undefined || rename === undefined) return
-    const oldest = Math.min(...[...kept.values()].map((s) => s.closedAt), Date.now())
-    const keep = lines.filter((l) => (l.file !== undefined ? kept.has(l.file) : l.type !== 'gap' || !(l.end < oldest - this.segmentS * 1000)))
-    const tmp = `${this.indexPath}.tmp`
-    try {
-      await writeFile.call(this.fs, tmp, keep.map((l) => l.text + '\n').join(''))
-      await rename.call(this.fs, tmp, this.indexPath)
-    } catch (err) {
-      this.notify('write-error', new RecordingWriteError(this.indexPath, err))
-    }
   }
 
   /** Events of prepare() wait until run(), so listeners added after createSegmentedRecorder() see them. */
@@ -406,7 +245,7 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
       this.session.off('session', this.onSession)
     }
     await this.enqueue(() => this.closeSegments('stop'))
-    await this.flushIndex()
+    await this.index.flush()
     // An abort (Ctrl-C) or our own stop is not a failure of the recording.
     const reported = this.stopped || error?.code === 'RTSP_ERR_ABORTED' ? undefined : error
     this.emit('close', reported)
@@ -498,40 +337,20 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
   /** A new segment starting with `frame` (a key frame); false when it cannot be created. */
   private async open(frame: Frame): Promise<boolean> {
     const wall = this.wallOf(frame)
-    const base = formatName(this.pattern, wall.ms, this.utc)
-    let stream: NodeJS.WritableStream | undefined
-    let file = base
+    let created
     try {
-      await this.fs.mkdir(dirname(base), { recursive: true })
-      // 'wx': never overwrite, not even a file of a crashed run with the same name.
-      for (let n = 1; ; n++) {
-        try {
-          stream = await openExclusive(this.fs, file)
-          break
-        } catch (err) {
-          if (findErrno(err) !== 'EEXIST' || n > 99) throw err
-          file = withSuffix(base, n)
-        }
-      }
+      created = await createSegmentFile(this.fs, formatName(this.pattern, wall.ms, this.utc))
     } catch (err) {
-      const e = new RecordingWriteError(file, err)
       this.retryAt = Date.now() + this.retryMs
-      this.emit('write-error', e)
+      this.emit('write-error', err as RecordingWriteError)
       return false
     }
-    let recorder: Recorder
-    try {
-      recorder = await createRecorder({ format: this.format, tracks: this.tracks.map(recorderTrack), sink: stream })
-    } catch (err) {
-      // Nothing this recording can hold (e.g. MJPEG only): no empty file left behind.
-      await endStream(stream)
-      await this.fs.unlink(file).catch(() => {})
-      throw err
-    }
-    const seg: OpenSegment = { file, format: this.format, stream, recorder, start: wall.ms, startPts: frame.pts, clock: wall.clock, lastPts: frame.pts, lastVideoPts: frame.pts, videoInterval: 0, failed: undefined }
+    const writer = await openSegmentWriter(this.fs, created, this.format, this.tracks.map(recorderTrack), this.flushInterval)
+    const file = writer.file
+    const seg: OpenSegment = { ...writer, start: wall.ms, startPts: frame.pts, clock: wall.clock, lastPts: frame.pts, lastVideoPts: frame.pts, videoInterval: 0, failed: undefined }
     this.current = seg
-    this.appendIndex({ type: 'segment-start', file, start: new Date(wall.ms).toISOString(), startPts: round(frame.pts), clock: wall.clock })
-    await this.flushIndex()
+    this.index.append({ type: 'segment-start', file, start: new Date(wall.ms).toISOString(), startPts: round(frame.pts), clock: wall.clock })
+    await this.index.flush()
     this.emit('segment-start', { file, start: wall.ms, startPts: frame.pts, clock: wall.clock })
     return true
   }
@@ -553,34 +372,12 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
 
   private async closeSegment(seg: OpenSegment, reason: SegmentInfo['reason'], endPts: number | undefined): Promise<void> {
     if (seg === this.current) this.current = undefined
-    let failure: unknown = seg.failed
-    if (failure === undefined) {
-      try {
-        await seg.recorder.finalize()
-      } catch (err) {
-        failure = err
-        this.writeFailed(seg, err)
-      }
-    } else {
-      await seg.recorder.finalize().catch(() => {})
-    }
-    await endStream(seg.stream)
-    let bytes = seg.recorder.bytesWritten
-    if (failure !== undefined) {
-      // A torn last fragment (the write that failed): cut the file back to what plays.
-      try {
-        const r = await repairSegment(this.fs, seg.file, seg.format === 'ts' ? 'ts' : seg.format === 'mov' ? 'mov' : 'mp4')
-        bytes = r.after
-        if (bytes === 0) {
-          // Nothing playable got out (the disk was already full): no empty file left behind.
-          await this.fs.unlink(seg.file).catch(() => {})
-          this.appendIndex({ type: 'deleted', file: seg.file, bytes: 0, reason: 'empty' })
-          await this.flushIndex()
-          return
-        }
-      } catch {
-        // Could not even open it again: the index says what we know.
-      }
+    const { failure, bytes } = await finishSegmentFile(this.fs, seg, endPts, seg.failed)
+    if (failure !== undefined) this.writeFailed(seg, failure)
+    if (bytes === 0 && failure !== undefined) {
+      this.index.append({ type: 'deleted', file: seg.file, bytes: 0, reason: 'empty' })
+      await this.index.flush()
+      return
     }
     // Cut at a key frame: the segment ends where the next begins. Otherwise one frame
     // interval past its last frame (the recorder gave that frame the same duration).
@@ -597,7 +394,7 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
       reason: failure !== undefined ? 'error' : reason,
     }
     const closedAt = Date.now()
-    this.appendIndex({
+    this.index.append({
       type: 'segment',
       file: info.file,
       start: new Date(info.start).toISOString(),
@@ -611,8 +408,8 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
       reason: info.reason,
       closedAt,
     })
-    this.finished.push({ file: seg.file, bytes, closedAt } satisfies Omit<IndexSegmentLine, 'type'>)
-    await this.flushIndex()
+    this.finished.push({ file: seg.file, bytes, closedAt })
+    await this.index.flush()
     this.emit('segment', info)
     // At the end of a recording its last segment stays (the next start applies retention).
     if (reason !== 'stop') await this.prune()
@@ -620,8 +417,8 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
 
   private async logGap(e: OutageEvent): Promise<void> {
     const gap: GapInfo = { start: e.start, end: e.end, cause: e.error.message, code: e.error.code }
-    this.appendIndex({ type: 'gap', start: new Date(e.start).toISOString(), end: new Date(e.end).toISOString(), durationMs: e.durationMs, cause: gap.cause, code: gap.code, recovered: e.recovered })
-    await this.flushIndex()
+    this.index.append({ type: 'gap', start: new Date(e.start).toISOString(), end: new Date(e.end).toISOString(), durationMs: e.durationMs, cause: gap.cause, code: gap.code, recovered: e.recovered })
+    await this.index.flush()
     this.emit('gap', gap)
   }
 
@@ -629,39 +426,12 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
   private async prune(): Promise<void> {
     if (this.keepS === undefined && this.maxBytes === undefined) return
     const currentBytes = (this.current?.recorder.bytesWritten ?? 0) + (this.tail?.seg.recorder.bytesWritten ?? 0)
-    const now = Date.now()
-    const doomed = segmentsToDelete(this.finished, { keepS: this.keepS, maxBytes: this.maxBytes }, now, currentBytes)
-    if (doomed.length === 0) return
-    for (const s of doomed) {
-      const reason = this.keepS !== undefined && now - s.closedAt > this.keepS * 1000 ? 'keep' : 'max-size'
-      try {
-        await this.fs.unlink(s.file)
-      } catch (err) {
-        if (findErrno(err) !== 'ENOENT') continue // try again at the next segment
-      }
-      this.finished.splice(this.finished.indexOf(s), 1)
-      this.appendIndex({ type: 'deleted', file: s.file, bytes: s.bytes, reason })
-      this.notify('deleted', { file: s.file, bytes: s.bytes, reason })
+    const deleted = await deleteOldSegments((f) => this.fs.unlink(f), this.finished, { keepS: this.keepS, maxBytes: this.maxBytes }, currentBytes)
+    for (const d of deleted) {
+      this.index.append({ type: 'deleted', file: d.file, bytes: d.bytes, reason: d.reason })
+      this.notify('deleted', { file: d.file, bytes: d.bytes, reason: d.reason })
     }
-    await this.flushIndex()
-  }
-
-  private appendIndex(record: Record<string, unknown>): void {
-    if (typeof record.file === 'string') record.file = relative(dirname(this.indexPath), record.file)
-    this.pendingIndex.push(JSON.stringify(record) + '\n')
-  }
-
-  /** Append pending index lines; on failure they stay pending (disk full) and go with the next flush. */
-  private async flushIndex(): Promise<void> {
-    if (this.pendingIndex.length === 0) return
-    const text = this.pendingIndex.join('')
-    const n = this.pendingIndex.length
-    try {
-      await this.fs.appendFile(this.indexPath, text)
-      this.pendingIndex.splice(0, n)
-    } catch (err) {
-      this.notify('write-error', new RecordingWriteError(this.indexPath, err))
-    }
+    if (deleted.length > 0) await this.index.flush()
   }
 }
 
@@ -671,47 +441,4 @@ function recorderTrack(t: Track): RecorderTrack {
 
 function round(s: number): number {
   return Math.round(s * 1e6) / 1e6
-}
-
-/** `a/b.mp4` → `a/b_1.mp4`. */
-function withSuffix(file: string, n: number): string {
-  const ext = extname(file)
-  return join(dirname(file), `${basename(file, ext)}_${n}${ext}`)
-}
-
-function findErrno(err: unknown): string | undefined {
-  for (let e = err, i = 0; e !== undefined && e !== null && i < 5; e = (e as { cause?: unknown }).cause, i++) {
-    const code = (e as { code?: unknown }).code
-    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code
-  }
-  return undefined
-}
-
-function openExclusive(fs: RecordFs, file: string): Promise<NodeJS.WritableStream> {
-  const stream = fs.createWriteStream(file, { flags: 'wx' })
-  return new Promise((resolve, reject) => {
-    const onError = (err: unknown): void => {
-      stream.off('open', onOpen)
-      reject(err)
-    }
-    const onOpen = (): void => {
-      stream.off('error', onError)
-      // Later errors reach the recorder through its write callbacks; keep them from crashing.
-      stream.on('error', () => {})
-      resolve(stream)
-    }
-    stream.once('open', onOpen)
-    stream.once('error', onError)
-  })
-}
-
-function endStream(stream: NodeJS.WritableStream): Promise<void> {
-  const s = stream as NodeJS.WritableStream & { destroyed?: boolean; closed?: boolean }
-  if (s.destroyed || s.closed) return Promise.resolve()
-  return new Promise((resolve) => {
-    const done = (): void => resolve()
-    stream.once('close', done)
-    stream.once('error', done)
-    stream.end()
-  })
 }

@@ -21,9 +21,9 @@ export interface FragmentSample {
 const MOOF_SIZE = 100
 const MDAT_HEADER = 8
 /** §8.8.3.1 sample flags: sample_depends_on 2 (an I picture). */
-const SYNC_FLAGS = 0x02000000
+export const SYNC_FLAGS = 0x02000000
 /** sample_depends_on 1, sample_is_non_sync_sample 1. */
-const NON_SYNC_FLAGS = 0x01010000
+export const NON_SYNC_FLAGS = 0x01010000
 /** trun flags: data-offset, sample-duration, sample-size, sample-flags present. */
 const TRUN_FLAGS = 0x000001 | 0x000100 | 0x000200 | 0x000400
 /** tfhd flags: default-base-is-moof (data offsets count from this moof). */

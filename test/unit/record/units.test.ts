@@ -72,12 +72,12 @@ function fakeFmp4(fragments: number[]): { bytes: Buffer; ends: number[] } {
   return { bytes: Buffer.concat(parts), ends }
 }
 
-test('repair keeps the header and every whole fragment, whatever the cut', async () => {
+test('repair keeps the header and every whole fragment, whatever the cut; a header without a fragment is nothing to keep', async () => {
   const { bytes, ends } = fakeFmp4([500, 300, 700])
   for (let cut = 0; cut <= bytes.length; cut += 7) {
     const view = bytes.subarray(0, cut)
     const r = await scanFragmentedMp4(async (pos, len) => view.subarray(pos, pos + len), cut)
-    const expected = cut < ends[0]! ? 0 : ends.filter((e) => e <= cut).at(-1)!
+    const expected = cut < ends[1]! ? 0 : ends.filter((e) => e <= cut).at(-1)!
     assert.equal(r.end, expected, `cut at ${cut}`)
   }
   const whole = await scanFragmentedMp4(async (pos, len) => bytes.subarray(pos, pos + len), bytes.length)

@@ -1,0 +1,407 @@
+/**
+ * Fragmented MP4 written by rtspkit itself, flushed at least every `flushInterval` seconds
+ * and at every key frame of the first video track, whatever the GOP: a camera with a 10 s
+ * GOP killed (kill -9, power loss) loses at most about a second, not a GOP. (mediabunny's
+ * muxer starts a fragment only at a key frame.) The init segment comes from live-fmp4
+ * (ftyp + moov with mvex); fragments carry many samples each (movie-fragment.ts), with
+ * decode times and composition offsets derived for B-frames (decode-times.ts).
+ *
+ * A sample waits until the next sample of its track gives its duration (video: and until
+ * its decode time is known, a few pictures with B-frames), so a flush writes every sample
+ * but the newest of each track. Bytes go to an append-only sink: the file is playable up to
+ * its last complete fragment at any moment (record/fmp4-repair.ts trims a torn tail).
+ *
+ * Tracks: H.264 (avcC) and H.265 (hvcC) from the SDP's or the first key frame's parameter
+ * sets (in-band ones stay in the samples, so a mid-stream change reaches the decoder), AAC
+ * and MP4A-LATM (esds), Opus (dOps, pre-skip 0), G.711 as FLAC (lossless, see
+ * live-fmp4/flac.ts: the MP4 way to carry it that players accept).
+ */
+import { parseAudioSpecificConfig, buildAudioSpecificConfig } from '../../codec/aac-config.js'
+import { H264NalType, nalType } from '../../codec/h264-nal.js'
+import { parseH264Sps } from '../../codec/h264-sps.js'
+import { H265NalType, h265NalType } from '../../codec/h265-nal.js'
+import { parseH265Sps } from '../../codec/h265-sps.js'
+import { opusPacketSamples } from '../../codec/opus.js'
+import { InvalidArgumentError, OutputError, RtspError, StateError, UnsupportedError } from '../../errors.js'
+import { findH265ParameterSets } from '../annexb-recorder.js'
+import { buildAvcDecoderConfigurationRecord, findParameterSets, withNalHeader } from '../avc-config.js'
+import { openByteSink } from '../byte-sink.js'
+import type { ByteSink } from '../byte-sink.js'
+import { buildHevcDecoderConfigurationRecord } from '../hvcc.js'
+import { g711Samples, g711ToFlacFrame } from '../live-fmp4/flac.js'
+import { initSegment } from '../live-fmp4/init.js'
+import type { LiveFmp4Track } from '../live-fmp4/init.js'
+import { DROPPED, Timeline, checkFrame } from '../timeline.js'
+import type { TimelineTrackKind } from '../timeline.js'
+import type { OutputFormat, Recorder, RecorderDropCounts, RecorderFrame, RecorderOptions, RecorderTrack, SkippedTrack } from '../types.js'
+import { DecodeTimes } from './decode-times.js'
+import { movieFragment } from './movie-fragment.js'
+import type { FragmentSampleOut, TrackFragment } from './movie-fragment.js'
+
+export interface Fmp4FileRecorderOptions extends Omit<RecorderOptions, 'format'> {
+  /** Write a fragment at least this often (seconds of media). Default 0.5. */
+  flushInterval?: number
+}
+
+/** Used for a video track's last sample until two pictures give a real interval. */
+const DEFAULT_FRAME_S = 1 / 25
+
+interface Sample {
+  /** Decode time (track ticks); undefined until derived (video with look-ahead). */
+  dts: number | undefined
+  pts: number
+  keyFrame: boolean
+  data: readonly Uint8Array[]
+}
+
+interface TrackState {
+  index: number
+  kind: 'video' | 'audio'
+  codec: string
+  /** Set for audio at create, for video when configured (the recording's first key frame). */
+  mp4: LiveFmp4Track | undefined
+  timescale: number
+  /** Samples not yet written, in decode order; the first `assigned` have a decode time. */
+  queue: Sample[]
+  assigned: number
+  decodeTimes: DecodeTimes | undefined
+  /** Duration (ticks) of the newest sample when nothing follows it: the last interval seen, or a codec frame. */
+  lastDuration: number
+  /** Audio: the codec's duration of one access unit, in ticks. */
+  durationOf: ((data: Uint8Array) => number | undefined) | undefined
+  /** G.711: 8-bit samples → one FLAC frame. */
+  law: 'alaw' | 'ulaw' | undefined
+  channels: number
+  /** The source track's parameters (video: SPS/PPS from the SDP). */
+  details: RecorderTrack['details']
+}
+
+type State = 'open' | 'finalizing' | 'finalized' | 'failed'
+
+export class Fmp4FileRecorder implements Recorder {
+  readonly format: OutputFormat = 'mp4'
+  framesWritten = 0
+  /** Fragments written. */
+  fragmentsWritten = 0
+  readonly skippedTracks: SkippedTrack[]
+
+  private state: State = 'open'
+  private failure: unknown
+  private tail: Promise<void> = Promise.resolve()
+  private sequence = 0
+  private lastFlushPts = 0
+  private started = false
+  private startProblem: string | undefined
+  /** The init segment until it goes out with the first fragment (a file never holds a header alone). */
+  private init: Buffer | undefined
+
+  private constructor(
+    private readonly tracks: Array<TrackState | undefined>,
+    skipped: SkippedTrack[],
+    private readonly sink: ByteSink,
+    private readonly timeline: Timeline,
+    private readonly primaryVideo: number,
+    private readonly flushInterval: number,
+  ) {
+    this.skippedTracks = skipped
+  }
+
+  static async create(opts: Fmp4FileRecorderOptions): Promise<Fmp4FileRecorder> {
+    const flushInterval = opts.flushInterval ?? 0.5
+    if (!(flushInterval > 0)) throw new InvalidArgumentError(`flushInterval must be a positive number of seconds, not ${flushInterval}`)
+    const skipped: SkippedTrack[] = []
+    const states: Array<TrackState | undefined> = opts.tracks.map((t, index) => {
+      const s = planTrack(t, index)
+      if (typeof s === 'string') skipped.push({ trackIndex: index, reason: s })
+      return typeof s === 'string' ? undefined : s
+    })
+    if (states.every((s) => s === undefined)) {
+      throw new UnsupportedError(`nothing to record to mp4: ${skipped.map((s) => `track ${s.trackIndex}: ${s.reason}`).join('; ') || 'no tracks'}`)
+    }
+    const primaryVideo = states.findIndex((s) => s?.kind === 'video')
+    const kinds: TimelineTrackKind[] = states.map((s) => s?.kind ?? 'off')
+    const sink = await openByteSink(opts.sink)
+    return new Fmp4FileRecorder(states, skipped, sink, new Timeline(kinds, primaryVideo), primaryVideo, flushInterval)
+  }
+
+  get bytesWritten(): number {
+    return this.sink.bytesWritten
+  }
+
+  get dropped(): Readonly<RecorderDropCounts> {
+    return this.timeline.dropped
+  }
+
+  write(frame: RecorderFrame): Promise<void> {
+    if (this.state !== 'open') {
+      if (this.state === 'failed') return Promise.reject(this.failure)
+      return Promise.reject(new StateError({ action: 'write a frame', state: this.state, allowed: ['open'] }))
+    }
+    const invalid = checkFrame(frame, this.tracks.length)
+    if (invalid) return Promise.reject(invalid)
+    const p = this.tail.then(() => this.writeNow(frame))
+    this.tail = p.catch(() => {})
+    return p
+  }
+
+  private async writeNow(frame: RecorderFrame): Promise<void> {
+    if (this.state === 'failed') throw this.failure
+    const st = this.tracks[frame.trackIndex]
+    if (st === undefined || !this.timeline.isEnabled(frame.trackIndex) || frame.data.length === 0) {
+      this.timeline.dropped.ignored++
+      return
+    }
+    if (!this.started) {
+      if (!this.timeline.wouldStartWith(frame.trackIndex, frame.keyFrame)) {
+        this.timeline.dropped.beforeStart++
+        return
+      }
+      // The recording starts here: configure the video tracks, then the init segment.
+      if (st.kind === 'video' && !this.configureVideo(st, frame.data)) {
+        this.timeline.dropped.beforeStart++
+        return
+      }
+      for (const other of this.tracks) {
+        if (other === undefined || other === st || other.kind !== 'video' || this.configureVideo(other, [])) continue
+        this.tracks[other.index] = undefined
+        this.timeline.disable(other.index)
+        this.skippedTracks.push({ trackIndex: other.index, reason: `${other.codec} without parameter sets in the SDP (only the first video track may bring them in-band)` })
+      }
+      this.renumber()
+      this.init = initSegment(this.tracks.flatMap((t) => (t?.mp4 ? [t.mp4] : [])))
+    }
+    const pts = this.timeline.admit(frame.trackIndex, frame.pts, frame.keyFrame)
+    if (pts === DROPPED) return
+    if (!this.started) {
+      this.started = true
+      this.lastFlushPts = pts
+    }
+    this.framesWritten++
+    const ticks = Math.round(pts * st.timescale)
+    if (st.kind === 'video') this.pushVideo(st, ticks, frame)
+    else this.pushAudio(st, ticks, frame)
+    const cut = frame.trackIndex === this.primaryVideo && frame.keyFrame
+    if (cut || pts - this.lastFlushPts >= this.flushInterval) {
+      this.lastFlushPts = pts
+      const fragment = this.fragment(undefined)
+      if (fragment !== undefined) await this.send(fragment)
+    }
+  }
+
+  private pushVideo(st: TrackState, ticks: number, frame: RecorderFrame): void {
+    const dt = st.decodeTimes!
+    // A key frame closes the GOP: every picture before it has its decode time.
+    if (frame.keyFrame) this.assign(st, dt.drain())
+    const aud = st.codec === 'H265' ? isH265Aud : isH264Aud
+    const data = frame.data.some(aud) ? frame.data.filter((n) => !aud(n)) : frame.data
+    st.queue.push({ dts: undefined, pts: ticks, keyFrame: frame.keyFrame, data })
+    const n = dt.push(ticks, frame.keyFrame)
+    this.assign(st, frame.keyFrame ? dt.drain() : Array.from({ length: n }, () => dt.take()))
+  }
+
+  private pushAudio(st: TrackState, ticks: number, frame: RecorderFrame): void {
+    let data: readonly Uint8Array[] = frame.data
+    if (st.law !== undefined) {
+      const payload = frame.data.length === 1 ? frame.data[0]! : Buffer.concat(frame.data)
+      data = [g711ToFlacFrame({ payload, law: st.law, channels: st.channels, sampleRate: st.timescale, sampleNumber: ticks })]
+      st.lastDuration = g711Samples(payload.length, st.channels)
+    }
+    st.queue.push({ dts: ticks, pts: ticks, keyFrame: true, data })
+    st.assigned++
+  }
+
+  private assign(st: TrackState, dts: readonly number[]): void {
+    for (const d of dts) st.queue[st.assigned++]!.dts = d
+  }
+
+  /**
+   * A fragment of every sample whose duration is known (all of them at the end, the last
+   * reaching `endTicks` per track when given), or undefined when there is none.
+   */
+  private fragment(end: number | undefined): Buffer | undefined {
+    const trafs: TrackFragment[] = []
+    for (const st of this.tracks) {
+      if (st?.mp4 === undefined) continue
+      if (end !== undefined && st.decodeTimes !== undefined) this.assign(st, st.decodeTimes.drain())
+      const count = end !== undefined ? st.assigned : st.assigned - 1
+      if (count <= 0) continue
+      const samples: FragmentSampleOut[] = []
+      for (let i = 0; i < count; i++) {
+        const s = st.queue[i]!
+        const next = st.queue[i + 1]
+        let duration: number
+        if (next?.dts !== undefined) {
+          duration = next.dts - s.dts!
+          if (st.kind === 'video') st.lastDuration = duration
+        } else if (st.kind === 'video') {
+          const endTicks = Number.isFinite(end) ? Math.round((end! - this.timeline.origin!) * st.timescale) : Number.NaN
+          duration = endTicks > s.dts! ? endTicks - s.dts! : st.lastDuration
+        } else {
+          duration = st.durationOf?.(s.data[0]!) ?? st.lastDuration
+        }
+        samples.push({ duration, compositionOffset: s.pts - s.dts!, keyFrame: s.keyFrame, data: s.data })
+      }
+      trafs.push({ trackId: st.mp4.id, baseDecodeTime: st.queue[0]!.dts!, lengthPrefixed: st.kind === 'video', samples })
+      st.queue.splice(0, count)
+      st.assigned -= count
+    }
+    if (trafs.length === 0) return undefined
+    this.fragmentsWritten++
+    return movieFragment(++this.sequence, trafs)
+  }
+
+  private async send(fragment: Buffer): Promise<void> {
+    const init = this.init
+    this.init = undefined
+    try {
+      if (init === undefined) await this.sink.write(fragment)
+      else await this.sink.writev([init, fragment])
+    } catch (err) {
+      throw this.fail(err)
+    }
+  }
+
+  /** Configure a video track from in-band parameter sets (`nalus`) or the SDP's; false when neither works. */
+  private configureVideo(st: TrackState, nalus: readonly Buffer[]): boolean {
+    if (st.mp4 !== undefined) return true
+    const id = 0 // numbered by renumber() before the init segment
+    const d = st.details
+    try {
+      if (st.codec === 'H265') {
+        const inBand = findH265ParameterSets(nalus)
+        const vps = inBand.vps ?? d.vps
+        const sps = inBand.sps ?? d.sps
+        const pps = inBand.pps ?? d.pps
+        if (vps === undefined || sps === undefined || pps === undefined) {
+          this.startProblem = `track ${st.index}: no VPS/SPS/PPS in the SDP or before the key frame`
+          return false
+        }
+        const info = parseH265Sps(sps)
+        st.mp4 = { codec: 'hvc1', id, timescale: st.timescale, width: info.width, height: info.height, config: buildHevcDecoderConfigurationRecord(vps, sps, pps, info) }
+      } else {
+        const inBand = findParameterSets(nalus)
+        const spsRaw = inBand.sps ?? d.sps
+        const ppsRaw = inBand.pps ?? d.pps
+        if (spsRaw === undefined || ppsRaw === undefined) {
+          this.startProblem = `track ${st.index}: no SPS/PPS in the SDP or before the key frame`
+          return false
+        }
+        const sps = withNalHeader(spsRaw, H264NalType.Sps)
+        const pps = withNalHeader(ppsRaw, H264NalType.Pps)
+        const info = parseH264Sps(sps)
+        st.mp4 = { codec: 'avc1', id, timescale: st.timescale, width: info.width, height: info.height, config: buildAvcDecoderConfigurationRecord(sps, pps, info) }
+      }
+    } catch (err) {
+      this.startProblem = `track ${st.index}: ${(err as Error).message}`
+      return false
+    }
+    return true
+  }
+
+  /** track_IDs 1, 2, ... in the source's track order, over the tracks carried. */
+  private renumber(): void {
+    let id = 1
+    for (const t of this.tracks) if (t?.mp4 !== undefined) t.mp4 = { ...t.mp4, id: id++ }
+  }
+
+  /**
+   * Write what is held and close: the file is complete. `end` (input pts, seconds) is where
+   * the recording ends, e.g. the key frame that opens the next segment: the last video
+   * sample lasts until then, so segments tile exactly.
+   */
+  async finalize(end?: number): Promise<void> {
+    if (this.state === 'finalized') return
+    if (this.state === 'finalizing') throw new StateError({ action: 'finalize', state: this.state, allowed: ['open', 'failed'] })
+    const failed = this.state === 'failed'
+    this.state = 'finalizing'
+    await this.tail
+    if (failed || this.framesWritten === 0) {
+      await this.sink.close().catch(() => {})
+      this.state = 'failed'
+      if (failed) throw this.failure
+      const d = this.timeline.dropped
+      this.failure = new OutputError(
+        `nothing was recorded to ${this.sink.name}: ` +
+          (this.timeline.started ? 'no frame could be written' : `no video key frame ${this.startProblem ? `could start the recording (${this.startProblem})` : 'arrived'}`) +
+          ` (${d.beforeStart} frames dropped before the start)`,
+      )
+      throw this.failure
+    }
+    try {
+      const last = this.fragment(end ?? Number.NaN)
+      if (last !== undefined) await this.send(last)
+      await this.sink.close()
+    } catch (err) {
+      this.fail(err)
+      await this.sink.close().catch(() => {})
+      throw this.failure
+    }
+    this.state = 'finalized'
+  }
+
+  private fail(err: unknown): unknown {
+    if (this.state !== 'failed') {
+      this.failure = err instanceof RtspError ? err : new OutputError(`the mp4 writer failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+      this.state = 'failed'
+    }
+    return this.failure
+  }
+}
+
+/** How a track goes into the file, or why it cannot. */
+function planTrack(track: RecorderTrack, index: number): TrackState | string {
+  const codec = track.codec.toUpperCase()
+  const base = { index, codec, queue: [], assigned: 0, law: undefined, channels: 1, details: track.details, durationOf: undefined }
+  if (track.type === 'video') {
+    if (codec !== 'H264' && codec !== 'H265') return `${track.codec} video cannot be recorded to mp4 yet (H.264 and H.265 only)`
+    const timescale = Number.isInteger(track.clockRate) && track.clockRate > 0 ? track.clockRate : 90000
+    return { ...base, kind: 'video', mp4: undefined, timescale, decodeTimes: new DecodeTimes(), lastDuration: Math.round(DEFAULT_FRAME_S * timescale) }
+  }
+  const d = track.details
+  if (codec === 'AAC' || codec === 'MP4A-LATM') {
+    let asc = d.audioSpecificConfig
+    try {
+      if (asc === undefined && d.objectType !== undefined && d.sampleRate !== undefined && d.channels !== undefined) {
+        asc = buildAudioSpecificConfig({ objectType: d.objectType, sampleRate: d.sampleRate, channels: d.channels })
+      }
+      if (asc === undefined) return 'AAC without an AudioSpecificConfig (the SDP has no config=)'
+      const parsed = parseAudioSpecificConfig(asc)
+      const sampleRate = parsed.sampleRate || d.sampleRate || track.clockRate
+      const channels = parsed.channels || d.channels || 1
+      const frame = parsed.frameLength ?? 1024
+      return { ...base, kind: 'audio', timescale: sampleRate, channels, decodeTimes: undefined, lastDuration: frame, durationOf: () => frame, mp4: { codec: 'mp4a', id: 0, timescale: sampleRate, sampleRate, channels, config: asc } }
+    } catch (err) {
+      return `AAC with a broken AudioSpecificConfig: ${(err as Error).message}`
+    }
+  }
+  if (codec === 'OPUS') {
+    const channels = d.channels === 1 ? 1 : 2
+    // From the TOC byte (RFC 6716 §3.1): 2.5 to 120 ms per packet, at 48 kHz.
+    return { ...base, kind: 'audio', timescale: 48000, channels, decodeTimes: undefined, lastDuration: 960, durationOf: (p) => opusPacketSamples(p), mp4: { codec: 'Opus', id: 0, timescale: 48000, channels } }
+  }
+  if (codec === 'PCMA' || codec === 'PCMU') {
+    const sampleRate = d.sampleRate || track.clockRate || 8000
+    const channels = d.channels || 1
+    return {
+      ...base,
+      kind: 'audio',
+      timescale: sampleRate,
+      channels,
+      law: codec === 'PCMA' ? 'alaw' : 'ulaw',
+      decodeTimes: undefined,
+      lastDuration: Math.round(sampleRate * 0.02),
+      // The newest payload's sample count is kept in lastDuration (pushAudio).
+      durationOf: undefined,
+      mp4: { codec: 'fLaC', id: 0, timescale: sampleRate, sampleRate, channels, bitsPerSample: 16 },
+    }
+  }
+  return `${track.codec} audio cannot be recorded to mp4 (AAC, Opus and G.711 only)`
+}
+
+function isH264Aud(n: Buffer): boolean {
+  return n.length === 0 || nalType(n[0]!) === H264NalType.Aud
+}
+
+function isH265Aud(n: Buffer): boolean {
+  return n.length < 2 || h265NalType(n[0]!) === H265NalType.Aud
+}
