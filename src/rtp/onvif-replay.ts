@@ -22,6 +22,8 @@
  */
 import { ntpToUnixMs } from '../rtcp/packets.js'
 
+const BLANK: Readonly<ReplayInfo> = { time: 0, cleanPoint: false, end: false, discontinuity: false, terminal: false, cseq: 0 }
+
 /** The extension's profile (the 16 bits before its length). */
 export const ONVIF_REPLAY_PROFILE = 0xabac
 
@@ -77,37 +79,51 @@ export function buildOnvifReplayExtension(info: Omit<ReplayInfo, 'cseq'> & { cse
 /**
  * Matches the extension of a track's packets to the access units made of them: the
  * depacketizer hands a unit out at its last packet or at the first packet of the next one,
- * and only the first packet of a unit is sure to carry the extension. Remembers the
- * extension of the last two RTP timestamps seen. One per track; no allocation per packet
- * beyond the parsed info of the first packet of each unit.
+ * so the extensions of the last two RTP timestamps seen are kept. A unit's time is that of
+ * its last packet carrying the extension, its flags those of any of them: GStreamer's
+ * rtponviftimestamp stamps every packet but sets C and D on the first only, and its first
+ * packet after PLAY may carry the time it was made before PLAY (the media's preroll). One
+ * per track; two info objects, refilled, so nothing is allocated per packet.
  */
 export class ReplayTimes {
   private ts0 = -1
-  private info0: ReplayInfo | undefined
+  private info0: ReplayInfo = { ...BLANK }
   private ts1 = -1
-  private info1: ReplayInfo | undefined
+  private info1: ReplayInfo = { ...BLANK }
 
   /** A packet as received (before depacketizing). */
   onPacket(timestamp: number, profile: number, extension: Uint8Array | undefined): void {
-    if (timestamp === this.ts0 || profile !== ONVIF_REPLAY_PROFILE) return
-    const info = parseOnvifReplayExtension(profile, extension)
-    if (info === undefined) return
-    this.ts1 = this.ts0
-    this.info1 = this.info0
-    this.ts0 = timestamp
-    this.info0 = info
+    if (profile !== ONVIF_REPLAY_PROFILE || extension === undefined || extension.length < 12) return
+    if (timestamp !== this.ts0) {
+      // A new unit: the last one moves to the second slot, the oldest's object is refilled.
+      const spare = this.info1
+      this.info1 = this.info0
+      this.ts1 = this.ts0
+      this.info0 = Object.assign(spare, BLANK)
+      this.ts0 = timestamp
+    }
+    const info = this.info0
+    const msw = ((extension[0]! << 24) | (extension[1]! << 16) | (extension[2]! << 8) | extension[3]!) >>> 0
+    const lsw = ((extension[4]! << 24) | (extension[5]! << 16) | (extension[6]! << 8) | extension[7]!) >>> 0
+    const flags = extension[8]!
+    info.time = ntpToUnixMs({ msw, lsw })
+    info.cleanPoint ||= (flags & 0x80) !== 0
+    info.end ||= (flags & 0x40) !== 0
+    info.discontinuity ||= (flags & 0x20) !== 0
+    info.terminal ||= (flags & 0x10) !== 0
+    info.cseq = extension[9]!
   }
 
-  /** The extension of the unit with this RTP timestamp, when one of its packets had it. */
+  /** A copy of the extension of the unit with this RTP timestamp, when one of its packets had it. */
   lookup(timestamp: number): ReplayInfo | undefined {
-    if (timestamp === this.ts0) return this.info0
-    if (timestamp === this.ts1) return this.info1
+    if (timestamp === this.ts0) return { ...this.info0 }
+    if (timestamp === this.ts1) return { ...this.info1 }
     return undefined
   }
 
   /** Forget (a new PLAY). */
   reset(): void {
     this.ts0 = this.ts1 = -1
-    this.info0 = this.info1 = undefined
   }
 }
+

@@ -57,3 +57,15 @@ test('ReplayTimes: a unit handed out at the next unit’s first packet still fin
   times.reset()
   assert.equal(times.lookup(7000), undefined)
 })
+
+test('ReplayTimes: a unit\'s time is its last stamped packet\'s, its flags any packet\'s (GStreamer: C and D on the first only)', () => {
+  const times = new ReplayTimes()
+  const ext = (ms: number, d: boolean) => buildOnvifReplayExtension({ time: ms, cleanPoint: d, end: false, discontinuity: d, terminal: false, cseq: 3 })
+  times.onPacket(1000, ONVIF_REPLAY_PROFILE, ext(5_000, true)) // made at preroll, before PLAY
+  times.onPacket(1000, ONVIF_REPLAY_PROFILE, ext(1_000, false))
+  times.onPacket(1000, ONVIF_REPLAY_PROFILE, ext(1_000, false))
+  assert.deepEqual(times.lookup(1000), { time: 1_000, cleanPoint: true, end: false, discontinuity: true, terminal: false, cseq: 3 })
+  times.onPacket(2000, ONVIF_REPLAY_PROFILE, ext(1_250, false))
+  assert.deepEqual(times.lookup(2000), { time: 1_250, cleanPoint: false, end: false, discontinuity: false, terminal: false, cseq: 3 })
+  assert.equal(times.lookup(1000)?.discontinuity, true)
+})
