@@ -6,7 +6,9 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { H264NalType, nalType } from '../../../src/codec/h264-nal.js'
 import { MediaError, UnsupportedError, InvalidArgumentError } from '../../../src/errors.js'
-import { openFileSource, paceFrames, playFrames, parseAdtsHeader, parseAvcC, splitLengthPrefixed, type SourceFrame } from '../../../src/input/file-source.js'
+import { parseAdtsHeader } from '../../../src/codec/adts.js'
+import { parseAvcC, splitLengthPrefixed } from '../../../src/codec/decoder-config.js'
+import { openFileSource, paceFrames, playFrames, type SourceFrame } from '../../../src/input/file-source.js'
 
 let dir: string
 
