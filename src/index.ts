@@ -11,18 +11,10 @@ export { PushSession } from './client/push-session.js'
 export type { PushOptions, PushState, PushSessionEvents, PushTrack, PushTrackInit, PushFrame, PushStats } from './client/push-session.js'
 export { openFileSource, paceFrames } from './input/file-source.js'
 export type { FileSource, FileSourceOptions, SourceTrack, SourceFrame, PaceOptions, PaceSource, PacedFrame } from './input/file-source.js'
-export { createRecorder, formatFromPath } from './output/recorder.js'
+// createRecorder, formatFromPath and the recorder types: the output folder's barrel says which.
+export * from './output/index.js'
 export { createSegmentedRecorder, SegmentedRecorder, RecordingWriteError } from './record/index.js'
 export type { GapInfo, RecordFs, SegmentInfo, SegmentedRecorderEvents, SegmentedRecorderOptions, WallClockSource } from './record/index.js'
-export type {
-  OutputFormat,
-  Recorder,
-  RecorderDropCounts,
-  RecorderFrame,
-  RecorderOptions,
-  RecorderTrack,
-  SkippedTrack,
-} from './output/types.js'
 export type { AccessUnit, CodecDetails, CodecName } from './formats/types.js'
 export type { RtpPacket } from './rtp/packet-types.js'
 export type { SessionDescription, MediaDescription, RtpMap } from './sdp/types.js'

@@ -12,7 +12,8 @@
  * same, its config taken from the StreamMuxConfig. MOV is fragmented like MP4 and also takes
  * G.711 (ulaw/alaw), which mediabunny's MP4 and TS muxers refuse: such a track is skipped with
  * "use .mov" (or, alone, the recorder refuses). Opus goes in MP4/MOV with an OpusHead of
- * pre-skip 0 (RTP carries no encoder delay); mediabunny's TS muxer has no Opus.
+ * pre-skip 0 (RTP carries no encoder delay); mediabunny's TS muxer has no Opus. Which track
+ * goes in how: track-plan.ts; the video decoder config: video-config.ts.
  */
 import {
   EncodedAudioPacketSource,
@@ -24,30 +25,16 @@ import {
   Output,
   StreamTarget,
 } from 'mediabunny'
-import type { AudioCodec, StreamTargetChunk } from 'mediabunny'
-import { H264NalType, joinAvcc, nalType } from '../codec/h264-nal.js'
-import { parseH264Sps } from '../codec/h264-sps.js'
-import { H265NalType, h265NalType } from '../codec/h265-nal.js'
-import { parseH265Sps } from '../codec/h265-sps.js'
-import { findH265ParameterSets } from './annexb-recorder.js'
-import { buildHevcDecoderConfigurationRecord } from './hvcc.js'
-import { aacCodecString, buildAudioSpecificConfig, parseAudioSpecificConfig } from '../codec/aac-config.js'
-import { buildOpusHead, opusPacketSamples } from '../codec/opus.js'
+import type { StreamTargetChunk } from 'mediabunny'
+import { joinAvcc } from '../codec/h264-nal.js'
 import { InvalidArgumentError, OutputError, RtspError, StateError, UnsupportedError } from '../errors.js'
-import { buildAvcDecoderConfigurationRecord, findParameterSets, withNalHeader } from './avc-config.js'
 import { openByteSink } from './byte-sink.js'
 import type { ByteSink } from './byte-sink.js'
-import type {
-  OutputFormat,
-  Recorder,
-  RecorderDropCounts,
-  RecorderFrame,
-  RecorderOptions,
-  RecorderTrack,
-  SkippedTrack,
-} from './types.js'
 import { DROPPED, Timeline, checkFrame } from './timeline.js'
 import type { TimelineTrackKind } from './timeline.js'
+import { planTrack, type AudioPlan } from './track-plan.js'
+import type { OutputFormat, Recorder, RecorderDropCounts, RecorderFrame, RecorderOptions, RecorderTrack, SkippedTrack } from './types.js'
+import { audPredicate, videoDecoderConfig } from './video-config.js'
 
 const DEFAULT_MAX_TRACK_LAG = 10
 /** Used for a video track's last sample until two frames give a real frame interval. */
@@ -73,15 +60,6 @@ interface AudioOut {
   meta: EncodedAudioChunkMetadata | null
   frameDuration: number
   /** Seconds of one access unit when it varies (G.711 sample runs, Opus packets); else frameDuration. */
-  durationOf?: (data: Buffer) => number | undefined
-}
-
-/** How an audio track goes into the container. */
-interface AudioPlan {
-  kind: 'audio'
-  codec: AudioCodec
-  config: AudioDecoderConfig
-  frameDuration: number
   durationOf?: (data: Buffer) => number | undefined
 }
 
@@ -240,8 +218,9 @@ export class MediabunnyRecorder implements Recorder {
         this.timeline.dropped.beforeStart++
         return
       }
-      const meta = this.videoConfig(out, frame)
-      if (meta === undefined) {
+      const meta = videoDecoderConfig(out.index, out.track, frame)
+      if (typeof meta === 'string') {
+        this.startProblem = meta
         this.timeline.dropped.beforeStart++
         return
       }
@@ -290,7 +269,7 @@ export class MediabunnyRecorder implements Recorder {
     out.lastPts = pts
     // AUDs are dropped: MP4 has no use for them and the TS muxer writes its own.
     let nalus = frame.data
-    const isAud = out.track.codec.toUpperCase() === 'H265' ? isH265Aud : isH264Aud
+    const isAud = audPredicate(out.track.codec)
     if (nalus.some(isAud)) nalus = nalus.filter((n) => !isAud(n))
     const packet = new EncodedPacket(joinAvcc(nalus), frame.keyFrame ? 'key' : 'delta', pts, out.frameDuration)
     const meta = out.meta
@@ -304,48 +283,6 @@ export class MediabunnyRecorder implements Recorder {
     const meta = out.meta
     out.meta = null
     await out.source.add(packet, meta ?? undefined)
-  }
-
-  /** The decoder config for a video track from the SDP's or the key frame's SPS/PPS, or undefined. */
-  private videoConfig(out: VideoOut, frame: RecorderFrame): EncodedVideoChunkMetadata | undefined {
-    if (out.track.codec.toUpperCase() === 'H265') return this.hevcConfig(out, frame)
-    // In-band parameter sets win: they are what this key frame was encoded with.
-    const inBand = findParameterSets(frame.data)
-    const spsRaw = inBand.sps ?? out.track.details.sps
-    const ppsRaw = inBand.pps ?? out.track.details.pps
-    if (spsRaw === undefined || ppsRaw === undefined) {
-      this.startProblem = `track ${out.index}: no SPS/PPS in the SDP or before the key frame`
-      return undefined
-    }
-    const sps = withNalHeader(spsRaw, H264NalType.Sps)
-    const pps = withNalHeader(ppsRaw, H264NalType.Pps)
-    const info = this.parseSps(out, parseH264Sps, sps)
-    return info === undefined ? undefined : videoDecoderConfig(info, buildAvcDecoderConfigurationRecord(sps, pps, info))
-  }
-
-  /** The decoder config for an H.265 track: hvcC from the key frame's (or the SDP's) VPS/SPS/PPS. */
-  private hevcConfig(out: VideoOut, frame: RecorderFrame): EncodedVideoChunkMetadata | undefined {
-    const inBand = findH265ParameterSets(frame.data)
-    const d = out.track.details
-    const vps = inBand.vps ?? d.vps
-    const sps = inBand.sps ?? d.sps
-    const pps = inBand.pps ?? d.pps
-    if (vps === undefined || sps === undefined || pps === undefined) {
-      this.startProblem = `track ${out.index}: no VPS/SPS/PPS in the SDP or before the key frame`
-      return undefined
-    }
-    const info = this.parseSps(out, parseH265Sps, sps)
-    return info === undefined ? undefined : videoDecoderConfig(info, buildHevcDecoderConfigurationRecord(vps, sps, pps, info))
-  }
-
-  /** The SPS parsed, or undefined with startProblem saying why it does not parse. */
-  private parseSps<I>(out: VideoOut, parse: (sps: Buffer) => I, sps: Buffer): I | undefined {
-    try {
-      return parse(sps)
-    } catch (err) {
-      this.startProblem = `track ${out.index}: ${(err as Error).message}`
-      return undefined
-    }
   }
 
   /**
@@ -417,104 +354,9 @@ export class MediabunnyRecorder implements Recorder {
   }
 }
 
-/** How a track goes into the container, or why it cannot. */
-function planTrack(
-  track: RecorderTrack,
-  format: OutputFormat,
-): { kind: 'video' } | AudioPlan | string {
-  const codec = track.codec.toUpperCase()
-  if (track.type === 'video') {
-    if (codec === 'H264' || codec === 'H265') return { kind: 'video' }
-    return `${track.codec} video cannot be recorded to ${format} yet (H.264 and H.265 only)`
-  }
-  // AAC, and AAC carried as LATM: its AudioSpecificConfig came from the StreamMuxConfig.
-  if (codec === 'AAC' || codec === 'MP4A-LATM') {
-    const d = track.details
-    let asc = d.audioSpecificConfig
-    if (asc === undefined && d.objectType !== undefined && d.sampleRate !== undefined && d.channels !== undefined) {
-      try {
-        asc = buildAudioSpecificConfig({ objectType: d.objectType, sampleRate: d.sampleRate, channels: d.channels })
-      } catch (err) {
-        return `AAC without a usable AudioSpecificConfig: ${(err as Error).message}`
-      }
-    }
-    if (asc === undefined) return 'AAC without an AudioSpecificConfig (the SDP has no config=)'
-    let parsed
-    try {
-      parsed = parseAudioSpecificConfig(asc)
-    } catch (err) {
-      return `AAC with a broken AudioSpecificConfig: ${(err as Error).message}`
-    }
-    const sampleRate = parsed.sampleRate || d.sampleRate || track.clockRate
-    const channels = parsed.channels || d.channels || 1
-    return {
-      kind: 'audio',
-      codec: 'aac',
-      config: {
-        // From the config itself: mediabunny validates the string against the description.
-        codec: aacCodecString(parsed.objectType),
-        sampleRate,
-        numberOfChannels: channels,
-        description: asc,
-      },
-      frameDuration: (parsed.frameLength ?? 1024) / sampleRate,
-    }
-  }
-  if (codec === 'OPUS') return opusPlan(track, format)
-  if (codec === 'PCMA' || codec === 'PCMU') return g711Plan(track, format)
-  return `${track.codec} audio cannot be recorded to ${format} (AAC, Opus and, in MOV, G.711 only)`
-}
-
-const CONTAINER_NAMES: Readonly<Record<string, string>> = { mp4: 'MP4', ts: 'MPEG-TS', mov: 'MOV' }
-
-/** Opus in MP4/MOV with an OpusHead of pre-skip 0: RTP carries no encoder delay. mediabunny's TS muxer has no Opus. */
-function opusPlan(track: RecorderTrack, format: OutputFormat): AudioPlan | string {
-  if (format === 'ts') return 'OPUS audio cannot go in MPEG-TS; use .mp4 or .mov'
-  const channels = track.details.channels === 1 ? 1 : 2
-  return {
-    kind: 'audio',
-    codec: 'opus',
-    config: { codec: 'opus', sampleRate: 48000, numberOfChannels: channels, description: buildOpusHead({ channels }) },
-    frameDuration: 0.02,
-    // From the TOC byte: 2.5 to 120 ms per packet.
-    durationOf: (data) => {
-      const n = opusPacketSamples(data)
-      return n === undefined ? undefined : n / 48000
-    },
-  }
-}
-
-/** G.711 goes in MOV only (mediabunny's MP4 and TS muxers refuse it); one byte per sample and channel. */
-function g711Plan(track: RecorderTrack, format: OutputFormat): AudioPlan | string {
-  if (format !== 'mov') return `${track.codec} audio cannot go in ${CONTAINER_NAMES[format] ?? format}; use .mov`
-  const sampleRate = track.details.sampleRate || track.clockRate || 8000
-  const channels = track.details.channels || 1
-  const codec = track.codec.toUpperCase() === 'PCMU' ? 'ulaw' : 'alaw'
-  const bytesPerSecond = sampleRate * channels
-  return {
-    kind: 'audio',
-    codec,
-    config: { codec, sampleRate, numberOfChannels: channels },
-    frameDuration: 0.02,
-    durationOf: (data) => (data.length > 0 ? data.length / bytesPerSecond : undefined),
-  }
-}
-
 function wrapError(err: unknown, format: OutputFormat): unknown {
   if (err instanceof RtspError) return err
   const message = err instanceof Error ? err.message : String(err)
   return new OutputError(`the ${format} muxer failed: ${message}`, { cause: err })
 }
 
-/** The track's decoder config: codec string and coded size from its SPS, the avcC / hvcC record. */
-function videoDecoderConfig(info: { codecString: string; width: number; height: number }, description: Buffer): EncodedVideoChunkMetadata {
-  return { decoderConfig: { codec: info.codecString, codedWidth: info.width, codedHeight: info.height, description } }
-}
-
-function isH264Aud(n: Buffer): boolean {
-  return n.length === 0 || nalType(n[0]!) === H264NalType.Aud
-}
-
-function isH265Aud(n: Buffer): boolean {
-  return n.length < 2 || h265NalType(n[0]!) === H265NalType.Aud
-}

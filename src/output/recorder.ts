@@ -8,15 +8,6 @@ import { AnnexBRecorder } from './annexb-recorder.js'
 import { MjpegRecorder } from './mjpeg-recorder.js'
 import { AdtsRecorder } from './adts-recorder.js'
 
-export type {
-  OutputFormat,
-  Recorder,
-  RecorderDropCounts,
-  RecorderFrame,
-  RecorderOptions,
-  RecorderTrack,
-  SkippedTrack,
-} from './types.js'
 import type { OutputFormat, Recorder, RecorderOptions } from './types.js'
 
 /** Create a recorder; for a path the file is opened (created or truncated) before this resolves. */

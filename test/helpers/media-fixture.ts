@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { buildAudioSpecificConfig, AAC_SAMPLE_RATES } from '../../src/codec/aac-config.js'
 import { splitAnnexB } from '../../src/codec/h264-nal.js'
 import { parseH264Sps } from '../../src/codec/h264-sps.js'
-import type { RecorderFrame, RecorderTrack } from '../../src/output/recorder.js'
+import type { RecorderFrame, RecorderTrack } from '../../src/output/index.js'
 import { runProcess } from './cli.js'
 
 export interface FixtureOptions {

@@ -17,7 +17,7 @@ import { startGstServer } from '../helpers/gst-server.js'
 import { decodeErrors, ffprobeFile } from '../helpers/media-check.js'
 import { RtspClient } from '../../src/index.js'
 import { createRecorder } from '../../src/output/recorder.js'
-import type { RecorderTrack } from '../../src/output/recorder.js'
+import type { RecorderTrack } from '../../src/output/index.js'
 
 /** Drop RTP packet n (0-based, per track) when n % DROP_EVERY === DROP_EVERY - 1. */
 const DROP_EVERY = 53
