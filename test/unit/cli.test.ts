@@ -47,14 +47,16 @@ describe('rtspkit CLI flags', () => {
     const summary = (await runCli(['--help'])).stdout
     const listed = [...new Set([...summary.matchAll(/^ {2}rtspkit ([a-z]+)\b/gm)].map((m) => m[1]!))]
     for (const c of COMMANDS) assert.ok(listed.includes(c), `${c} is in the summary`)
-    for (const c of listed) {
-      for (const args of [[c, '--help'], [c, '-h'], ['--help', c], ['help', c], [c, 'rtsp://x/y', '--bogus', '--help']]) {
-        const r = await runCli(args)
-        assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`)
-        assert.match(r.stdout, new RegExp(`^Usage: rtspkit ${c}\\b`), args.join(' '))
-        assert.match(r.stdout, /--verbose/)
-        assert.equal(r.stderr, '')
-      }
+    // Every command once; the other spellings on one command (each case is a CLI start-up,
+    // and the parsing of the spellings does not depend on the command).
+    const cases: Array<[string, string[]]> = listed.map((c) => [c, [c, '--help']])
+    for (const args of [['pull', '-h'], ['--help', 'pull'], ['help', 'pull'], ['pull', 'rtsp://x/y', '--bogus', '--help']]) cases.push(['pull', args])
+    for (const [c, args] of cases) {
+      const r = await runCli(args)
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`)
+      assert.match(r.stdout, new RegExp(`^Usage: rtspkit ${c}\\b`), args.join(' '))
+      assert.match(r.stdout, /--verbose/)
+      assert.equal(r.stderr, '')
     }
   })
 
