@@ -29,8 +29,12 @@ export interface GstServerOptions {
   seekable?: Record<string, string>
   /** One pipeline per client instead of one per mount. */
   unshared?: boolean
+  /** Serve multicast only, from this pool: `FIRST-LAST:PORTMIN-PORTMAX` (sent on lo). */
+  multicast?: string
   /** RECORD mounts (push receivers): path name → launch line with depayloaders depay0, depay1, ... */
   record?: Record<string, string>
+  /** Another peer script that prints `PORT <n>` the same way (gst-onvif-server.py), with its own arguments; the options above are not passed to it. */
+  script?: { path: string; args: string[] }
 }
 
 export interface GstServer {
@@ -42,27 +46,37 @@ export interface GstServer {
   url(path: string, withCredentials?: boolean): string
   /** What the server wrote to stderr so far (for failure messages). */
   stderr(): string
+  /** What the server wrote to stdout so far (PORT, and what a peer script reports). */
+  stdout(): string
   /** SIGTERM (SIGKILL after 5 s) the server's process group and wait for it. Idempotent. */
   stop(): Promise<void>
 }
 
 export async function startGstServer(opts: GstServerOptions = {}): Promise<GstServer> {
-  const args = [SCRIPT]
+  if (opts.script !== undefined) return spawnPeer(opts.script.path, opts.script.args, opts)
+  const args: string[] = []
   if (opts.user !== undefined || opts.password !== undefined) {
     args.push('--user', opts.user ?? '', '--password', opts.password ?? '')
   }
   if (opts.protocols) args.push('--protocols', opts.protocols)
   if (opts.sessionTimeout !== undefined) args.push('--session-timeout', String(opts.sessionTimeout))
   if (opts.unshared) args.push('--unshared')
+  if (opts.multicast !== undefined) args.push('--multicast', opts.multicast)
   if (opts.port !== undefined) args.push('--port', String(opts.port))
   for (const [name, launch] of Object.entries(opts.extra ?? {})) args.push('--extra', `${name}=${launch}`)
   for (const [name, launch] of Object.entries(opts.record ?? {})) args.push('--record', `${name}=${launch}`)
   for (const [name, launch] of Object.entries(opts.seekable ?? {})) args.push('--seekable', `${name}=${launch}`)
+  return spawnPeer(SCRIPT, args, opts)
+}
+
+async function spawnPeer(script: string, scriptArgs: string[], opts: GstServerOptions): Promise<GstServer> {
+  const args = [script, ...scriptArgs]
 
   // Its own process group, so stop() also reaches anything it forks. stdin stays a pipe:
   // the script exits when it closes, so a crashed test run leaves no server behind.
   const child = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true })
   let stderr = ''
+  let stdout = ''
   child.stderr.setEncoding('utf8')
   child.stderr.on('data', (s: string) => {
     stderr = (stderr + s).slice(-64 * 1024)
@@ -104,11 +118,12 @@ export async function startGstServer(opts: GstServerOptions = {}): Promise<GstSe
     port = await new Promise<number>((resolve, reject) => {
       let out = ''
       const timer = setTimeout(
-        () => reject(new Error(`gst-rtsp-server.py printed no PORT within ${START_TIMEOUT_MS} ms; stderr:\n${stderr}`)),
+        () => reject(new Error(`${script} printed no PORT within ${START_TIMEOUT_MS} ms; stderr:\n${stderr}`)),
         START_TIMEOUT_MS,
       )
       child.stdout.setEncoding('utf8')
       child.stdout.on('data', (s: string) => {
+        stdout = (stdout + s).slice(-64 * 1024)
         out += s
         const m = /^PORT (\d+)$/m.exec(out)
         if (m) {
@@ -118,11 +133,11 @@ export async function startGstServer(opts: GstServerOptions = {}): Promise<GstSe
       })
       child.once('error', (e) => {
         clearTimeout(timer)
-        reject(new Error(`cannot start ${PYTHON} ${SCRIPT}: ${e.message} (run scripts/ensure-peers.sh)`))
+        reject(new Error(`cannot start ${PYTHON} ${script}: ${e.message} (run scripts/ensure-peers.sh)`))
       })
       child.once('exit', (code, signal) => {
         clearTimeout(timer)
-        reject(new Error(`gst-rtsp-server.py exited (${code ?? signal}) before listening; stderr:\n${stderr}`))
+        reject(new Error(`${script} exited (${code ?? signal}) before listening; stderr:\n${stderr}`))
       })
     })
   } catch (e) {
@@ -139,6 +154,7 @@ export async function startGstServer(opts: GstServerOptions = {}): Promise<GstSe
       return `rtsp://${withCredentials ? credentials : ''}127.0.0.1:${port}${p}`
     },
     stderr: () => stderr,
+    stdout: () => stdout,
     stop,
   }
 }
