@@ -14,9 +14,11 @@
  * Each run also records the contender's peak RSS (VmHWM, /proc/PID/status). BENCH_UNPACED=1
  * makes the server send as fast as each contender reads (Gbit/s on loopback) instead of in
  * real time: the test of memory that must stay flat when the reader is the bottleneck.
- * BENCH_CLI=path/to/cli/main.js measures another build of rtspkit.
+ * BENCH_CLI=path/to/cli/main.js measures another build of rtspkit. BENCH_BASELINE_CLI=path/to/cli/main.js
+ * adds a contender 'rtspkit-baseline' running that build beside this one, in the same runs.
  */
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { once } from 'node:events'
 import { loadBenchStream } from './h264-stream.js'
 import { startReplayServer } from './replay-server.js'
@@ -53,6 +55,16 @@ const CONTENDERS: Contender[] = [
     args: (url, s) => [process.env.BENCH_CLI ?? CLI_PATH, 'pull', url, '-o', '/dev/null', '--format', 'h264', '--transport', 'tcp', '--duration', String(s + 60)],
     unavailable: cliUnavailable,
   },
+  ...(process.env.BENCH_BASELINE_CLI !== undefined
+    ? [
+        {
+          name: 'rtspkit-baseline',
+          command: process.execPath,
+          args: (url: string, s: number) => [process.env.BENCH_BASELINE_CLI!, 'pull', url, '-o', '/dev/null', '--format', 'h264', '--transport', 'tcp', '--duration', String(s + 60)],
+          unavailable: () => (existsSync(process.env.BENCH_BASELINE_CLI!) ? undefined : `${process.env.BENCH_BASELINE_CLI} not found`),
+        },
+      ]
+    : []),
   {
     name: 'ffmpeg',
     command: 'ffmpeg',

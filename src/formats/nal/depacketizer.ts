@@ -248,11 +248,7 @@ export class NalDepacketizer implements Depacketizer {
     }
     if (!end) return
     // The one copy of a fragmented NAL: header + fragments joined.
-    const nal = this.pool.alloc(hs + this.fuSize)
-    writeHeader(nal, this.fuHeader, hs)
-    let o = hs
-    // Copied from past each part's headers: no view object per fragment.
-    for (const part of this.fuParts) o += part.copy(nal, o, hs + 1)
+    const nal = joinFragments(this.pool, this.fuHeader, hs, this.fuParts, this.fuSize)
     this.clearFragment()
     this.addNal(nal)
   }
@@ -386,6 +382,49 @@ export class NalDepacketizer implements Depacketizer {
     this.fuSize = 0
   }
 }
+
+/**
+ * Header + the fragments' payloads (each past its hs + 1 header bytes) in one buffer from
+ * `pool`. `Buffer#copy` from an offset makes a Uint8Array view per call (Node 20's
+ * `_copyActual`); `set` of the whole payload does not. Each payload is therefore set hs + 1
+ * bytes early, over the tail of the previous one, whose bytes are saved and put back: an
+ * allocation-free join (bench/ingest.ts profile: the views were ~3 % of a 1080p pull).
+ */
+function joinFragments(pool: BufferPool, header: number, hs: number, parts: readonly Buffer[], size: number): Buffer {
+  // The NAL starts LEAD bytes in (8: it stays 8-byte aligned, as pooled units are); the first
+  // payload's FU indicator lands in the byte before it, its FU header on the NAL header,
+  // which is written last.
+  const raw = pool.alloc(LEAD + hs + size)
+  const skip = hs + 1
+  let o = LEAD + hs // where the next fragment's data goes
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!
+    const at = o - skip
+    if (i === 0) {
+      raw.set(part, at)
+    } else if (skip === 2) {
+      const a = raw[at]!
+      const b = raw[at + 1]!
+      raw.set(part, at)
+      raw[at] = a
+      raw[at + 1] = b
+    } else {
+      const a = raw[at]!
+      const b = raw[at + 1]!
+      const c = raw[at + 2]!
+      raw.set(part, at)
+      raw[at] = a
+      raw[at + 1] = b
+      raw[at + 2] = c
+    }
+    o += part.length - skip
+  }
+  const nal = raw.subarray(LEAD)
+  writeHeader(nal, header, hs)
+  return nal
+}
+
+const LEAD = 8
 
 /** The 1- or 2-byte NAL header at the start of a rebuilt NAL unit. */
 function writeHeader(nal: Buffer, header: number, size: number): void {
