@@ -150,6 +150,12 @@ def main():
 
     def on_media_configure(_factory, media):
         media.connect('unprepared', on_unprepared)
+        # Live: a PLAY with `Range: npt=0.000-` (what clients send) must not seek it; a
+        # failing seek of the back-channel's part answers 503.
+        for i in range(media.n_streams()):
+            pad = media.get_stream(i).get_srcpad()
+            if pad is not None:
+                pad.add_probe(Gst.PadProbeType.QUERY_UPSTREAM, not_seekable_probe)
 
     factory.connect('media-configure', on_media_configure)
     server.get_mount_points().add_factory('/backchannel', factory)
