@@ -1,5 +1,8 @@
 import type { CodecDetails, CodecName } from '../formats/types.js'
 import type { MediaDescription } from '../sdp/types.js'
+import type { ReplayInfo } from '../rtp/onvif-replay.js'
+
+export type { ReplayInfo } from '../rtp/onvif-replay.js'
 
 /** One media of the stream that the session set up. */
 export interface Track {
@@ -50,9 +53,16 @@ export interface Frame {
   data: Buffer[]
   /**
    * Wall-clock capture time (ms since the Unix epoch) from the server's RTCP sender reports
-   * (RFC 3550 §6.4.1: NTP ↔ RTP mapping); undefined until the first SR of the track.
+   * (RFC 3550 §6.4.1: NTP ↔ RTP mapping); undefined until the first SR of the track. In
+   * ONVIF replay, the recording's time from the RTP header extension (`replay.time`).
    */
   captureTime?: number
+  /**
+   * ONVIF replay (`onvifReplay`): what the unit's RTP header extension (Streaming §6.3) says:
+   * the recording's capture time and its clean-point / end / discontinuity / terminal flags.
+   * Undefined for units whose packets carried no extension.
+   */
+  replay?: ReplayInfo
 }
 
 export interface TrackStats {
