@@ -11,6 +11,8 @@ const CONNECT_HELP = `Connection options:
   --timeout <ms>             handshake, reply and media timeout (default 10000)
   --ca <file>                rtsps://: trust this CA certificate (PEM)
   --insecure                 rtsps://: do not verify the server certificate
+  --proxy <url>              tunnel through this HTTP proxy, http://[user:pass@]host:port
+                             (implies --transport http; CONNECT for rtsps://)
 `
 
 const GLOBAL_HELP = `Options for every command:
@@ -163,7 +165,13 @@ export const CONNECT_OPTIONS = {
   timeout: { type: 'string' },
   ca: { type: 'string' },
   insecure: { type: 'boolean', default: false },
+  proxy: { type: 'string' },
 } as const
+
+/** --proxy URL, as client options (checked, never quoted back, by the client's option rules). */
+export function proxyOption(values: { proxy?: string }): { proxy?: string } {
+  return values.proxy === undefined ? {} : { proxy: values.proxy }
+}
 
 /** --ca FILE / --insecure for rtsps:// servers. */
 export function tlsOptions(values: { ca?: string; insecure?: boolean }): TlsOptions | undefined {

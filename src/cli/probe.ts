@@ -4,7 +4,7 @@ import type { PullSession } from '../client/pull-session.js'
 import type { Track } from '../client/track.js'
 import { TimeoutError } from '../errors.js'
 import { redactUrl } from '../util/url.js'
-import { UsageError, checkRtspUrl, parsePositiveNumber, parseTransport, tlsOptions, withSignals, CONNECT_OPTIONS } from './common.js'
+import { UsageError, checkRtspUrl, parsePositiveNumber, parseTransport, proxyOption, tlsOptions, withSignals, CONNECT_OPTIONS } from './common.js'
 
 export interface ProbeTrack {
   type: string
@@ -100,7 +100,7 @@ export async function probe(argv: string[]): Promise<number> {
   const timeoutMs = parsePositiveNumber('--timeout', values.timeout, 10_000)
 
   return withSignals(async (signal) => {
-    const client = new RtspClient({ transport, timeoutMs, readTimeoutMs: timeoutMs, tls: tlsOptions(values) })
+    const client = new RtspClient({ transport, timeoutMs, readTimeoutMs: timeoutMs, tls: tlsOptions(values), ...proxyOption(values) })
     const session = await client.pull(url, { signal })
     try {
       await firstKeyFrame(session, timeoutMs, signal)

@@ -24,6 +24,8 @@ export interface SegmentedPullOptions {
   transport: TransportChoice
   timeoutMs: number
   tls: TlsOptions | undefined
+  /** --proxy: an HTTP proxy for the tunnel. */
+  proxy?: string
   signal: AbortSignal
 }
 
@@ -48,7 +50,7 @@ export function checkSegmentOptions(o: { output: string; segment: string; keep?:
 
 export async function pullSegmented(o: SegmentedPullOptions): Promise<number> {
   const log = o.quiet ? () => {} : (line: string) => process.stderr.write(`rtspkit: ${line}\n`)
-  const client = new RtspClient({ transport: o.transport, timeoutMs: o.timeoutMs, readTimeoutMs: o.timeoutMs, tls: o.tls })
+  const client = new RtspClient({ transport: o.transport, timeoutMs: o.timeoutMs, readTimeoutMs: o.timeoutMs, tls: o.tls, ...(o.proxy !== undefined ? { proxy: o.proxy } : {}) })
   const session = o.reconnect ? await client.supervise(o.url, { signal: o.signal }) : await client.pull(o.url, { signal: o.signal })
   let recorder
   try {

@@ -4,7 +4,7 @@ import type { Frame, Track } from '../client/track.js'
 import { createRecorder, formatFromPath } from '../output/index.js'
 import { AbortError } from '../errors.js'
 import type { OutputFormat, Recorder, RecorderTrack } from '../output/index.js'
-import { UsageError, checkRtspUrl, formatBitrate, formatBytes, parsePositiveNumber, parseTransport, tlsOptions, withSignals, CONNECT_OPTIONS } from './common.js'
+import { UsageError, checkRtspUrl, formatBitrate, formatBytes, parsePositiveNumber, parseTransport, proxyOption, tlsOptions, withSignals, CONNECT_OPTIONS } from './common.js'
 
 const FORMATS: readonly OutputFormat[] = ['mp4', 'mov', 'ts', 'h264', 'h265', 'mjpeg', 'aac']
 
@@ -87,6 +87,7 @@ export async function pull(argv: string[]): Promise<number> {
       transport: parseTransport(values.transport),
       timeoutMs: parsePositiveNumber('--timeout', values.timeout, 10_000),
       tls: tlsOptions(values),
+      ...proxyOption(values),
     }
     return withSignals((signal) => pullSegmented({ ...common, signal }))
   }
@@ -99,7 +100,7 @@ export async function pull(argv: string[]): Promise<number> {
 
   const live = !toStdout && !values.quiet && process.stderr.isTTY === true
   return withSignals(async (signal) => {
-    const client = new RtspClient({ transport, timeoutMs, readTimeoutMs: timeoutMs, tls: tlsOptions(values) })
+    const client = new RtspClient({ transport, timeoutMs, readTimeoutMs: timeoutMs, tls: tlsOptions(values), ...proxyOption(values) })
     // --reconnect: a supervisor keeps the recording going across drops, in the same file.
     const supervisor = values.reconnect ? await client.supervise(url, { signal, ...(range !== undefined ? { range } : {}) }) : undefined
     const session = supervisor ?? (await client.pull(url, { signal, ...(range !== undefined ? { range } : {}) }))

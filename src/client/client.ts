@@ -98,7 +98,12 @@ export class RtspClient {
   }
 
   private async pullWithTransport(target: ParsedRtspUrl, opts: ClientPullOptions): Promise<PullSession> {
-    const choice = opts.transport ?? 'auto'
+    const choice = opts.transport ?? (opts.proxy !== undefined ? 'http' : 'auto')
+    if (opts.proxy !== undefined) {
+      // What goes through the proxy is the HTTP tunnel.
+      if (choice !== 'http' && choice !== 'auto') throw new InvalidArgumentError(`pull(): option proxy goes with transport 'http' (RTSP tunnelled in HTTP), not '${choice}'`)
+      return this.open(target, { ...opts, httpTunnel: { proxy: opts.proxy } }, 'tcp', 'through an HTTP proxy: RTSP tunnelled in HTTP, media interleaved')
+    }
     if (choice === 'http') return this.open(target, { ...opts, httpTunnel: true }, 'tcp', 'asked for http: RTSP tunnelled in HTTP, media interleaved')
     // Media inside the TLS connection: rtsps:// never uses plain UDP.
     if (choice !== 'auto' || target.secure) {

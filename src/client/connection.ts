@@ -1,6 +1,7 @@
 import net from 'node:net'
 import tls from 'node:tls'
 import { Authenticator } from '../rtsp/auth.js'
+import { parseProxyUrl } from '../transport/http-proxy.js'
 import { HttpTunnelStream, openHttpTunnel } from '../transport/http-tunnel.js'
 import { Headers, cseqOf } from '../rtsp/message.js'
 import type { RtspRequest, RtspResponse } from '../rtsp/message.js'
@@ -49,7 +50,7 @@ export interface ConnectionOptions {
   userAgent: string
   limits?: Partial<ReaderLimits>
   /** RTSP over HTTP (the QuickTime tunnel) to this request path instead of a plain TCP connection. */
-  httpTunnel?: { path: string }
+  httpTunnel?: { path: string; /** http://[user:pass@]host:port */ proxy?: string | URL }
 }
 
 interface Pending {
@@ -174,7 +175,7 @@ export class RtspConnection {
   connect(signal?: AbortSignal): Promise<void> {
     const { host, port, timeoutMs } = this.opts
     this.state = 'connecting'
-    if (this.opts.httpTunnel !== undefined) return this.connectTunnel(this.opts.httpTunnel.path, signal)
+    if (this.opts.httpTunnel !== undefined) return this.connectTunnel(this.opts.httpTunnel, signal)
     return new Promise<void>((resolve, reject) => {
       const secure = this.opts.secure === true
       const socket = secure
@@ -217,7 +218,7 @@ export class RtspConnection {
   }
 
   /** Both halves of an HTTP tunnel (transport/http-tunnel.ts) as this connection's byte stream. */
-  private async connectTunnel(path: string, signal?: AbortSignal): Promise<void> {
+  private async connectTunnel({ path, proxy }: NonNullable<ConnectionOptions['httpTunnel']>, signal?: AbortSignal): Promise<void> {
     const { host, port, timeoutMs } = this.opts
     let timer: NodeJS.Timeout | undefined
     const abort = new AbortController()
@@ -230,6 +231,7 @@ export class RtspConnection {
           port,
           path,
           userAgent: this.opts.userAgent,
+          ...(proxy !== undefined ? { proxy: parseProxyUrl(proxy) } : {}),
           ...(this.opts.secure === true
             ? { tls: { servername: this.opts.tls?.servername ?? (net.isIP(host) ? undefined : host), ca: this.opts.tls?.ca, rejectUnauthorized: this.opts.tls?.rejectUnauthorized ?? true } }
             : {}),

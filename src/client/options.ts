@@ -3,6 +3,7 @@ import type { Credentials } from '../util/url.js'
 import type { ReaderLimits } from '../rtsp/reader.js'
 import type { ReorderOptions } from '../rtp/reorder-buffer.js'
 import { InvalidArgumentError } from '../errors.js'
+import { isProxyUrl } from '../transport/http-proxy.js'
 
 // The options of every client entry point, below the modules that use them (client.ts,
 // pull-session.ts, push-session.ts, supervisor.ts import from here, never from each other
@@ -52,8 +53,8 @@ export interface PullOptions extends SessionOptions {
   maxTimestampJumpS?: number
   /** UDP receive buffer asked for each RTP socket. Default 4 MiB. */
   udpReceiveBufferSize?: number
-  /** Tunnel the connection through HTTP (GET + POST with x-sessioncookie); media interleaved. Set by transport 'http'. */
-  httpTunnel?: boolean
+  /** Tunnel the connection through HTTP (GET + POST with x-sessioncookie); media interleaved. Set by transport 'http' (and proxy). */
+  httpTunnel?: boolean | { proxy?: string | URL }
   /** Where PLAY starts (RFC 2326 §12.29): seconds from the start (`npt=`), or a Date (`clock=`, recorders). Default `npt=0.000-`. */
   range?: PlayRange
 }
@@ -71,6 +72,11 @@ export interface ClientPullOptions extends Omit<PullOptions, 'transport'> {
   maxRedirects?: number
   /** With 'auto': how long to wait for the first UDP packet after PLAY before going TCP. Default 3000 ms. */
   udpTimeoutMs?: number
+  /**
+   * An HTTP proxy, `http://[user:pass@]host:port`, for the HTTP tunnel (transport 'http', the
+   * default when a proxy is given): CONNECT for rtsps://, absolute-URI GET/POST for rtsp://.
+   */
+  proxy?: string | URL
 }
 
 export type ClientOptions = Omit<ClientPullOptions, 'signal'>
@@ -147,6 +153,8 @@ const PULL_RULES: Rules = {
   range: object({ start: playTime, end: playTime }),
   maxRedirects: nonNegativeInt,
   udpTimeoutMs: positiveMs,
+  // May hold a password: never quoted back.
+  proxy: { what: 'an http:// URL (http://[user:pass@]host:port)', ok: isProxyUrl, secret: true },
 }
 
 const SUPERVISE_RULES: Rules = {

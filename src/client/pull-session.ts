@@ -230,7 +230,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
           timeoutMs: this.opts.timeoutMs,
           userAgent: this.opts.userAgent,
           limits: options.limits,
-          ...(options.httpTunnel === true ? { httpTunnel: { path: `${target.url.pathname}${target.url.search}` } } : {}),
+          ...(options.httpTunnel ? { httpTunnel: { path: `${target.url.pathname}${target.url.search}`, ...(options.httpTunnel === true ? {} : options.httpTunnel) } } : {}),
         },
         timeoutMs: this.opts.timeoutMs,
         teardownTimeoutMs: this.opts.teardownTimeoutMs,

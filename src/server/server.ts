@@ -36,6 +36,9 @@ import type { Duplex } from 'node:stream'
 export type { AuthorizeContext, RtspServerEvents, RtspServerOptions, ServerSessionInfo } from './options.js'
 export { normalizePath } from './request.js'
 
+/** Session timeouts and lagging readers are checked this often. */
+const SWEEP_INTERVAL_MS = 1000
+
 /**
  * `new RtspServer({ port: 8554 })`, then `addFile('cam', 'clip.mp4')` or `publish('live', tracks)`,
  * then `listen()`. Publishers may ANNOUNCE on any path not taken.
@@ -55,6 +58,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> implements Connec
   private readonly ctx: ServerContext
   private udp: UdpPortPair | undefined
   private sweepTimer: NodeJS.Timeout | undefined
+  private lastSweep = 0
   private state: 'new' | 'listening' | 'closed' = 'new'
   private boundPort = 0
 
@@ -229,7 +233,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> implements Connec
     })
     this.boundPort = (this.netServer.address() as net.AddressInfo).port
     this.state = 'listening'
-    this.sweepTimer = setInterval(() => this.sweep(), 1000)
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS)
     this.sweepTimer.unref()
     return { host: this.opts.host, port: this.boundPort }
   }
@@ -346,6 +350,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> implements Connec
 
   private sweep(): void {
     const now = performance.now()
+    // Time the server itself did not run (a loaded host, a long GC pause: this timer fired
+    // late) is not time its readers spent behind: their sockets could not be written to
+    // or drained either.
+    const stalledMs = this.lastSweep === 0 ? 0 : Math.max(0, now - this.lastSweep - 2 * SWEEP_INTERVAL_MS)
+    this.lastSweep = now
     const timeoutMs = this.opts.sessionTimeoutS * 1000
     for (const s of [...this.sessions.values()]) {
       let last = s.lastActivity
@@ -353,7 +362,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> implements Connec
         for (const c of this.connections) if (c.socket === s.socket && c.lastActivity > last) last = c.lastActivity
       }
       if (now - last > timeoutMs) this.endSession(s, `no request or RTCP for ${this.opts.sessionTimeoutS} s`)
-      else if (s.laggingSince !== 0 && now - s.laggingSince > this.opts.lagCutMs) {
+      else if (s.lagMs(now, stalledMs) > this.opts.lagCutMs) {
         this.endSession(s, `the reader fell behind for ${Math.round(this.opts.lagCutMs / 1000)} s`)
         s.socket?.destroy()
       }

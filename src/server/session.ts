@@ -184,6 +184,22 @@ export class ServerSession implements StreamReader {
     this.state = 'ready'
   }
 
+  /**
+   * How long (ms) this TCP reader's queue has stayed backed up, 0 when it is not. A reader
+   * whose queue drained to half is reading again, even while it waits for a key frame to
+   * resume at: only a queue that stays full (a reader that stopped reading) counts as behind.
+   * `stalledMs`: time the server itself did not run since the last check, which is not the reader's.
+   */
+  lagMs(now: number, stalledMs: number): number {
+    if (this.laggingSince === 0) return 0
+    this.laggingSince += stalledMs
+    if ((this.socket?.writableLength ?? 0) <= this.host.maxReaderQueueBytes / 2) {
+      this.laggingSince = 0
+      return 0
+    }
+    return now - this.laggingSince
+  }
+
   // ---- reader: the per-packet hot path ----
 
   deliver(index: number, batch: Batch): void {

@@ -4,13 +4,15 @@
  * `x-sessioncookie`. A GET (`Accept: application/x-rtsp-tunnelled`) carries what the
  * server sends — RTSP replies and `$` frames, unencoded, after the HTTP reply headers; a
  * POST carries what the client sends, base64-encoded, its body never ending. Together they
- * make one duplex byte stream for the RTSP connection.
+ * make one duplex byte stream for the RTSP connection. Either may go through an HTTP proxy
+ * (transport/http-proxy.ts): absolute-URI requests for http, CONNECT for https.
  */
 import { randomBytes } from 'node:crypto'
 import { Duplex } from 'node:stream'
 import * as net from 'node:net'
 import * as tls from 'node:tls'
 import { ConnectError, ProtocolError } from '../errors.js'
+import { authority, connectThroughProxy, proxyRefusal, type HttpProxy } from './http-proxy.js'
 
 export interface HttpTunnelOptions {
   host: string
@@ -19,6 +21,8 @@ export interface HttpTunnelOptions {
   path: string
   /** https (rtsps:// URLs): both connections over TLS. */
   tls?: tls.ConnectionOptions
+  /** Through this HTTP proxy: CONNECT for https, absolute-URI GET/POST for http. */
+  proxy?: HttpProxy
   userAgent: string
 }
 
@@ -84,8 +88,14 @@ export class HttpTunnelStream extends Duplex {
  */
 export async function openHttpTunnel(opts: HttpTunnelOptions, signal?: AbortSignal): Promise<HttpTunnelStream> {
   const cookie = randomBytes(12).toString('hex')
+  const hostPort = authority(opts.host, opts.port)
+  // A plain request through a proxy names the whole URI (RFC 9112 §3.2.2) and carries the
+  // proxy's credentials; inside CONNECT (https) the requests are as sent to the server.
+  const forward = opts.proxy !== undefined && opts.tls === undefined
+  const target = forward ? `http://${hostPort}${opts.path}` : opts.path
+  const proxyAuth = forward && opts.proxy?.authorization !== undefined ? [`Proxy-Authorization: ${opts.proxy.authorization}`] : []
   const head = (method: string, extra: string[]): string =>
-    [`${method} ${opts.path} HTTP/1.0`, `User-Agent: ${opts.userAgent}`, `x-sessioncookie: ${cookie}`, 'Pragma: no-cache', 'Cache-Control: no-cache', ...extra, '', ''].join('\r\n')
+    [`${method} ${target} HTTP/1.0`, `Host: ${hostPort}`, `User-Agent: ${opts.userAgent}`, `x-sessioncookie: ${cookie}`, 'Pragma: no-cache', 'Cache-Control: no-cache', ...proxyAuth, ...extra, '', ''].join('\r\n')
   const get = await dial(opts, signal)
   let rest: Buffer
   try {
@@ -109,9 +119,18 @@ export async function openHttpTunnel(opts: HttpTunnelOptions, signal?: AbortSign
   return stream
 }
 
-function dial(opts: HttpTunnelOptions, signal?: AbortSignal): Promise<net.Socket> {
+async function dial(opts: HttpTunnelOptions, signal?: AbortSignal): Promise<net.Socket> {
+  const proxy = opts.proxy
+  if (proxy === undefined) return connectSocket(opts, opts.tls === undefined ? net.connect({ host: opts.host, port: opts.port, noDelay: true }) : tls.connect({ host: opts.host, port: opts.port, ...opts.tls }), signal)
+  if (opts.tls === undefined) return connectSocket({ ...opts, host: proxy.host, port: proxy.port, viaProxy: true }, net.connect({ host: proxy.host, port: proxy.port, noDelay: true }), signal)
+  const pipe = await connectThroughProxy(proxy, opts.host, opts.port, signal)
+  // host: what the certificate is checked against when there is no servername (an IP address).
+  return connectSocket(opts, tls.connect({ socket: pipe, host: opts.host, ...opts.tls }), signal)
+}
+
+/** Resolves once `socket` is connected (TLS: after the handshake); ConnectError names what it dialled. */
+function connectSocket(opts: HttpTunnelOptions & { viaProxy?: boolean }, socket: net.Socket, signal?: AbortSignal): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = opts.tls !== undefined ? tls.connect({ host: opts.host, port: opts.port, ...opts.tls }) : net.connect({ host: opts.host, port: opts.port, noDelay: true })
     const onAbort = (): void => {
       socket.destroy()
       reject(new ConnectError({ host: opts.host, port: opts.port, reason: 'aborted' }))
@@ -124,7 +143,7 @@ function dial(opts: HttpTunnelOptions, signal?: AbortSignal): Promise<net.Socket
     })
     socket.once('error', (err: NodeJS.ErrnoException) => {
       signal?.removeEventListener('abort', onAbort)
-      reject(new ConnectError({ host: opts.host, port: opts.port, reason: err.code ?? err.message, cause: err }))
+      reject(new ConnectError({ host: opts.host, port: opts.port, reason: `${opts.viaProxy === true ? 'HTTP proxy: ' : ''}${err.code ?? err.message}`, cause: err }))
     })
   })
 }
@@ -149,6 +168,15 @@ function readHttpHead(socket: net.Socket, opts: HttpTunnelOptions): Promise<Buff
       }
       const lines = buf.subarray(0, end).toString('latin1').split('\r\n')
       const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')
+      if (opts.proxy !== undefined && status?.[1] === '407') {
+        done(new ConnectError({ host: opts.proxy.host, port: opts.proxy.port, reason: proxyRefusal('GET', opts.host, opts.port, lines[0] ?? '', opts.proxy) }))
+        return
+      }
+      if (opts.proxy !== undefined && status?.[1] !== '200') {
+        const via = `the HTTP proxy at ${authority(opts.proxy.host, opts.proxy.port)}`
+        done(new ProtocolError(`the tunnel's GET to ${opts.host}:${opts.port} through ${via} was answered ${JSON.stringify((lines[0] ?? '').slice(0, 80))}; check that the proxy reaches the server and that the server tunnels RTSP over HTTP`))
+        return
+      }
       if (status === null || status[1] !== '200') {
         done(new ProtocolError(`the server at ${opts.host}:${opts.port} does not tunnel RTSP over HTTP (GET answered ${JSON.stringify((lines[0] ?? '').slice(0, 80))}); try --transport tcp`))
         return
