@@ -2,6 +2,7 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { Authenticator } from '../rtsp/auth.js'
 import { parseProxyUrl } from '../transport/http-proxy.js'
+import { describeSocketError, describeTlsError } from '../transport/socket-errors.js'
 import { HttpTunnelStream, openHttpTunnel } from '../transport/http-tunnel.js'
 import { Headers, cseqOf } from '../rtsp/message.js'
 import type { RtspRequest, RtspResponse } from '../rtsp/message.js'
@@ -64,41 +65,6 @@ interface Pending {
 }
 
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'closed'
-
-/** Human text for the socket errors people meet with cameras. */
-function describeSocketError(err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case 'ECONNREFUSED':
-      return 'connection refused (nothing listens on that port; check host and port)'
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host not found (check the host name)'
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'host unreachable (check the address and the network)'
-    case 'ECONNRESET':
-      return 'connection reset by the server'
-    case 'ETIMEDOUT':
-      return 'connection timed out'
-    case 'EPIPE':
-      return 'connection closed by the server while sending'
-    default:
-      return err.code ? `${err.code}: ${err.message}` : err.message
-  }
-}
-
-/** TLS failures say how to trust the server instead of quoting OpenSSL. */
-function describeTlsError(err: NodeJS.ErrnoException): string {
-  const code = err.code ?? ''
-  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code) || /certificate/i.test(err.message)) {
-    return `TLS certificate not trusted (${code || err.message}); give the server's CA (--ca FILE / tls.ca) or skip verification (--insecure / tls.rejectUnauthorized: false)`
-  }
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `TLS certificate is for another host name (${err.message})`
-  if (/EPROTO|wrong version number|SSL/i.test(code + err.message)) {
-    return 'TLS handshake failed (is this an rtsps:// port? plain RTSP servers need rtsp://)'
-  }
-  return describeSocketError(err)
-}
 
 /**
  * One RTSP/TCP connection (RFC 2326 §10): serialises requests with an incrementing CSeq,

@@ -8,6 +8,7 @@
  */
 import * as net from 'node:net'
 import { ConnectError, InvalidArgumentError } from '../errors.js'
+import { describeSocketError } from './socket-errors.js'
 
 export interface HttpProxy {
   host: string
@@ -82,7 +83,7 @@ export function connectThroughProxy(proxy: HttpProxy, host: string, port: number
     }
     const fail = (reason: string, cause?: unknown): void => finish(new ConnectError({ host: proxy.host, port: proxy.port, reason, cause }))
     const onAbort = (): void => fail('aborted')
-    const onError = (err: NodeJS.ErrnoException): void => fail(`HTTP proxy: ${err.code ?? err.message}`, err)
+    const onError = (err: NodeJS.ErrnoException): void => fail(`HTTP proxy: ${describeSocketError(err)}`, err)
     const onClose = (): void => fail(`the HTTP proxy closed the connection before answering CONNECT ${authority(host, port)}`)
     const onData = (chunk: Buffer): void => {
       buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk])

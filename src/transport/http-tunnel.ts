@@ -13,6 +13,7 @@ import * as net from 'node:net'
 import * as tls from 'node:tls'
 import { ConnectError, ProtocolError } from '../errors.js'
 import { authority, connectThroughProxy, proxyRefusal, type HttpProxy } from './http-proxy.js'
+import { describeSocketError, describeTlsError } from './socket-errors.js'
 
 export interface HttpTunnelOptions {
   host: string
@@ -143,7 +144,8 @@ function connectSocket(opts: HttpTunnelOptions & { viaProxy?: boolean }, socket:
     })
     socket.once('error', (err: NodeJS.ErrnoException) => {
       signal?.removeEventListener('abort', onAbort)
-      reject(new ConnectError({ host: opts.host, port: opts.port, reason: `${opts.viaProxy === true ? 'HTTP proxy: ' : ''}${err.code ?? err.message}`, cause: err }))
+      const reason = opts.tls !== undefined ? describeTlsError(err) : describeSocketError(err)
+      reject(new ConnectError({ host: opts.host, port: opts.port, reason: `${opts.viaProxy === true ? 'HTTP proxy: ' : ''}${reason}`, cause: err }))
     })
   })
 }
