@@ -1,6 +1,6 @@
 /**
- * The receive side's view of the formats: which format consumes an SDP media, and the
- * helpers that update codec details from in-band data. Imports no packetizer, so a pull or
+ * The receive side's view of the formats: which format consumes an SDP media (its handler
+ * also updates codec details from in-band data). Imports no packetizer, so a pull or
  * probe loads only what it runs (issue #14); index.ts re-exports everything.
  */
 import { rtpMapFor } from '../sdp/parse.js'
@@ -39,7 +39,3 @@ export function resolveFormat(media: MediaDescription, payloadType: number): For
 
 /** Codecs resolveFormat knows, for messages ("supported: H264, AAC"). */
 export const supportedCodecs: readonly CodecName[] = FORMATS.map((f) => f.codec)
-
-export { h265UpdateDetails } from './h265/sdp.js'
-export { latmUpdateDetails } from './latm/format.js'
-export { mjpegUpdateDetails } from './mjpeg/format.js'

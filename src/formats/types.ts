@@ -63,6 +63,11 @@ export interface FormatHandler {
   /** Details known from the SDP alone (sprop-parameter-sets, config). */
   details: CodecDetails
   createDepacketizer(): Depacketizer
+  /**
+   * In-band codec details of one unit (SPS, JPEG size, LATM config) into `details`; true
+   * when they changed (the session announces a track update). Absent: the SDP's details stand.
+   */
+  updateDetails?(details: CodecDetails, au: Pick<AccessUnit, 'data' | 'keyFrame'>, depacketizer: Depacketizer): boolean
 }
 
 /**

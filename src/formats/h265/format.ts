@@ -1,6 +1,6 @@
 import type { FormatEntry } from '../types.js'
 import { H265Depacketizer } from './depacketizer.js'
-import { h265DetailsFromSdp } from './sdp.js'
+import { h265DetailsFromSdp, h265UpdateDetails } from './sdp.js'
 
 export { H265Depacketizer, type H265DepacketizerOptions } from './depacketizer.js'
 export {
@@ -29,6 +29,7 @@ export const h265Format: FormatEntry = {
       clockRate: rtpmap?.clockRate || 90000,
       details,
       createDepacketizer: () => new H265Depacketizer({ vps: details.vps, sps: details.sps, pps: details.pps }),
+      updateDetails: (d, au) => au.keyFrame && h265UpdateDetails(d, au.data),
     }
   },
 }

@@ -51,6 +51,7 @@ export const latmFormat: FormatEntry = {
         clockRate,
         details: latmDetails(config, rtpmap),
         createDepacketizer: () => new LatmDepacketizer({ subFrames: config.subFrames, otherDataPresent: config.otherDataPresent, frameDuration }),
+        updateDetails: (d, _au, depacketizer) => latmUpdateDetails(d, depacketizer),
       }
     }
     const initial = smc
@@ -61,6 +62,8 @@ export const latmFormat: FormatEntry = {
       clockRate,
       details,
       createDepacketizer: () => new LatmDepacketizer({ muxConfigPresent: true, config: initial, clockRate }),
+      // cpresent=1: the AAC config arrives in-band (RFC 6416 §6.1).
+      updateDetails: (d, _au, depacketizer) => latmUpdateDetails(d, depacketizer),
     }
   },
 }

@@ -27,6 +27,7 @@ export const mjpegFormat: FormatEntry = {
       clockRate: rtpmap?.clockRate || 90000,
       details: {},
       createDepacketizer: () => new MjpegDepacketizer(),
+      updateDetails: (d, au) => mjpegUpdateDetails(d, au.data),
     }
   },
 }

@@ -1,0 +1,45 @@
+// The headers of PLAY and its reply that the pull session reads and writes: Range
+// (RFC 2326 §12.29) and RTP-Info (§12.33). Unreadable reply headers count as absent.
+import { InvalidArgumentError } from '../errors.js'
+import type { RtspResponse } from '../rtsp/message.js'
+import { formatRange, parseRange } from '../rtsp/headers/range.js'
+import type { RangeHeader } from '../rtsp/headers/range.js'
+import { parseRtpInfo } from '../rtsp/headers/rtp-info.js'
+import type { RtpInfoEntry } from '../rtsp/headers/rtp-info.js'
+import type { PlayRange } from './options.js'
+
+/** RFC 2326 §12.29 Range for PLAY: seconds as `npt=`, Dates as UTC `clock=` (one kind for both ends). */
+export function playRangeHeader(range: PlayRange): string {
+  const isDate = (v: unknown): boolean => v instanceof Date
+  const clock = isDate(range.start) || isDate(range.end)
+  if (clock && ((range.start !== undefined && !isDate(range.start)) || (range.end !== undefined && !isDate(range.end)))) {
+    throw new InvalidArgumentError('range: start and end must both be seconds or both be Dates')
+  }
+  const t = (v: number | Date | undefined): number | undefined => (v === undefined ? undefined : v instanceof Date ? v.getTime() / 1000 : v)
+  const start = t(range.start) ?? (clock ? undefined : 0)
+  if (start === undefined) throw new InvalidArgumentError('range: a clock range needs a start Date')
+  const end = t(range.end)
+  return formatRange({ unit: clock ? 'clock' : 'npt', start, ...(end !== undefined ? { end } : {}) })
+}
+
+/** The Range of a PLAY reply; undefined when absent or unreadable. */
+export function rangeOf(res: RtspResponse): RangeHeader | undefined {
+  const v = res.headers.get('Range')
+  if (v === undefined) return undefined
+  try {
+    return parseRange(v)
+  } catch {
+    return undefined
+  }
+}
+
+/** The RTP-Info of a PLAY reply (RFC 2326 §12.33); undefined when absent or unreadable. */
+export function rtpInfoOf(res: RtspResponse): RtpInfoEntry[] | undefined {
+  const v = res.headers.get('RTP-Info')
+  if (v === undefined) return undefined
+  try {
+    return parseRtpInfo(v)
+  } catch {
+    return undefined
+  }
+}
