@@ -5,8 +5,11 @@
  * (the server's `authorize` hook). `apply()` again with a new config (SIGHUP) touches only
  * the paths whose source or recording changed; users apply at once.
  *
- * Authentication is server-wide (one realm): once any user is configured every path asks
- * for a login; a path's own users may use that path, global users every path.
+ * Logins (the rule in serve-config.ts): no users, no logins. Once a user is named every path
+ * asks for one (one realm, server-wide): a path's own users may use that path, top-level
+ * users every path, each for its actions. `user: any` opens a path (top level: every path)
+ * to everyone for its actions, without a login; nothing else does. A path that no one may
+ * read is reported when the config is applied.
  */
 import { randomBytes } from 'node:crypto'
 import { RtspClient } from '../client/client.js'
@@ -16,6 +19,7 @@ import type { StreamPublisher } from '../server/stream.js'
 import { createSegmentedRecorder } from '../record/segmented-recorder.js'
 import type { SegmentedRecorder } from '../record/segmented-recorder.js'
 import { redactUrl } from '../util/url.js'
+import { ANY_USER } from './serve-config.js'
 import type { ConfigUser, PathConfig, ServeConfig } from './serve-config.js'
 
 export interface ConfigServerOptions {
@@ -60,30 +64,42 @@ export class ConfigServer {
     this.log = options.log ?? (() => {})
   }
 
-  /** Whether a config asks for logins (then the server must be created with `credentialsOf(config)`). */
+  /**
+   * Whether a config has users (`any` included), so asks for logins (then the server must be
+   * created with `credentialsOf(config)`; `any` goes through allowAnonymous).
+   */
   static needsAuth(config: ServeConfig): boolean {
-    return config.users.length > 0 || [...config.paths.values()].some((p) => p.users.length > 0)
+    return allUsers(config).length > 0
   }
 
-  /** Every user the server must know, the recorder's own reader included. */
+  /** Every user the server must know (not `any`), the recorder's own reader included. */
   credentialsOf(config: ServeConfig): Array<{ username: string; password: string }> {
     const all = new Map<string, string>()
-    for (const u of config.users) all.set(u.user, u.password)
-    for (const p of config.paths.values()) for (const u of p.users) all.set(u.user, u.password)
+    for (const u of allUsers(config)) if (u.user !== ANY_USER) all.set(u.user, u.password)
     all.set(this.recorderUser.username, this.recorderUser.password)
     return [...all].map(([username, password]) => ({ username, password }))
   }
 
-  /** The server's `authorize` hook. */
-  readonly authorize = (ctx: AuthorizeContext): boolean => {
+  /** The server's `authorize` hook: `user` undefined is a request without a login. */
+  readonly authorize = (ctx: Pick<AuthorizeContext, 'path' | 'action' | 'user'>): boolean => {
     const config = this.config
     if (config === undefined) return false
     if (!ConfigServer.needsAuth(config)) return true
-    if (ctx.user === this.recorderUser.username) return ctx.action === 'read'
-    const may = (users: readonly ConfigUser[]): boolean => users.some((u) => u.user === ctx.user && u.actions.includes(ctx.action))
+    if (ctx.user !== undefined && ctx.user === this.recorderUser.username) return ctx.action === 'read'
+    const may = (users: readonly ConfigUser[]): boolean => users.some((u) => (u.user === ANY_USER || (ctx.user !== undefined && u.user === ctx.user)) && u.actions.includes(ctx.action))
     if (may(config.users)) return true
     const path = config.paths.get(ctx.path)
     return path !== undefined && may(path.users)
+  }
+
+  /** The server's `allowAnonymous` hook: may a request without a login go on to `authorize`? Only where `any` may. */
+  readonly allowAnonymous = (ctx: Pick<AuthorizeContext, 'path' | 'action'>): boolean => this.authorize({ ...ctx, user: undefined })
+
+  /** Paths no one may read (a login is asked for, and neither a top-level nor a path user may read them). */
+  static unreadablePaths(config: ServeConfig): string[] {
+    if (!ConfigServer.needsAuth(config)) return []
+    if (config.users.some((u) => u.actions.includes('read'))) return []
+    return [...config.paths.values()].filter((p) => !p.users.some((u) => u.actions.includes('read'))).map((p) => p.name)
   }
 
   /** Start `config`, or move to it from the one running: only changed paths restart. */
@@ -91,6 +107,10 @@ export class ConfigServer {
     const result: ApplyResult = { added: [], removed: [], restarted: [], unchanged: [], errors: [] }
     const previous = this.config
     this.config = config
+    const closed = ConfigServer.unreadablePaths(config)
+    if (closed.length > 0) {
+      result.errors.push(`no user may read ${closed.join(', ')}: a path without users of its own is open only to top-level users (add users to it, or "- user: any" to open it to everyone)`)
+    }
     if (previous !== undefined && ConfigServer.needsAuth(config)) {
       try {
         this.server.setUsers(this.credentialsOf(config))
@@ -214,4 +234,8 @@ export class ConfigServer {
 
 function pathKey(p: PathConfig): string {
   return JSON.stringify({ source: p.source, record: p.record, onDemand: p.onDemand })
+}
+
+function allUsers(config: ServeConfig): ConfigUser[] {
+  return [...config.users, ...[...config.paths.values()].flatMap((p) => p.users)]
 }

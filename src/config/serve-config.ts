@@ -11,6 +11,15 @@
  *       source: rtsp://user:pass@192.168.1.10/stream1
  *       record: { path: rec/cam1/%Y-%m-%d_%H-%M-%S.mp4, segment: 10m, keep: 7d, maxSize: 50GB }
  *       users: [{ user: viewer, password: pw, actions: [read] }]
+ *     lobby:
+ *       source: clips/lobby.mp4
+ *       users: [{ user: any, actions: [read] }]       # anyone may watch, no login
+ *
+ * Logins (as MediaMTX's authInternalUsers, `any` included): a config without users is open
+ * to everyone. Once any user is named, every path asks for a login: top-level users may use
+ * every path, a path's users that path, each for its `actions`. A path is open without a
+ * login only where the config says so: `user: any` (no password) in its users (or at the
+ * top level: every path).
  *
  * Every mistake is a ConfigError naming the file, the line and the key.
  */
@@ -22,7 +31,9 @@ import { checkSegmentPath } from '../record/strftime.js'
 import { redactUrl } from '../util/url.js'
 
 export interface ConfigUser {
+  /** A name, or `any`: everyone, without a login. */
   user: string
+  /** '' for `any`. */
   password: string
   /** What the user may do; default both. */
   actions: ReadonlyArray<'read' | 'publish'>
@@ -69,6 +80,8 @@ const SERVER_KEYS = new Set(['host', 'port'])
 const PATH_KEYS = new Set(['source', 'sourceOnDemand', 'sourceOnDemandCloseAfter', 'record', 'users'])
 const RECORD_KEYS = new Set(['path', 'segment', 'keep', 'maxSize'])
 const USER_KEYS = new Set(['user', 'password', 'actions'])
+/** The user that stands for everyone, without a login (MediaMTX's `any`). */
+export const ANY_USER = 'any'
 
 /** Parse and check a config's text; `file` names it in errors. */
 export function parseServeConfig(text: string, file: string): ServeConfig {
@@ -197,13 +210,16 @@ class Checker {
       const at = [...path, i]
       const m = this.map(at, u, USER_KEYS)
       if (typeof m.user !== 'string' || m.user === '' || m.user.includes(':')) this.fail(at, 'user must be a name without ":"')
-      if (typeof m.password !== 'string' && typeof m.password !== 'number') this.fail(at, `user ${m.user as string} needs a password`)
+      if (m.user === ANY_USER) {
+        // MediaMTX's convention: `any` is everyone, so a password would protect nothing.
+        if (m.password !== undefined && m.password !== '') this.fail([...at, 'password'], 'user any is everyone without a login: give it no password')
+      } else if (typeof m.password !== 'string' && typeof m.password !== 'number') this.fail(at, `user ${m.user as string} needs a password`)
       let actions: Array<'read' | 'publish'> = ['read', 'publish']
       if (m.actions !== undefined) {
         if (!Array.isArray(m.actions) || m.actions.some((a) => a !== 'read' && a !== 'publish')) this.fail([...at, 'actions'], 'actions must be a list of read and/or publish')
         actions = m.actions as Array<'read' | 'publish'>
       }
-      return { user: m.user as string, password: String(m.password), actions }
+      return { user: m.user as string, password: m.user === ANY_USER ? '' : String(m.password), actions }
     })
   }
 }
