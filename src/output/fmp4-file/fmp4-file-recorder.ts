@@ -16,12 +16,9 @@
  * and MP4A-LATM (esds), Opus (dOps, pre-skip 0), G.711 as FLAC (lossless, see
  * live-fmp4/flac.ts: the MP4 way to carry it that players accept).
  */
-import { parseAudioSpecificConfig, buildAudioSpecificConfig } from '../../codec/aac-config.js'
-import { H264NalType, nalType } from '../../codec/h264-nal.js'
+import { H264NalType } from '../../codec/h264-nal.js'
 import { parseH264Sps } from '../../codec/h264-sps.js'
-import { H265NalType, h265NalType } from '../../codec/h265-nal.js'
 import { parseH265Sps } from '../../codec/h265-sps.js'
-import { opusPacketSamples } from '../../codec/opus.js'
 import { InvalidArgumentError, OutputError, RtspError, StateError, UnsupportedError } from '../../errors.js'
 import { findH265ParameterSets } from '../annexb-recorder.js'
 import { buildAvcDecoderConfigurationRecord, findParameterSets, withNalHeader } from '../avc-config.js'
@@ -30,50 +27,17 @@ import type { ByteSink } from '../byte-sink.js'
 import { buildHevcDecoderConfigurationRecord } from '../hvcc.js'
 import { g711Samples, g711ToFlacFrame } from '../live-fmp4/flac.js'
 import { initSegment } from '../live-fmp4/init.js'
-import type { LiveFmp4Track } from '../live-fmp4/init.js'
 import { DROPPED, Timeline, checkFrame } from '../timeline.js'
 import type { TimelineTrackKind } from '../timeline.js'
-import type { OutputFormat, Recorder, RecorderDropCounts, RecorderFrame, RecorderOptions, RecorderTrack, SkippedTrack } from '../types.js'
-import { DecodeTimes } from './decode-times.js'
+import type { OutputFormat, Recorder, RecorderDropCounts, RecorderFrame, RecorderOptions, SkippedTrack } from '../types.js'
 import { movieFragment } from './movie-fragment.js'
 import type { FragmentSampleOut, TrackFragment } from './movie-fragment.js'
+import { isH264Aud, isH265Aud, planTrack } from './tracks.js'
+import type { TrackState } from './tracks.js'
 
 export interface Fmp4FileRecorderOptions extends Omit<RecorderOptions, 'format'> {
   /** Write a fragment at least this often (seconds of media). Default 0.5. */
   flushInterval?: number
-}
-
-/** Used for a video track's last sample until two pictures give a real interval. */
-const DEFAULT_FRAME_S = 1 / 25
-
-interface Sample {
-  /** Decode time (track ticks); undefined until derived (video with look-ahead). */
-  dts: number | undefined
-  pts: number
-  keyFrame: boolean
-  data: readonly Uint8Array[]
-}
-
-interface TrackState {
-  index: number
-  kind: 'video' | 'audio'
-  codec: string
-  /** Set for audio at create, for video when configured (the recording's first key frame). */
-  mp4: LiveFmp4Track | undefined
-  timescale: number
-  /** Samples not yet written, in decode order; the first `assigned` have a decode time. */
-  queue: Sample[]
-  assigned: number
-  decodeTimes: DecodeTimes | undefined
-  /** Duration (ticks) of the newest sample when nothing follows it: the last interval seen, or a codec frame. */
-  lastDuration: number
-  /** Audio: the codec's duration of one access unit, in ticks. */
-  durationOf: ((data: Uint8Array) => number | undefined) | undefined
-  /** G.711: 8-bit samples → one FLAC frame. */
-  law: 'alaw' | 'ulaw' | undefined
-  channels: number
-  /** The source track's parameters (video: SPS/PPS from the SDP). */
-  details: RecorderTrack['details']
 }
 
 type State = 'open' | 'finalizing' | 'finalized' | 'failed'
@@ -196,7 +160,8 @@ export class Fmp4FileRecorder implements Recorder {
     const data = frame.data.some(aud) ? frame.data.filter((n) => !aud(n)) : frame.data
     st.queue.push({ dts: undefined, pts: ticks, keyFrame: frame.keyFrame, data })
     const n = dt.push(ticks, frame.keyFrame)
-    this.assign(st, frame.keyFrame ? dt.drain() : Array.from({ length: n }, () => dt.take()))
+    if (frame.keyFrame) this.assign(st, dt.drain())
+    else for (let i = 0; i < n; i++) st.queue[st.assigned++]!.dts = dt.take()
   }
 
   private pushAudio(st: TrackState, ticks: number, frame: RecorderFrame): void {
@@ -346,62 +311,4 @@ export class Fmp4FileRecorder implements Recorder {
     }
     return this.failure
   }
-}
-
-/** How a track goes into the file, or why it cannot. */
-function planTrack(track: RecorderTrack, index: number): TrackState | string {
-  const codec = track.codec.toUpperCase()
-  const base = { index, codec, queue: [], assigned: 0, law: undefined, channels: 1, details: track.details, durationOf: undefined }
-  if (track.type === 'video') {
-    if (codec !== 'H264' && codec !== 'H265') return `${track.codec} video cannot be recorded to mp4 yet (H.264 and H.265 only)`
-    const timescale = Number.isInteger(track.clockRate) && track.clockRate > 0 ? track.clockRate : 90000
-    return { ...base, kind: 'video', mp4: undefined, timescale, decodeTimes: new DecodeTimes(), lastDuration: Math.round(DEFAULT_FRAME_S * timescale) }
-  }
-  const d = track.details
-  if (codec === 'AAC' || codec === 'MP4A-LATM') {
-    let asc = d.audioSpecificConfig
-    try {
-      if (asc === undefined && d.objectType !== undefined && d.sampleRate !== undefined && d.channels !== undefined) {
-        asc = buildAudioSpecificConfig({ objectType: d.objectType, sampleRate: d.sampleRate, channels: d.channels })
-      }
-      if (asc === undefined) return 'AAC without an AudioSpecificConfig (the SDP has no config=)'
-      const parsed = parseAudioSpecificConfig(asc)
-      const sampleRate = parsed.sampleRate || d.sampleRate || track.clockRate
-      const channels = parsed.channels || d.channels || 1
-      const frame = parsed.frameLength ?? 1024
-      return { ...base, kind: 'audio', timescale: sampleRate, channels, decodeTimes: undefined, lastDuration: frame, durationOf: () => frame, mp4: { codec: 'mp4a', id: 0, timescale: sampleRate, sampleRate, channels, config: asc } }
-    } catch (err) {
-      return `AAC with a broken AudioSpecificConfig: ${(err as Error).message}`
-    }
-  }
-  if (codec === 'OPUS') {
-    const channels = d.channels === 1 ? 1 : 2
-    // From the TOC byte (RFC 6716 §3.1): 2.5 to 120 ms per packet, at 48 kHz.
-    return { ...base, kind: 'audio', timescale: 48000, channels, decodeTimes: undefined, lastDuration: 960, durationOf: (p) => opusPacketSamples(p), mp4: { codec: 'Opus', id: 0, timescale: 48000, channels } }
-  }
-  if (codec === 'PCMA' || codec === 'PCMU') {
-    const sampleRate = d.sampleRate || track.clockRate || 8000
-    const channels = d.channels || 1
-    return {
-      ...base,
-      kind: 'audio',
-      timescale: sampleRate,
-      channels,
-      law: codec === 'PCMA' ? 'alaw' : 'ulaw',
-      decodeTimes: undefined,
-      lastDuration: Math.round(sampleRate * 0.02),
-      // The newest payload's sample count is kept in lastDuration (pushAudio).
-      durationOf: undefined,
-      mp4: { codec: 'fLaC', id: 0, timescale: sampleRate, sampleRate, channels, bitsPerSample: 16 },
-    }
-  }
-  return `${track.codec} audio cannot be recorded to mp4 (AAC, Opus and G.711 only)`
-}
-
-function isH264Aud(n: Buffer): boolean {
-  return n.length === 0 || nalType(n[0]!) === H264NalType.Aud
-}
-
-function isH265Aud(n: Buffer): boolean {
-  return n.length < 2 || h265NalType(n[0]!) === H265NalType.Aud
 }
