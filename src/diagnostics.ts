@@ -111,8 +111,8 @@ export interface ClientTransportChangeMessage {
   sessionId: number
   url: string
   /** undefined for the first choice. */
-  from: 'tcp' | 'udp' | undefined
-  to: 'tcp' | 'udp'
+  from: 'tcp' | 'udp' | 'multicast' | undefined
+  to: 'tcp' | 'udp' | 'multicast'
   reason: string
 }
 
@@ -145,7 +145,7 @@ export interface ServerSessionMessage {
   role: string
   path: string
   remoteAddress: string
-  transport: 'tcp' | 'udp' | undefined
+  transport: 'tcp' | 'udp' | 'multicast' | undefined
   /** Why it closed. */
   reason?: string
 }
@@ -300,8 +300,8 @@ export function publishTrackLoss(
 export function publishTransportChange(
   owner: object,
   url: string | URL,
-  from: 'tcp' | 'udp' | undefined,
-  to: 'tcp' | 'udp',
+  from: 'tcp' | 'udp' | 'multicast' | undefined,
+  to: 'tcp' | 'udp' | 'multicast',
   reason: string,
 ): void {
   if (!clientTransportChange.hasSubscribers && !debugEnabled) return
@@ -368,7 +368,7 @@ export function publishServerResponse(
 /** A server session started (PLAY or RECORD) or ended. */
 export function publishServerSession(
   event: 'open' | 'close',
-  info: { id: string; role: string; path: string; remoteAddress: string; protocol: 'tcp' | 'udp' | undefined },
+  info: { id: string; role: string; path: string; remoteAddress: string; protocol: 'tcp' | 'udp' | 'multicast' | undefined },
   reason?: string,
 ): void {
   if (!serverSession.hasSubscribers && !debugEnabled) return

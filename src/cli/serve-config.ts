@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { RtspServer } from '../server/server.js'
+import type { RtspServerOptions } from '../server/server.js'
 import type { TransportChoice } from '../client/client.js'
 import { ConfigServer } from '../config/config-server.js'
 import type { ApplyResult } from '../config/config-server.js'
@@ -13,6 +14,7 @@ import type { ServeConfig } from '../config/serve-config.js'
 import { InvalidArgumentError } from '../errors.js'
 import { redactUrl } from '../util/url.js'
 import { withSignals } from './common.js'
+import { extraLines } from './serve-options.js'
 import { startWebServer } from './view.js'
 import type { WebServer } from './view.js'
 
@@ -24,6 +26,8 @@ export interface ServeConfigOptions {
   sessionTimeoutS: number
   pullTransport: TransportChoice
   quiet: boolean
+  /** --multicast, --http-tunnel-port. */
+  server?: Pick<RtspServerOptions, 'multicast' | 'httpTunnelPort'>
   /** --http: the browser live view beside RTSP (same paths and users). */
   http?: { host: string; port: number; allowedOrigins?: string[]; webrtcAddresses?: string[] }
 }
@@ -57,6 +61,7 @@ export async function serveConfig(o: ServeConfigOptions): Promise<number> {
       port: o.port ?? config.port ?? 8554,
       sessionTimeoutS: o.sessionTimeoutS,
       log,
+      ...o.server,
       // The runner is made right below; the hook reads it when a request comes.
       authorize: (ctx) => runner?.authorize(ctx) ?? false,
       ...(ConfigServer.needsAuth(config) ? { credentials: [] } : {}),
@@ -87,6 +92,7 @@ export async function serveConfig(o: ServeConfigOptions): Promise<number> {
         const src = p.source === undefined ? 'publish here' : p.source.kind === 'file' ? p.source.file : redactUrl(p.source.url)
         lines.push(`  ${base}/${p.name}  ${src}${p.record !== undefined ? ` (recording to ${p.record.path})` : ''}`)
       }
+      lines.push(...extraLines(server, o.server ?? {}))
       if (o.http !== undefined) {
         web = await startWebServer(server, o.http)
         lines.push(`rtspkit serve: watch in a browser at ${web.origin}/`)

@@ -1,6 +1,7 @@
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import { RtspServer } from '../server/server.js'
+import { extraLines, serverOptions } from './serve-options.js'
 import type { StreamTrackInfo } from '../server/stream.js'
 import { UsageError, parsePositiveNumber, parseTransport, withSignals } from './common.js'
 import { redactUrl } from '../util/url.js'
@@ -8,7 +9,7 @@ import { startWebServer } from './view.js'
 import type { WebServer } from './view.js'
 
 export const SERVE_USAGE =
-  'usage: rtspkit serve [--config rtspkit.yml] [--host 127.0.0.1] [--port 8554] [--user U --password P] [--session-timeout <s>] [--pull-transport auto|tcp|udp] [--http <port> [--http-host 127.0.0.1] [--allow-origin <origin>] [--webrtc-address <ip>]] [<path>=<file|rtsp-url> ...]'
+  'usage: rtspkit serve [--config rtspkit.yml] [--host 127.0.0.1] [--port 8554] [--user U --password P] [--session-timeout <s>] [--pull-transport auto|tcp|udp] [--http <port> [--http-host 127.0.0.1] [--allow-origin <origin>] [--webrtc-address <ip>]] [--multicast <range, e.g. 239.0.0.0/24> [--multicast-port <first RTP port>]] [--http-tunnel-port <port>] [<path>=<file|rtsp-url> ...]'
 
 /** `H264 + AAC`, for the listing printed at start. */
 export function describeTracks(tracks: readonly StreamTrackInfo[]): string {
@@ -46,12 +47,18 @@ export async function serve(argv: string[]): Promise<number> {
       'http-host': { type: 'string', default: '127.0.0.1' },
       'allow-origin': { type: 'string', multiple: true },
       'webrtc-address': { type: 'string', multiple: true },
+      // Readers that SETUP with RTP/AVP;multicast share one copy per stream, sent to a group of this range.
+      multicast: { type: 'string' },
+      'multicast-port': { type: 'string' },
+      // RTSP tunnelled in HTTP on a port of its own (it is also accepted on the RTSP port).
+      'http-tunnel-port': { type: 'string' },
       // Paths, sources, recordings and users from a YAML/JSON file (src/config); SIGHUP reloads it.
       config: { type: 'string', short: 'c' },
     },
   })
   const httpPort = values.http === undefined ? undefined : Number(values.http)
   if (httpPort !== undefined && !(Number.isInteger(httpPort) && httpPort >= 0 && httpPort <= 65535)) throw new UsageError(`--http must be 0-65535, not "${values.http}"`)
+  const serverExtras = serverOptions(values)
   if (values.config !== undefined) {
     if (positionals.length > 0 || values.user !== undefined) {
       throw new UsageError('--config takes paths and users from the file: give no <path>=<source> or --user with it')
@@ -65,6 +72,7 @@ export async function serve(argv: string[]): Promise<number> {
       sessionTimeoutS: parsePositiveNumber('--session-timeout', values['session-timeout'], 60),
       pullTransport: parseTransport(values['pull-transport']),
       quiet: values.quiet,
+      server: serverExtras,
       ...(httpPort !== undefined
         ? {
             http: {
@@ -100,6 +108,7 @@ export async function serve(argv: string[]): Promise<number> {
       port,
       sessionTimeoutS,
       log,
+      ...serverExtras,
       ...(values.user !== undefined && password !== undefined ? { credentials: { username: values.user, password } } : {}),
     })
     let web: WebServer | undefined
@@ -127,6 +136,7 @@ export async function serve(argv: string[]): Promise<number> {
       const out = [`rtspkit serve: listening on ${base}${values.user !== undefined ? ` (user ${values.user})` : ''}`]
       for (const l of lines) out.push(l.replace('{url}', base))
       out.push(`  publish to any other path, e.g.: rtspkit push clip.mp4 ${base}/live`)
+      out.push(...extraLines(server, serverExtras))
       if (httpPort !== undefined) {
         web = await startWebServer(server, {
           host: values['http-host'],

@@ -8,6 +8,7 @@ import type { ServerAuth } from './auth.js'
 import type { MediaRoute, ServerConnection } from './connection.js'
 import type { ResolvedServerOptions } from './options.js'
 import type { PathTable } from './paths.js'
+import type { MulticastGroups } from './multicast.js'
 import { refuse, sessionIdOf } from './request.js'
 import type { ServerSession, SessionHost } from './session.js'
 
@@ -19,6 +20,8 @@ export interface ServerContext {
   /** `address:port` of a UDP client's RTP/RTCP → its session and track. */
   readonly udpRoutes: Map<string, MediaRoute>
   readonly sessionHost: SessionHost
+  /** Groups of multicast readers, when the server serves multicast. */
+  readonly multicast: MulticastGroups | undefined
   /** The server's UDP port pair (after listen). */
   readonly udp: UdpPortPair | undefined
   endSession(s: ServerSession, reason: string): void

@@ -3,3 +3,4 @@ export type { AuthorizeContext, RtspServerEvents, RtspServerOptions, ServerSessi
 export { StreamPublisher } from './stream.js'
 export type { PublishFrame, StreamTrackInfo } from './stream.js'
 export type { ServerCredentials } from './auth.js'
+export type { MulticastOptions } from './multicast.js'

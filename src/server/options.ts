@@ -2,6 +2,7 @@
 import * as net from 'node:net'
 import { InvalidArgumentError } from '../errors.js'
 import type { ServerCredentials } from './auth.js'
+import type { MulticastOptions } from './multicast.js'
 
 export interface AuthorizeContext {
   /** Stream path without the leading slash, e.g. 'cam1'. */
@@ -37,6 +38,13 @@ export interface RtspServerOptions {
   mtu?: number
   /** One line per session start and end, and per problem. Default: silent. */
   log?: (line: string) => void
+  /**
+   * Serve readers that SETUP with `RTP/AVP;multicast`: one copy of each stream sent to a group
+   * of this range (`'239.0.0.0/24'`, or the options) that any number of readers join.
+   */
+  multicast?: string | MulticastOptions
+  /** Also accept RTSP-over-HTTP tunnels on this TCP port (0: a free one); they are sniffed on the RTSP port too. */
+  httpTunnelPort?: number
 }
 
 export interface ServerSessionInfo {
@@ -44,7 +52,8 @@ export interface ServerSessionInfo {
   role: 'reader' | 'publisher'
   path: string
   remoteAddress: string
-  protocol: 'tcp' | 'udp' | undefined
+  /** multicast: the reader joined its stream's group (RFC 2326 §12.39). */
+  protocol: 'tcp' | 'udp' | 'multicast' | undefined
 }
 
 export interface RtspServerEvents {
@@ -52,8 +61,8 @@ export interface RtspServerEvents {
   'session-end': [info: ServerSessionInfo, reason: string]
 }
 
-export type ResolvedServerOptions = Required<Omit<RtspServerOptions, 'credentials' | 'realm' | 'authorize' | 'rtpPort' | 'log'>> &
-  Pick<RtspServerOptions, 'authorize' | 'rtpPort' | 'log'>
+export type ResolvedServerOptions = Required<Omit<RtspServerOptions, 'credentials' | 'realm' | 'authorize' | 'rtpPort' | 'log' | 'multicast' | 'httpTunnelPort'>> &
+  Pick<RtspServerOptions, 'authorize' | 'rtpPort' | 'log' | 'httpTunnelPort'> & { multicast: MulticastOptions | undefined }
 
 /** The options with their defaults, checked (InvalidArgumentError names the bad one). */
 export function resolveServerOptions(options: RtspServerOptions): ResolvedServerOptions {
@@ -68,10 +77,16 @@ export function resolveServerOptions(options: RtspServerOptions): ResolvedServer
     authorize: options.authorize,
     rtpPort: options.rtpPort,
     log: options.log,
+    multicast: typeof options.multicast === 'string' ? { range: options.multicast } : options.multicast,
+    httpTunnelPort: options.httpTunnelPort,
   }
   if (!net.isIP(opts.host)) throw new InvalidArgumentError(`server host must be an IP address, got ${JSON.stringify(opts.host)}`)
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
     throw new InvalidArgumentError(`server port must be 0-65535, got ${opts.port}`)
+  }
+  const tunnel = opts.httpTunnelPort
+  if (tunnel !== undefined && (!Number.isInteger(tunnel) || tunnel < 0 || tunnel > 65535)) {
+    throw new InvalidArgumentError(`httpTunnelPort must be 0-65535, got ${tunnel}`)
   }
   if (!(opts.sessionTimeoutS >= 1)) throw new InvalidArgumentError(`sessionTimeoutS must be at least 1, got ${opts.sessionTimeoutS}`)
   return opts

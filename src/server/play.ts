@@ -19,7 +19,8 @@ export async function play(ctx: ServerContext, conn: ServerConnection, req: Rtsp
   const s = sessionOf(ctx, req)
   if (s.role !== 'reader') throw refuse(455, 'PLAY is for readers; a publisher sends RECORD')
   if (s.stream.ended) throw refuse(404, `the stream /${s.stream.path} has ended`)
-  const file = s.stream.kind === 'file' ? ctx.paths.files.get(s.stream.path) : undefined
+  // A multicast reader shares its group's one pass: it cannot have a playback of its own.
+  const file = s.stream.kind === 'file' && s.protocol !== 'multicast' ? ctx.paths.files.get(s.stream.path) : undefined
   const seekTo = file !== undefined ? seekPosition(s, req) : undefined
   headers.set('Session', sessionHeader(ctx, s))
   const base = streamUrl(req.url, s.stream.path)

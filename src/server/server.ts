@@ -4,15 +4,16 @@
  * to its readers over TCP interleaved or UDP. Built on the same wire layer as the client.
  * This file holds the server's lifetime (listen, close, session sweep) and public API;
  * connections are in connection.ts, the methods in methods.ts, the paths in paths.ts.
+ * Over 400 lines because the public API is documented here, where users read it.
  */
 import { EventEmitter } from 'node:events'
 import * as net from 'node:net'
 import { isIPv6 } from 'node:net'
-import { BindError, StateError } from '../errors.js'
+import { StateError } from '../errors.js'
 import type { SendTrackInit } from '../formats/send-track.js'
 import type { RtspRequest } from '../rtsp/message.js'
 import { publishServerSession } from '../diagnostics.js'
-import { bindRtpPortPair, normalizeAddress } from '../transport/udp.js'
+import { normalizeAddress } from '../transport/udp.js'
 import type { UdpPortPair } from '../transport/udp.js'
 import { ServerAuth } from './auth.js'
 import type { ServerCredentials } from './auth.js'
@@ -25,6 +26,8 @@ import { handleRequest } from './methods.js'
 import { resolveServerOptions } from './options.js'
 import type { ResolvedServerOptions, RtspServerEvents, RtspServerOptions, ServerSessionInfo } from './options.js'
 import { PathTable } from './paths.js'
+import { bindServerUdp, listenTcp } from './listen.js'
+import { MulticastGroups } from './multicast.js'
 import { normalizePath } from './request.js'
 import type { ServerSession, SessionHost } from './session.js'
 import type { Stream, StreamPublisher } from './stream.js'
@@ -47,6 +50,9 @@ export class RtspServer extends EventEmitter<RtspServerEvents> implements Connec
   private readonly opts: ResolvedServerOptions
   private readonly auth: ServerAuth | undefined
   private readonly netServer: net.Server
+  /** The HTTP tunnel port's listener (options.httpTunnelPort), else undefined. */
+  private readonly tunnelServer: net.Server | undefined
+  private tunnelPort = 0
   private readonly connections = new Set<ServerConnection>()
   private readonly sessions = new Map<string, ServerSession>()
   private readonly pathTable: PathTable
@@ -56,6 +62,8 @@ export class RtspServer extends EventEmitter<RtspServerEvents> implements Connec
   private readonly tunnels = new Map<string, ServerConnection>()
   private readonly host: SessionHost
   private readonly ctx: ServerContext
+  /** Multicast readers' groups (options.multicast), else undefined. */
+  private readonly multicast: MulticastGroups | undefined
   private udp: UdpPortPair | undefined
   private sweepTimer: NodeJS.Timeout | undefined
   private lastSweep = 0
@@ -68,11 +76,25 @@ export class RtspServer extends EventEmitter<RtspServerEvents> implements Connec
     if (options.credentials !== undefined) this.auth = new ServerAuth(options.credentials, options.realm)
     this.netServer = net.createServer((socket) => this.accept(socket))
     this.netServer.maxConnections = this.opts.maxConnections
+    if (this.opts.httpTunnelPort !== undefined) {
+      this.tunnelServer = net.createServer((socket) => this.accept(socket, true))
+      this.tunnelServer.maxConnections = this.opts.maxConnections
+    }
     const server = this
+    const multicast = this.opts.multicast
+    this.multicast =
+      multicast !== undefined
+        ? new MulticastGroups(multicast, this.opts.host, {
+            maxReaderQueueBytes: this.opts.maxReaderQueueBytes,
+            endSession: (s, reason) => this.endSession(s, reason),
+            logLine: (line) => this.logLine(line),
+          })
+        : undefined
     this.host = {
       get udp() {
         return server.udp
       },
+      multicast: this.multicast,
       maxReaderQueueBytes: this.opts.maxReaderQueueBytes,
       sessionEnded: (session, reason) => this.endSession(session, reason),
     }
@@ -89,6 +111,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> implements Connec
       sessions: this.sessions,
       udpRoutes: this.udpRoutes,
       sessionHost: this.host,
+      multicast: this.multicast,
       get udp() {
         return server.udp
       },
@@ -115,6 +138,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> implements Connec
   /** The TCP port listened on (after listen()). */
   get port(): number {
     return this.boundPort
+  }
+
+  /** The port of RTSP tunnelled in HTTP (options.httpTunnelPort), after listen(); undefined without one. */
+  get httpTunnelPort(): number | undefined {
+    return this.tunnelServer === undefined ? undefined : this.tunnelPort
   }
 
   /** The server's UDP RTP port (RTCP is +1), after listen(). */
@@ -197,41 +225,19 @@ export class RtspServer extends EventEmitter<RtspServerEvents> implements Connec
 
   async listen(): Promise<{ host: string; port: number }> {
     if (this.state !== 'new') throw new StateError({ action: 'listen', state: this.state, allowed: ['new'] })
-    const rtpPort = this.opts.rtpPort
+    const udp = await bindServerUdp(this.opts.host, this.opts.rtpPort)
+    this.udp = udp
+    udp.onRtp((buf, rinfo) => this.onUdp(buf, rinfo.address, rinfo.port))
+    udp.onRtcp((buf, rinfo) => this.onUdp(buf, rinfo.address, rinfo.port))
+    udp.onError(() => {}) // ICMP port unreachable from a reader that went away: its session expires
     try {
-      this.udp = await bindRtpPortPair({
-        host: this.opts.host,
-        filterSource: false,
-        recvBufferSize: 4 * 1024 * 1024,
-        ...(rtpPort !== undefined ? { minPort: rtpPort, maxPort: rtpPort + 1, attempts: 1 } : {}),
-      })
+      this.boundPort = await listenTcp(this.netServer, this.opts.host, this.opts.port, '--port')
+      if (this.tunnelServer !== undefined) this.tunnelPort = await listenTcp(this.tunnelServer, this.opts.host, this.opts.httpTunnelPort!, '--http-tunnel-port')
     } catch (err) {
-      // The client's advice (--transport tcp) means nothing to a server.
-      if (!(err instanceof BindError)) throw err
-      throw new BindError({
-        protocol: 'udp',
-        host: err.host,
-        ...(err.port !== undefined ? { port: err.port } : err.range !== undefined ? { range: [err.range[0], err.range[1]], attempts: rtpPort !== undefined ? 1 : 64 } : {}),
-        reason: err.reason,
-        hint: rtpPort !== undefined ? 'choose another rtpPort' : 'check the host address',
-        cause: err.cause,
-      })
+      await udp.close()
+      if (this.netServer.listening) this.netServer.close()
+      throw err
     }
-    this.udp.onRtp((buf, rinfo) => this.onUdp(buf, rinfo.address, rinfo.port))
-    this.udp.onRtcp((buf, rinfo) => this.onUdp(buf, rinfo.address, rinfo.port))
-    this.udp.onError(() => {}) // ICMP port unreachable from a reader that went away: its session expires
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        void this.udp?.close()
-        reject(new BindError({ protocol: 'tcp', host: this.opts.host, port: this.opts.port, reason: err.code ?? err.message, hint: 'choose another --port', cause: err }))
-      }
-      this.netServer.once('error', onError)
-      this.netServer.listen(this.opts.port, this.opts.host, () => {
-        this.netServer.off('error', onError)
-        resolve()
-      })
-    })
-    this.boundPort = (this.netServer.address() as net.AddressInfo).port
     this.state = 'listening'
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS)
     this.sweepTimer.unref()
@@ -288,8 +294,11 @@ export class RtspServer extends EventEmitter<RtspServerEvents> implements Connec
     for (const s of [...this.sessions.values()]) this.endSession(s, 'the server is shutting down')
     for (const c of this.connections) c.socket.destroy()
     await this.pathTable.closePulls()
+    await this.multicast?.close()
     await this.udp?.close()
-    if (wasListening) await new Promise<void>((resolve) => this.netServer.close(() => resolve()))
+    if (wasListening) {
+      await Promise.all([this.netServer, this.tunnelServer].map((srv) => (srv === undefined ? undefined : new Promise<void>((resolve) => srv.close(() => resolve())))))
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -303,12 +312,13 @@ export class RtspServer extends EventEmitter<RtspServerEvents> implements Connec
 
   // ---- connections ----
 
-  private accept(socket: net.Socket): void {
+  /** `tunnelOnly`: a connection of the HTTP tunnel port, which must open one half of a tunnel. */
+  private accept(socket: net.Socket, tunnelOnly = false): void {
     if (this.state !== 'listening') {
       socket.destroy()
       return
     }
-    this.connections.add(new ServerConnection(socket, this))
+    this.connections.add(new ServerConnection(socket, this, tunnelOnly))
   }
 
   /** @internal One request, answered in order per connection. */
@@ -389,6 +399,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> implements Connec
     s.state = 'closed'
     this.sessions.delete(s.id)
     s.stream.readers.delete(s)
+    if (s.protocol === 'multicast') this.multicast?.remove(s)
     const playbackEnded = s.playback?.stream.ended === true
     s.stopPlayback()
     for (const [key, route] of this.udpRoutes) if (route.session === s) this.udpRoutes.delete(key)

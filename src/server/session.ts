@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { createRtpPacket, parseRtpPacketInto } from '../rtp/packet.js'
-import type { UdpPortPair } from '../transport/udp.js'
 import { encodeInterleaved } from '../rtsp/serialize.js'
 import { Batch } from './stream.js'
 import type { Stream, StreamReader } from './stream.js'
@@ -17,11 +16,17 @@ export type SessionRole = 'reader' | 'publisher'
 export type SessionState = 'ready' | 'playing' | 'recording' | 'closed'
 
 export interface TrackTransport {
-  protocol: 'tcp' | 'udp'
+  /** multicast: the stream's group sender (multicast.ts) sends, the session only joins it. */
+  protocol: 'tcp' | 'udp' | 'multicast'
   /** TCP: RTP and RTCP channels of `$` frames. */
   channels?: [number, number]
   /** UDP: the client's RTP and RTCP ports. */
   clientPorts?: [number, number]
+}
+
+/** Sends datagrams to any address: the server's UDP port pair, or its multicast sender. */
+export interface DatagramSender {
+  sendTo(kind: 'rtp' | 'rtcp', buf: Uint8Array, port: number, address: string): boolean
 }
 
 interface ReaderTrack extends TrackTransport {
@@ -42,7 +47,9 @@ interface PublisherTrack extends TrackTransport {
 
 /** What a session needs from the server around it. */
 export interface SessionHost {
-  udp: UdpPortPair | undefined
+  udp: DatagramSender | undefined
+  /** Multicast readers join their stream's group instead of reading the stream themselves. */
+  multicast?: { join(session: ServerSession): void; leave(session: ServerSession): void } | undefined
   maxReaderQueueBytes: number
   /** A reader or publisher ended; the server forgets it and logs the line. */
   sessionEnded(session: ServerSession, reason: string): void
@@ -100,7 +107,7 @@ export class ServerSession implements StreamReader {
     this.remoteAddress = remoteAddress
   }
 
-  get protocol(): 'tcp' | 'udp' | undefined {
+  get protocol(): 'tcp' | 'udp' | 'multicast' | undefined {
     return this.readerTracks.find((t) => t !== undefined)?.protocol ?? this.publisherTracks.find((t) => t !== undefined)?.protocol
   }
 
@@ -135,7 +142,8 @@ export class ServerSession implements StreamReader {
   play(): void {
     this.holdAll()
     this.state = 'playing'
-    this.source.readers.add(this)
+    if (this.protocol === 'multicast') this.host.multicast?.join(this)
+    else this.source.readers.add(this)
   }
 
   /** Where this reader's packets come from: its own playback, else the path's stream. */
@@ -180,7 +188,8 @@ export class ServerSession implements StreamReader {
   }
 
   pause(): void {
-    this.source.readers.delete(this)
+    if (this.protocol === 'multicast') this.host.multicast?.leave(this)
+    else this.source.readers.delete(this)
     this.state = 'ready'
   }
 
@@ -204,7 +213,7 @@ export class ServerSession implements StreamReader {
 
   deliver(index: number, batch: Batch): void {
     const t = this.readerTracks[index]
-    if (t === undefined) return
+    if (t === undefined || t.protocol === 'multicast') return
     const socket = t.protocol === 'tcp' ? this.socket : undefined
     if (t.protocol === 'tcp') {
       if (socket === undefined || socket.destroyed) return
@@ -254,7 +263,7 @@ export class ServerSession implements StreamReader {
 
   deliverRtcp(index: number, packet: Buffer): void {
     const t = this.readerTracks[index]
-    if (t === undefined || t.waitKey) return
+    if (t === undefined || t.waitKey || t.protocol === 'multicast') return
     if (t.protocol === 'tcp') {
       const socket = this.socket
       if (socket === undefined || socket.destroyed || socket.writableLength > this.host.maxReaderQueueBytes) return
@@ -312,6 +321,7 @@ export class ServerSession implements StreamReader {
   summary(): string {
     const secs = ((performance.now() - this.startedAt) / 1000).toFixed(1)
     const s = this.stats
+    if (this.protocol === 'multicast') return `after ${secs} s, reading its stream's multicast group`
     return this.role === 'reader'
       ? `after ${secs} s, ${s.packetsSent} packets sent, ${s.batchesDropped} skipped`
       : `after ${secs} s, ${s.packetsReceived} packets received`

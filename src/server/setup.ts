@@ -63,14 +63,26 @@ export async function setup(ctx: ServerContext, conn: ServerConnection, req: Rts
       chosen = { spec, transport: { protocol: 'tcp', channels } }
       break
     }
-    if (spec.delivery === 'multicast' || spec.clientPort === undefined || ctx.udp === undefined) continue
+    if (spec.delivery === 'multicast') {
+      // The server picks the group and ports (§12.39: a `destination` of the client's choice
+      // would let anyone aim the stream at a third party); a publisher never sends to one.
+      if (recording || ctx.multicast === undefined) continue
+      chosen = { spec, transport: { protocol: 'multicast' } }
+      break
+    }
+    if (spec.clientPort === undefined || ctx.udp === undefined) continue
     // client_port=0 or 65535 (its RTCP port would be 65536) parses but cannot be sent to: a
     // send to it throws inside the fan-out and ended the stream for every reader.
     if (!spec.clientPort.every((port) => port >= 1 && port <= 65535)) continue
     chosen = { spec, transport: { protocol: 'udp', clientPorts: spec.clientPort } }
     break
   }
-  if (chosen === undefined) throw refuse(461, 'no supported transport: use RTP/AVP over UDP (client_port) or RTP/AVP/TCP (interleaved)')
+  if (chosen === undefined) {
+    const multicast = ctx.multicast !== undefined && !recording ? ', RTP/AVP;multicast' : ''
+    throw refuse(461, `no supported transport: use RTP/AVP over UDP (client_port)${multicast} or RTP/AVP/TCP (interleaved)`)
+  }
+  // The group is made (or found) before the session, so a refusal leaves nothing behind.
+  const group = chosen.transport.protocol === 'multicast' ? await ctx.multicast!.target(stream, index) : undefined
   if (session?.protocol !== undefined && session.protocol !== chosen.transport.protocol) {
     throw refuse(461, 'every track of a session uses the same lower transport')
   }
@@ -87,6 +99,8 @@ export async function setup(ctx: ServerContext, conn: ServerConnection, req: Rts
     const [rtp, rtcp] = chosen.transport.channels!
     conn.channels.set(rtp, { session: s, track: index, rtcp: false })
     conn.channels.set(rtcp, { session: s, track: index, rtcp: true })
+  } else if (group !== undefined) {
+    ctx.multicast!.add(s)
   } else {
     const [rtp, rtcp] = chosen.transport.clientPorts!
     ctx.udpRoutes.set(`${conn.remoteAddress}:${rtp}`, { session: s, track: index, rtcp: false })
@@ -96,7 +110,13 @@ export async function setup(ctx: ServerContext, conn: ServerConnection, req: Rts
 
   const reply: TransportSpec = { protocol: 'RTP/AVP', lowerTransport: chosen.transport.protocol === 'tcp' ? 'TCP' : 'UDP', delivery: 'unicast' }
   if (chosen.transport.protocol === 'tcp') reply.interleaved = chosen.transport.channels!
-  else {
+  else if (group !== undefined) {
+    // RFC 2326 §12.39: multicast;destination=<group>;port=<rtp>-<rtcp>;ttl=<hops>.
+    reply.delivery = 'multicast'
+    reply.destination = group.destination
+    reply.port = group.port
+    reply.ttl = group.ttl
+  } else {
     reply.clientPort = chosen.transport.clientPorts!
     reply.serverPort = [ctx.udp!.rtpPort, ctx.udp!.rtcpPort]
   }
