@@ -39,6 +39,9 @@ Record a stream for --duration (-t) seconds, or until Ctrl-C / SIGTERM, then fin
   -f, --format <format>      mp4, mov, ts, h264, h265, mjpeg or aac (default: from the extension)
   --start <pos>              start at this position: [hh:]mm:ss or seconds (Range: npt=), or an ISO
                              UTC time for recorders (Range: clock=)
+  --clock <time>             ONVIF replay from a recorder, starting at this ISO UTC time
+                             (2026-12-01T10:00:00Z): Require: onvif-replay, Range: clock=,
+                             Rate-Control: no (as fast as it sends), Immediate: yes
   -t, --duration <s>         stop this many seconds after the first frame (media time, like
                              ffmpeg's -t, or wall time when the stream thins out)
   --reconnect                reconnect with backoff when the stream drops; one continuous file
@@ -61,6 +64,19 @@ Publish a file to a server (ANNOUNCE, SETUP mode=record, RECORD), paced in real 
   --no-realtime              as fast as the server takes it
   -q, --quiet                no status line
 `,
+  talk: `Usage: rtspkit talk <url> <audio file|-> [--format auto|wav|s16le|pcmu|pcma]
+                   [--transport auto|tcp|udp|http] [--timeout <ms>] [--quiet]
+
+Talk through a camera's speaker (ONVIF back-channel, two-way audio): open the stream with
+Require: www.onvif.org/ver20/backchannel, send the audio in real time as G.711 (the law the
+camera takes) while its streams keep arriving, then tear down.
+  -f, --format <format>      wav (16-bit PCM, A-law or µ-law, mono, at the camera's rate), s16le
+                             (raw 16-bit PCM), pcmu or pcma (raw G.711); default: from the file
+                             name, else a WAV header. - reads stdin, e.g.
+                             ffmpeg -i in.mp3 -ar 8000 -ac 1 -f s16le - | rtspkit talk URL - -f s16le
+  -q, --quiet                no messages
+
+${CONNECT_HELP}`,
   relay: `Usage: rtspkit relay <src-url> <dst-url> [--transport tcp|udp] [--src-transport auto|tcp|udp]
                     [--duration <s>] [--timeout <ms>] [--reconnect] [--quiet]
 
@@ -132,6 +148,8 @@ Usage:
                --http adds the browser live view
   rtspkit view <rtsp-url> [--http <port>] [--open]
                watch a camera in the browser
+  rtspkit talk <url> <audio file|-> [--format auto|wav|s16le|pcmu|pcma]
+               talk through a camera's speaker (ONVIF back-channel)
 
   rtspkit <command> --help     that command's options
   rtspkit --version | -V | --help

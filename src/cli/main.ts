@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.js')).serve,
   demo: async () => (await import('./demo.js')).demo,
   view: async () => (await import('./view.js')).view,
+  talk: async () => (await import('./talk.js')).talk,
 }
 
 /** Commands with a --json option of their own (output as JSON): the flag is passed on to them. */

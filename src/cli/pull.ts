@@ -56,6 +56,7 @@ export async function pull(argv: string[]): Promise<number> {
       format: { type: 'string', short: 'f' },
       duration: { type: 'string', short: 't' },
       start: { type: 'string', short: 's' },
+      clock: { type: 'string' },
       ...CONNECT_OPTIONS,
       quiet: { type: 'boolean', short: 'q', default: false },
       reconnect: { type: 'boolean', default: false },
@@ -96,14 +97,17 @@ export async function pull(argv: string[]): Promise<number> {
   const timeoutMs = parsePositiveNumber('--timeout', values.timeout, 10_000)
   const durationS = values.duration === undefined ? undefined : parsePositiveNumber('--duration', values.duration, 0)
   const toStdout = output === '-'
-  const range = values.start === undefined ? undefined : { start: parseStart(values.start) }
+  if (values.clock !== undefined && values.start !== undefined) throw new UsageError('--clock and --start both say where to start: give one')
+  const range = values.clock !== undefined ? { start: parseClock(values.clock) } : values.start === undefined ? undefined : { start: parseStart(values.start) }
+  // --clock: ONVIF replay of a recorder (Streaming §6), as fast as it sends (Rate-Control: no).
+  const replay = values.clock !== undefined ? { onvifReplay: { rateControl: false, immediate: true } } : {}
 
   const live = !toStdout && !values.quiet && process.stderr.isTTY === true
   return withSignals(async (signal) => {
     const client = new RtspClient({ transport, timeoutMs, readTimeoutMs: timeoutMs, tls: tlsOptions(values), ...proxyOption(values) })
     // --reconnect: a supervisor keeps the recording going across drops, in the same file.
-    const supervisor = values.reconnect ? await client.supervise(url, { signal, ...(range !== undefined ? { range } : {}) }) : undefined
-    const session = supervisor ?? (await client.pull(url, { signal, ...(range !== undefined ? { range } : {}) }))
+    const supervisor = values.reconnect ? await client.supervise(url, { signal, ...(range !== undefined ? { range } : {}), ...replay }) : undefined
+    const session = supervisor ?? (await client.pull(url, { signal, ...(range !== undefined ? { range } : {}), ...replay }))
     if (supervisor !== undefined && !values.quiet) {
       supervisor.on('reconnecting', (e) => {
         process.stderr.write(`${live ? '\r\x1b[K' : ''}rtspkit: stream dropped (${e.error.message}); reconnecting in ${e.delayMs} ms (attempt ${e.attempt})\n`)
@@ -191,6 +195,13 @@ export async function pull(argv: string[]): Promise<number> {
     }
     return 0
   })
+}
+
+/** --clock: an ISO 8601 UTC time (`2026-12-01T10:00:00Z`), sent as `Range: clock=` (RFC 2326 §3.7). */
+function parseClock(v: string): Date {
+  const d = /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:?\d{2})$/.test(v) ? new Date(v) : undefined
+  if (d === undefined || !Number.isFinite(d.getTime())) throw new UsageError(`--clock must be an ISO 8601 time with its zone (2026-12-01T10:00:00Z), not ${JSON.stringify(v)}`)
+  return d
 }
 
 /**

@@ -64,6 +64,8 @@ export async function serveConfig(o: ServeConfigOptions): Promise<number> {
       ...o.server,
       // The runner is made right below; the hook reads it when a request comes.
       authorize: (ctx) => runner?.authorize(ctx) ?? false,
+      // Paths the config opens to everyone (user: any) answer without a login.
+      allowAnonymous: (ctx) => runner?.allowAnonymous(ctx) ?? false,
       ...(ConfigServer.needsAuth(config) ? { credentials: [] } : {}),
     })
     runner = new ConfigServer(server, { log, pullTransport: o.pullTransport })

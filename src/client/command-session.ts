@@ -147,8 +147,8 @@ export class CommandSession<S extends string> {
   }
 
   /** SETUP one track (RFC 2326 §10.4); returns the Transport the server chose, when it said. */
-  async setup(control: string, redactedControl: string, request: TransportSpec): Promise<TransportSpec | undefined> {
-    const res = await this.conn.request('SETUP', control, { Transport: formatTransport(request) })
+  async setup(control: string, redactedControl: string, request: TransportSpec, headers: Record<string, string> = {}): Promise<TransportSpec | undefined> {
+    const res = await this.conn.request('SETUP', control, { Transport: formatTransport(request), ...headers })
     const { timeoutS, transport } = this.conn.adoptSetupReply(res, redactedControl)
     if (timeoutS !== undefined) this.sessionTimeoutS = timeoutS
     return transport

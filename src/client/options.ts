@@ -57,6 +57,29 @@ export interface PullOptions extends SessionOptions {
   httpTunnel?: boolean | { proxy?: string | URL }
   /** Where PLAY starts (RFC 2326 §12.29): seconds from the start (`npt=`), or a Date (`clock=`, recorders). Default `npt=0.000-`. */
   range?: PlayRange
+  /**
+   * Ask for the camera's ONVIF back-channel (Streaming §5.3: `Require:
+   * www.onvif.org/ver20/backchannel`): its a=sendonly audio media is set up with the tracks
+   * (and not received), for `session.talk()`.
+   */
+  backchannel?: boolean
+  /**
+   * ONVIF replay from a recorder (Streaming §6): `Require: onvif-replay` on DESCRIBE, SETUP and
+   * PLAY, with `range: { start: Date }` for where; each frame gets `replay` (the recording's
+   * time and flags from the RTP header extension). An object sets Rate-Control and Immediate.
+   */
+  onvifReplay?: boolean | OnvifReplayOptions
+}
+
+/** ONVIF replay options (Streaming §6.4, §6.5). */
+export interface OnvifReplayOptions {
+  /**
+   * Rate-Control (§6.4): false sends `Rate-Control: no`, the recorder sends as fast as it
+   * can (a download; frames keep their media timing). Default true: real time (no header).
+   */
+  rateControl?: boolean
+  /** `Immediate: yes` (§6.5): the server drops what it queued for an earlier PLAY and starts at once. Default false. */
+  immediate?: boolean
 }
 
 /** A PLAY Range: `start`/`end` in seconds of NPT, or Dates for absolute (UTC `clock=`) time; both of one kind. */
@@ -151,6 +174,12 @@ const PULL_RULES: Rules = {
   maxTimestampJumpS: number('a positive number of seconds', (n) => Number.isFinite(n) && n > 0),
   udpReceiveBufferSize: positiveInt,
   range: object({ start: playTime, end: playTime }),
+  backchannel: { what: 'a boolean', ok: (v) => typeof v === 'boolean' },
+  onvifReplay: {
+    what: 'a boolean or an object',
+    ok: (v) => typeof v === 'boolean' || (typeof v === 'object' && v !== null),
+    nested: { rateControl: { what: 'a boolean', ok: (v) => typeof v === 'boolean' }, immediate: { what: 'a boolean', ok: (v) => typeof v === 'boolean' } },
+  },
   maxRedirects: nonNegativeInt,
   udpTimeoutMs: positiveMs,
   // May hold a password: never quoted back.

@@ -13,7 +13,7 @@ import type { ClockSource, TimelineSink } from './timeline.js'
 import { TrackReceiver } from './track-receiver.js'
 import type { TrackReceiverSink } from './track-receiver.js'
 import type { Frame, Track, TrackStats, TrackTransport } from './track.js'
-import { InvalidArgumentError, ProtocolError, RtspError, StateError, StatusError, TimeoutError } from '../errors.js'
+import { InvalidArgumentError, ProtocolError, RtspError, StateError, StatusError, TimeoutError, UnsupportedError } from '../errors.js'
 import { playRangeHeader, rangeOf, rtpInfoOf } from './play-headers.js'
 import { tracksFromSdp } from './sdp-tracks.js'
 import type { RtspResponse } from '../rtsp/message.js'
@@ -26,9 +26,11 @@ import { bindRtpPortPair } from '../transport/udp.js'
 import { publishTrackLoss, publishTransportChange } from '../diagnostics.js'
 import type { UdpPortPair } from '../transport/udp.js'
 import type { ParsedRtspUrl } from '../util/url.js'
-import { resolveContentBase, resolveControl } from '../util/url.js'
+import { redactUrl, resolveContentBase, resolveControl } from '../util/url.js'
 import type { PlayRange, PullOptions, TransportProtocol } from './options.js'
 import type { RangeHeader } from '../rtsp/headers/range.js'
+import { BackChannel, backChannelMedia, type BackChannelInfo, type BackChannelStats, type TalkOptions, type TalkResult } from './backchannel.js'
+import { ReplayStamps, onvifRequestHeaders, type OnvifRequestHeaders } from './onvif.js'
 
 export type { PlayRange, PullOptions, TransportProtocol } from './options.js'
 
@@ -112,7 +114,16 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
 
   private readonly cmd: CommandSession<PullState>
   private readonly conn: CommandSession<PullState>['conn']
-  private readonly opts: Required<Omit<PullOptions, 'credentials' | 'signal' | 'limits' | 'tls' | 'udpFallback' | 'reorder' | 'maxTimestampJumpS' | 'range' | 'httpTunnel'>>
+  private readonly opts: Required<Omit<PullOptions, 'credentials' | 'signal' | 'limits' | 'tls' | 'udpFallback' | 'reorder' | 'maxTimestampJumpS' | 'range' | 'httpTunnel' | 'backchannel' | 'onvifReplay'>>
+  /** ONVIF: the Require / Rate-Control / Immediate headers asked for (PullOptions.backchannel, onvifReplay). */
+  private readonly onvif: OnvifRequestHeaders
+  /** PullOptions.backchannel: the a=sendonly media is the camera's speaker, not a track to receive. */
+  private readonly wantsBackChannel: boolean
+  private backChannel: BackChannel | undefined
+  /** Why there is no back-channel to talk on (none offered, a codec rtspkit cannot send). */
+  private backChannelError: RtspError | undefined
+  /** PullOptions.onvifReplay: each frame's recording time from the RTP header extension. */
+  private readonly replayStamps: ReplayStamps | undefined
   /** The first PLAY's Range (PullOptions.range). */
   private readonly startRange: PlayRange | undefined
   /** A PLAY after the first is on its way: its reply moves the timeline on (seek) or resumes. */
@@ -139,11 +150,15 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   /** The receivers' output: one object for all tracks. */
   private readonly rxSink: TrackReceiverSink = {
     packet: (rx, pkt, now) => {
+      this.replayStamps?.packet(rx.track.index, rx.packet)
       if (this.listenerCount('rtp') > 0) this.emit('rtp', rx.track, pkt)
       if (this.packetQueue !== undefined) this.packetQueue.push(rx.track, pkt, now)
     },
     loss: (rx, expected, got) => publishTrackLoss(this, this.url, rx.track, expected, got),
-    unit: (rx, au, now) => this.timeline.unit(rx.track.index, au, now),
+    unit: (rx, au, now) => {
+      this.replayStamps?.unit(rx.track.index, au.rtpTimestamp)
+      this.timeline.unit(rx.track.index, au, now)
+    },
     senderReport: (rx, unixMs, rtpTimestamp) => this.timeline.senderReport(rx.track.index, unixMs, rtpTimestamp),
   }
   private readonly timelineSink: TimelineSink = {
@@ -161,6 +176,9 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     this.udpFallback = options.udpFallback === true
     this.reorder = options.reorder ?? {}
     this.startRange = options.range
+    this.onvif = onvifRequestHeaders(options)
+    this.wantsBackChannel = options.backchannel === true
+    this.replayStamps = options.onvifReplay !== undefined && options.onvifReplay !== false ? new ReplayStamps() : undefined
     this.opts = {
       transport: options.transport ?? 'tcp',
       timeoutMs: options.timeoutMs ?? 10_000,
@@ -209,6 +227,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
           this.packetQueue?.end(err)
           this.early = undefined
           this.timeline.dispose()
+          this.backChannel?.close()
         },
       },
     )
@@ -241,7 +260,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     await this.cmd.open(url, signal)
 
     this.cmd.moveTo('describing')
-    const describe = await this.conn.request('DESCRIBE', url, { Accept: 'application/sdp' })
+    const describe = await this.conn.request('DESCRIBE', url, { Accept: 'application/sdp', ...this.onvif.describe })
     this.cmd.assertNotEnded()
     if (describe.body.length === 0) {
       throw new ProtocolError(`DESCRIBE reply for ${url} has no SDP body; the server is not sending a stream description`)
@@ -257,13 +276,23 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       await this.setupTrack(link)
       this.cmd.assertNotEnded()
     }
+    // ONVIF back-channel (Streaming §5.3): SET UP with the tracks, on the channels after theirs.
+    await this.backChannel?.setup({
+      conn: this.conn,
+      // A multicast session's back-channel is unicast UDP: the camera listens on its own port.
+      transport: this.opts.transport === 'tcp' ? 'tcp' : 'udp',
+      channel: 2 * this.links.length,
+      remoteHost: this.target.host,
+      setup: (control, request) => this.cmd.setup(control, control, request, this.onvif.setup),
+    })
+    this.cmd.assertNotEnded()
 
     this.cmd.moveTo('starting')
     // Timeline origin: media may arrive before the PLAY reply (Reolink, v4l2rtspserver).
     this.timeline.startedAt = performance.now()
     // RFC 2326 §12.29: Range on PLAY; ffmpeg and VLC send npt=0.000- too, and some cameras need it.
     // RTP-Info is applied by conn.onReply, before media that came in the same segment.
-    await this.conn.request('PLAY', this.cmd.controlUrl, { Range: this.startRange !== undefined ? playRangeHeader(this.startRange) : 'npt=0.000-' })
+    await this.conn.request('PLAY', this.cmd.controlUrl, { Range: this.startRange !== undefined ? playRangeHeader(this.startRange) : 'npt=0.000-', ...this.onvif.play })
     this.cmd.assertNotEnded()
     this.lastMediaAt = performance.now()
     this.cmd.moveTo('playing')
@@ -276,7 +305,23 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   }
 
   private buildTracks(sdp: SessionDescription, base: string): void {
-    const { tracks, skipped } = tracksFromSdp(sdp, base, this.opts.transport)
+    let received = sdp
+    if (this.wantsBackChannel) {
+      // The camera's speaker is not a track to receive; the first one is the back-channel.
+      const speakers = backChannelMedia(sdp)
+      received = { ...sdp, media: sdp.media.filter((m) => !speakers.includes(m)) }
+      const m = speakers[0]
+      if (m === undefined) {
+        this.backChannelError = new UnsupportedError('the camera offered no back-channel (no a=sendonly audio in its DESCRIBE answer to Require: www.onvif.org/ver20/backchannel); it may have no speaker, or it needs ONVIF enabled')
+      } else {
+        try {
+          this.backChannel = new BackChannel(m, redactUrl(resolveControl(base, m.control)), this.opts.rtcpIntervalMs)
+        } catch (err) {
+          this.backChannelError = err as RtspError
+        }
+      }
+    }
+    const { tracks, skipped } = tracksFromSdp(received, base, this.opts.transport)
     this.skippedMedia.push(...skipped)
     // Reordering is for UDP; a track that ends up on TCP simply never fills the buffer.
     const reorder = this.opts.transport === 'udp' && this.reorder !== false ? this.reorder : undefined
@@ -302,7 +347,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     }
     let reply: TransportSpec | undefined
     try {
-      reply = await this.cmd.setup(track.control, track.control, request)
+      reply = await this.cmd.setup(track.control, track.control, request, this.onvif.setup)
     } catch (err) {
       // 461 Unsupported Transport (RFC 2326 §11.3.18) to the first UDP SETUP: with transport
       // 'auto', go on over TCP in this same connection (no new DESCRIBE: some servers, like
@@ -381,6 +426,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
 
   /** Access units placed on the timeline: codec details from the format, then to the consumer(s). */
   private onFrame(frame: Frame): void {
+    this.replayStamps?.frame(frame)
     const track = frame.track
     if (this.links[track.index]!.rx.updateDetails(frame)) this.emit('track-update', track)
     if (this.early !== undefined) {
@@ -466,6 +512,31 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     return start + Math.max(0, this.timeline.end() - at.pts)
   }
 
+  /** The camera's ONVIF back-channel as set up (PullOptions.backchannel); undefined when it offered none. */
+  get backchannel(): BackChannelInfo | undefined {
+    return this.backChannel?.info
+  }
+
+  /**
+   * Talk through the camera's speaker (ONVIF back-channel, PullOptions.backchannel): send
+   * the audio of `source` (WAV, raw 16-bit PCM or G.711, see TalkOptions.format) as G.711 in
+   * real time until it ends, while the camera's streams keep arriving. One talk at a time;
+   * the session stays open after it.
+   */
+  talk(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Uint8Array, options?: TalkOptions): Promise<TalkResult> {
+    const bc = this.backChannel
+    if (bc === undefined) {
+      return Promise.reject(this.backChannelError ?? new UnsupportedError('talk() needs the back-channel: open the session with pull(url, { backchannel: true })'))
+    }
+    this.cmd.assertState('talk', ['playing', 'paused'])
+    return bc.talk(source, options)
+  }
+
+  /** Counters of the back-channel (what talk() sent, the camera's receiver reports); undefined without one. */
+  backchannelStats(): BackChannelStats | undefined {
+    return this.backChannel?.stats()
+  }
+
   /** PAUSE (RFC 2326 §10.6): the server stops sending; `play()` resumes. The session's keep-alive goes on. */
   async pause(): Promise<void> {
     this.cmd.assertState('pause', ['playing'])
@@ -481,7 +552,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
    */
   async play(options: { range?: PlayRange; scale?: number; speed?: number } = {}): Promise<void> {
     this.cmd.assertState('play', ['playing', 'paused'])
-    const headers: Record<string, string> = {}
+    const headers: Record<string, string> = { ...this.onvif.play }
     if (options.range !== undefined) headers.Range = playRangeHeader(options.range)
     for (const [name, v] of [['Scale', options.scale], ['Speed', options.speed]] as const) {
       if (v === undefined) continue

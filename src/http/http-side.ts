@@ -31,6 +31,8 @@ export interface HttpSideOptions extends LivePathOptions, Fmp4ViewerOptions {
   auth?: { realm: string; verify(method: string, authorization: string | undefined): AuthResult }
   /** The server's per-path decision (action 'read'); false answers 403. */
   authorize?: (ctx: { path: string; action: 'read' | 'publish'; user: string | undefined; remoteAddress: string }) => boolean | Promise<boolean>
+  /** The server's allowAnonymous: a request without credentials may go on to `authorize` for this path. */
+  allowAnonymous?: (ctx: { path: string; action: 'read' | 'publish' }) => boolean
   /** Origins (e.g. `https://app.example.com`) whose pages may embed the player: WebSocket upgrades and CORS. */
   allowedOrigins?: string[]
   /** Addresses to advertise in WebRTC host candidates (default: the one the request came in on). */
@@ -62,8 +64,10 @@ export function createHttpSide(server: LiveServerLike, options: HttpSideOptions 
       const header = req.headers.authorization
       // Basic only (RFC 7617): browsers cache it per origin and send it on WebSocket upgrades too.
       const r = header !== undefined && /^\s*basic\s/i.test(header) ? options.auth.verify(req.method ?? 'GET', header) : ({ ok: false, reason: 'missing' } as const)
-      if (!r.ok) return { ok: false, status: 401, message: 'this server needs a user name and password' }
-      user = r.user
+      if (r.ok) user = r.user
+      else if (!(header === undefined && path !== undefined && options.allowAnonymous?.({ path, action: 'read' }) === true)) {
+        return { ok: false, status: 401, message: 'this server needs a user name and password' }
+      }
     }
     if (path !== undefined && options.authorize !== undefined) {
       const ok = await options.authorize({ path, action: 'read', user, remoteAddress: req.socket.remoteAddress ?? '' })

@@ -50,11 +50,11 @@ export async function authorize(ctx: ServerContext, conn: ServerConnection, req:
   let user: string | undefined
   if (ctx.auth !== undefined) {
     const result = ctx.auth.verify(req.method, req.headers.get('Authorization'), conn.nonce)
-    if (!result.ok) {
+    if (!result.ok && !(result.reason === 'missing' && ctx.opts.allowAnonymous?.({ path, action }) === true)) {
       if (result.reason !== 'missing' && result.reason !== 'stale') ctx.logLine(`${req.method} /${path} from ${conn.label}: authentication failed (${result.reason})`)
       throw refuse(401, 'authentication required', { headers: { 'WWW-Authenticate': ctx.auth.challenges(conn.nonce, result.reason === 'stale') } })
     }
-    user = result.user
+    user = result.ok ? result.user : undefined
   }
   const hook = ctx.opts.authorize
   if (hook !== undefined) {

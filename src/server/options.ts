@@ -24,6 +24,12 @@ export interface RtspServerOptions {
   realm?: string
   /** Decide per path and action (after authentication); false answers 403. */
   authorize?: (ctx: AuthorizeContext) => boolean | Promise<boolean>
+  /**
+   * With credentials: may a request without an Authorization header go on (as user
+   * undefined, then `authorize`) instead of 401? For paths open to everyone (a config's
+   * `user: any`). Default: never.
+   */
+  allowAnonymous?: (ctx: { path: string; action: 'read' | 'publish' }) => boolean
   /** Session timeout advertised in `Session: id;timeout=N`; silent sessions expire after it. Default 60 s. */
   sessionTimeoutS?: number
   /** Bytes queued for one TCP reader before it skips ahead to the next key frame. Default 4 MiB. */
@@ -61,8 +67,8 @@ export interface RtspServerEvents {
   'session-end': [info: ServerSessionInfo, reason: string]
 }
 
-export type ResolvedServerOptions = Required<Omit<RtspServerOptions, 'credentials' | 'realm' | 'authorize' | 'rtpPort' | 'log' | 'multicast' | 'httpTunnelPort'>> &
-  Pick<RtspServerOptions, 'authorize' | 'rtpPort' | 'log' | 'httpTunnelPort'> & { multicast: MulticastOptions | undefined }
+export type ResolvedServerOptions = Required<Omit<RtspServerOptions, 'credentials' | 'realm' | 'authorize' | 'allowAnonymous' | 'rtpPort' | 'log' | 'multicast' | 'httpTunnelPort'>> &
+  Pick<RtspServerOptions, 'authorize' | 'allowAnonymous' | 'rtpPort' | 'log' | 'httpTunnelPort'> & { multicast: MulticastOptions | undefined }
 
 /** The options with their defaults, checked (InvalidArgumentError names the bad one). */
 export function resolveServerOptions(options: RtspServerOptions): ResolvedServerOptions {
@@ -75,6 +81,7 @@ export function resolveServerOptions(options: RtspServerOptions): ResolvedServer
     maxConnections: options.maxConnections ?? 1024,
     mtu: options.mtu ?? 1400,
     authorize: options.authorize,
+    allowAnonymous: options.allowAnonymous,
     rtpPort: options.rtpPort,
     log: options.log,
     multicast: typeof options.multicast === 'string' ? { range: options.multicast } : options.multicast,

@@ -218,6 +218,7 @@ export class RtspServer extends EventEmitter<RtspServerEvents> implements Connec
         ...options,
         ...(auth !== undefined ? { auth: { realm: auth.realm, verify: (method: string, header: string | undefined) => auth.verify(method, header) } } : {}),
         ...(this.opts.authorize !== undefined ? { authorize: this.opts.authorize } : {}),
+        ...(this.opts.allowAnonymous !== undefined ? { allowAnonymous: this.opts.allowAnonymous } : {}),
       })
     }
     return this.#http

@@ -106,3 +106,32 @@ test('serve --config: 3 cameras recorded, per-path users, SIGHUP reload keeps th
   }
   assert.doesNotMatch(stderr, /adminpw|viewerpw/)
 })
+
+test('serve --config logins: a path without users is closed to anonymous readers; "user: any" opens one path, for reading only, over RTSP and HTTP', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'rtspkit-serve-any-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const cfg = join(dir, 'rtspkit.yml')
+  await writeFile(
+    cfg,
+    `users:\n  - user: admin\n    password: adminpw\npaths:\n  cam:\n    source: assets/sample.mp4\n  lobby:\n    source: assets/sample.mp4\n    users:\n      - user: any\n        actions: [read]\n`,
+  )
+  const child = spawnCli(['serve', '--config', cfg, '--port', '0', '--http', '0'])
+  t.after(() => killChild(child))
+  const m = await readUntil(child.stdout!, /listening on (rtsp:\/\/127\.0\.0\.1:\d+)[\s\S]*watch in a browser at (http:\/\/127\.0\.0\.1:\d+)/, 20_000)
+  const base = m[1]!
+  const web = m[2]!
+  const client = new RtspClient({ transport: 'tcp', timeoutMs: 5000 })
+  const lobby = await client.pull(`${base}/lobby`)
+  await lobby.close()
+  await assert.rejects(client.pull(`${base}/cam`), (e: unknown) => e instanceof StatusError && e.status === 401)
+  const admin = await client.pull(base.replace('rtsp://', 'rtsp://admin:adminpw@') + '/cam')
+  await admin.close()
+  // Publishing to the open path still needs a login.
+  const push = await runCli(['push', 'assets/sample.mp4', `${base}/lobby`, '-t', '1', '-q'], { timeoutMs: 30_000 })
+  assert.notEqual(push.code, 0)
+  assert.match(push.stderr, /401/)
+  // The browser side follows the same rule.
+  assert.equal((await fetch(`${web}/lobby/`)).status, 200)
+  assert.equal((await fetch(`${web}/cam/`)).status, 401)
+  assert.equal((await fetch(`${web}/cam/`, { headers: { authorization: `Basic ${Buffer.from('admin:adminpw').toString('base64')}` } })).status, 200)
+})

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { RtspClient, RtspServer } from '../../src/index.js'
 import { REPO_ROOT, killChild, readUntil, runCli, spawnCli } from '../helpers/cli.js'
 
-const COMMANDS = ['probe', 'pull', 'push', 'relay', 'serve', 'demo', 'view']
+const COMMANDS = ['probe', 'pull', 'push', 'relay', 'serve', 'demo', 'view', 'talk']
 const SAMPLE = fileURLToPath(new URL('../../assets/sample.mp4', import.meta.url))
 const PASSWORD = 'cli-Pw#9/secret'
 
