@@ -5,9 +5,10 @@ import type { TlsOptions } from '../client/connection.js'
 import { parseRtspUrl } from '../util/url.js'
 
 const CONNECT_HELP = `Connection options:
-  --transport auto|tcp|udp|http
+  --transport auto|tcp|udp|http|multicast
                              auto (default) tries UDP, then falls back to TCP; http tunnels
-                             RTSP over HTTP (the QuickTime tunnel) for cameras behind firewalls
+                             RTSP over HTTP (the QuickTime tunnel) for cameras behind firewalls;
+                             multicast joins the group the server sends to (auto never does)
   --timeout <ms>             handshake, reply and media timeout (default 10000)
   --ca <file>                rtsps://: trust this CA certificate (PEM)
   --insecure                 rtsps://: do not verify the server certificate
@@ -32,7 +33,7 @@ with their codec details. --json prints them as one JSON object on stdout.
 
 ${CONNECT_HELP}`,
   pull: `Usage: rtspkit pull <url> -o <file|-> [--format mp4|mov|ts|h264|h265|mjpeg|aac] [--start <pos>]
-                   [--duration <s>] [--transport auto|tcp|udp|http] [--timeout <ms>] [--reconnect] [--quiet]
+                   [--duration <s>] [--transport auto|tcp|udp|http|multicast] [--timeout <ms>] [--reconnect] [--quiet]
 
 Record a stream for --duration (-t) seconds, or until Ctrl-C / SIGTERM, then finalize the file.
   -o, --output <file|->      the file to write; - writes to stdout (then --format is needed)
@@ -89,7 +90,8 @@ Pull one server's stream and push it to another, without re-encoding.
 `,
   serve: `Usage: rtspkit serve [--host 127.0.0.1] [--port 8554] [--user U --password P]
                     [--session-timeout <s>] [--pull-transport auto|tcp|udp] [--quiet]
-                    [--on-demand [--close-after <s>]] [<path>=<file|rtsp-url> ...]
+                    [--on-demand [--close-after <s>]] [--multicast <range> [--multicast-port <port>]]
+                    [--http-tunnel-port <port>] [<path>=<file|rtsp-url> ...]
 
 Serve files (looped live) and other servers' streams (pulled once) on paths; publishers
 may push to any other path. The password may come from RTSPKIT_PASSWORD instead.
@@ -105,6 +107,11 @@ may push to any other path. The password may come from RTSPKIT_PASSWORD instead.
   --http-host <address>      HTTP address (default 127.0.0.1: this machine only)
   --allow-origin <origin>    another site that may embed the player (repeatable)
   --webrtc-address <ip>      address to advertise in WebRTC candidates (repeatable)
+  --multicast <range>        serve readers that ask for multicast (Transport RTP/AVP;multicast):
+                             one copy of each stream to a group of this range, e.g. 239.0.0.0/24
+  --multicast-port <port>    first RTP port of the groups (default 40000)
+  --http-tunnel-port <port>  also take RTSP tunnelled in HTTP on this port (0 picks a free one);
+                             tunnels on the RTSP port are taken as well
 `,
   demo: `Usage: rtspkit demo [-o demo.mp4] [--duration <s>] | rtspkit demo --web [--open]
 
@@ -173,8 +180,8 @@ export class UsageError extends InvalidArgumentError {}
 
 export function parseTransport(v: string | undefined): TransportChoice {
   if (v === undefined) return 'auto'
-  if (v === 'tcp' || v === 'udp' || v === 'auto' || v === 'http') return v
-  throw new UsageError(`--transport must be auto, tcp, udp or http, not "${v}"`)
+  if (v === 'tcp' || v === 'udp' || v === 'auto' || v === 'http' || v === 'multicast') return v
+  throw new UsageError(`--transport must be auto, tcp, udp, http or multicast, not "${v}"`)
 }
 
 /** Options every command that connects shares. */

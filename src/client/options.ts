@@ -9,7 +9,8 @@ import { isProxyUrl } from '../transport/http-proxy.js'
 // pull-session.ts, push-session.ts, supervisor.ts import from here, never from each other
 // for types), and the one validator that checks them before any connection is made.
 
-export type TransportProtocol = 'tcp' | 'udp'
+/** 'multicast' (pull only): join the group the server answers with (RFC 2326 §12.39); 'auto' never picks it. */
+export type TransportProtocol = 'tcp' | 'udp' | 'multicast'
 
 /** 'auto' tries UDP and falls back to TCP (461, a TCP answer, or no UDP packet in time). */
 /** 'http': RTSP over HTTP (the QuickTime tunnel, for cameras behind firewalls that let only HTTP through), media interleaved in it. */
@@ -161,7 +162,7 @@ const SESSION_RULES: Rules = {
 
 const PULL_RULES: Rules = {
   ...SESSION_RULES,
-  transport: oneOf('auto', 'tcp', 'udp', 'http'),
+  transport: oneOf('auto', 'tcp', 'udp', 'http', 'multicast'),
   frameQueueSize: positiveInt,
   limits: object({ maxLineLength: positiveInt, maxHeaderCount: positiveInt, maxBodySize: positiveInt, maxGarbage: positiveInt }),
   rtcpIntervalMs: positiveMs,

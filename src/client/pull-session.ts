@@ -2,6 +2,7 @@
 // The playing session: DESCRIBE/SETUP/PLAY on the shared command session, the tracks'
 // transports (TCP channels or UDP port pairs) feeding one pure TrackReceiver per track, the
 // common Timeline, and the consumer side.
+import { isIPv4 } from 'node:net'
 import { EventEmitter } from 'node:events'
 import { randomInt } from 'node:crypto'
 import { CommandSession, USER_AGENT } from './command-session.js'
@@ -25,6 +26,7 @@ import { buildReceiverReport } from '../rtcp/packets.js'
 import { bindRtpPortPair } from '../transport/udp.js'
 import { publishTrackLoss, publishTransportChange } from '../diagnostics.js'
 import type { UdpPortPair } from '../transport/udp.js'
+import { MulticastReceiver } from '../transport/multicast.js'
 import type { ParsedRtspUrl } from '../util/url.js'
 import { redactUrl, resolveContentBase, resolveControl } from '../util/url.js'
 import type { PlayRange, PullOptions, TransportProtocol } from './options.js'
@@ -62,6 +64,8 @@ export { USER_AGENT }
 /** One track's transport: where its packets come from and where its receiver reports go. */
 class TrackLink {
   udp: UdpPortPair | undefined
+  /** Multicast: the group's sockets, joined after the SETUP reply names the group. */
+  multicast: MulticastReceiver | undefined
   rtcpChannel = -1
   rtcpPacketsSent = 0
   /** UDP: flushes the receiver's reorder buffer; runs only while packets wait. */
@@ -222,6 +226,9 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
           for (const link of this.links) {
             void link.udp?.close()
             link.udp = undefined
+            // Leaves the group (IGMP leave) once TEARDOWN is sent or the session failed.
+            void link.multicast?.close()
+            link.multicast = undefined
           }
           this.queue?.end(err)
           this.packetQueue?.end(err)
@@ -324,7 +331,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     const { tracks, skipped } = tracksFromSdp(received, base, this.opts.transport)
     this.skippedMedia.push(...skipped)
     // Reordering is for UDP; a track that ends up on TCP simply never fills the buffer.
-    const reorder = this.opts.transport === 'udp' && this.reorder !== false ? this.reorder : undefined
+    const reorder = (this.opts.transport === 'udp' || this.opts.transport === 'multicast') && this.reorder !== false ? this.reorder : undefined
     for (const { track, handler } of tracks) {
       this.tracks.push(track)
       this.timeline.add(track)
@@ -342,6 +349,9 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
         recvBufferSize: this.opts.udpReceiveBufferSize,
       })
       request = { protocol: 'RTP/AVP', lowerTransport: 'UDP', delivery: 'unicast', clientPort: [link.udp.rtpPort, link.udp.rtcpPort] }
+    } else if (this.opts.transport === 'multicast') {
+      // RFC 2326 §12.39: the server picks the group, its ports and ttl, and says them in the reply.
+      request = { protocol: 'RTP/AVP', lowerTransport: 'UDP', delivery: 'multicast' }
     } else {
       request = { protocol: 'RTP/AVP', lowerTransport: 'TCP', delivery: 'unicast', interleaved: [2 * i, 2 * i + 1] }
     }
@@ -381,6 +391,10 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       link.rtcpChannel = channels[1]
       return
     }
+    if (reply?.delivery === 'multicast') {
+      await this.joinGroup(link, reply)
+      return
+    }
     const udp = link.udp
     if (udp === undefined) {
       throw new ProtocolError(`server answered a TCP SETUP for ${track.control} with UDP transport; try --transport udp`)
@@ -393,6 +407,15 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     // Accept packets only from the server we talk to (RFC 2326 §12.39 `source`, else the RTSP peer).
     const remote = reply?.source ?? this.conn.remoteAddress ?? this.target.host
     udp.setRemote(remote, t.serverPort?.[0], t.serverPort?.[1])
+    udp.onRtp(this.datagramHandler(link))
+    udp.onRtcp((buf) => rx.receiveRtcp(buf, performance.now()))
+    // NAT-opening packets, so that a firewall in front of us lets the server's stream in.
+    udp.punch()
+  }
+
+  /** RTP datagrams of one track (UDP or multicast) into its receiver, through the reorder buffer. */
+  private datagramHandler(link: TrackLink): (buf: Buffer) => void {
+    const rx = link.rx
     // The reorder buffer's timer: armed only while packets wait for an earlier one.
     const tick = (): void => {
       link.reorderTimer = undefined
@@ -402,14 +425,36 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       link.reorderTimer = setTimeout(tick, 20)
       link.reorderTimer.unref()
     }
-    udp.onRtp((buf) => {
+    return (buf) => {
       if (!this.receiving()) return
       rx.receiveDatagram(buf, performance.now())
       if (link.reorderTimer === undefined && rx.waiting > 0) arm()
-    })
-    udp.onRtcp((buf) => rx.receiveRtcp(buf, performance.now()))
-    // NAT-opening packets, so that a firewall in front of us lets the server's stream in.
-    udp.punch()
+    }
+  }
+
+  /**
+   * A multicast SETUP reply (`multicast;destination=G;port=P-Q;ttl=T`): bind the group's ports
+   * (shared with other readers on this host) and join it on the interface that reaches the
+   * server (the RTSP connection's local address: 127.0.0.1 for a server on loopback).
+   */
+  private async joinGroup(link: TrackLink, reply: TransportSpec): Promise<void> {
+    const track = link.rx.track
+    const group = reply.destination
+    const ports = reply.port
+    if (group === undefined || ports === undefined) {
+      throw new ProtocolError(`the multicast SETUP reply for ${track.control} names no destination and port; try --transport udp`)
+    }
+    const local = this.conn.localAddress
+    const mc = await MulticastReceiver.open({ group, ports, ...(local !== undefined && isIPv4(local) ? { iface: local } : {}), recvBufferSize: this.opts.udpReceiveBufferSize })
+    link.multicast = mc
+    // Packets from the server only (RFC 2326 §12.39 `source`, else the RTSP peer).
+    mc.setSource(reply.source ?? this.conn.remoteAddress ?? this.target.host)
+    const t = track.transport
+    t.protocol = 'multicast'
+    t.destination = group
+    t.clientPort = [mc.rtpPort, mc.rtcpPort]
+    mc.onRtp(this.datagramHandler(link))
+    mc.onRtcp((buf) => link.rx.receiveRtcp(buf, performance.now()))
   }
 
   /** Media is taken while setting up (a UDP camera may start once the last SETUP is answered), starting and playing. */
@@ -488,6 +533,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       if (link.rx.packetsReceived === 0) continue
       const rr = buildReceiverReport({ ssrc: this.ssrc, reports: [link.rx.stats.report(now)], cname: 'rtspkit' })
       if (link.udp !== undefined) link.udp.sendRtcp(rr)
+      else if (link.multicast !== undefined) link.multicast.sendRtcp(rr)
       else if (link.rtcpChannel >= 0) this.conn.writeInterleaved(link.rtcpChannel, rr)
       link.rtcpPacketsSent++
     }

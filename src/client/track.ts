@@ -29,7 +29,9 @@ export interface Track {
 }
 
 export interface TrackTransport {
-  protocol: 'tcp' | 'udp'
+  protocol: 'tcp' | 'udp' | 'multicast'
+  /** Multicast: the group the server sends to (RFC 2326 §12.39 `destination`). */
+  destination?: string
   /** RTP and RTCP interleaved channels (TCP). */
   interleaved?: [number, number]
   /** Our RTP/RTCP ports (UDP). */

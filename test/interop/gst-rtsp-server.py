@@ -8,6 +8,8 @@ that spawned it).
 
   gst-rtsp-server.py [--user U --password P] [--protocols tcp|udp|all]
                      [--session-timeout SECONDS] [--extra NAME=LAUNCH ...] [--unshared]
+                     [--multicast FIRST-LAST:PORTMIN-PORTMAX [--multicast-iface IFACE]]
+                     [--address ADDRESS]
 
 Mounts (see MOUNTS below; add one there or with --extra): /h264, /h264aac, /aac.
 Every payloader must be named pay0, pay1, ... (GstRtspServer's convention).
@@ -68,6 +70,13 @@ def parse_args():
                    help='RECORD mount (push receiver): launch line with depayloaders depay0, depay1, ...')
     p.add_argument('--port', type=int, default=0,
                    help='port to listen on (0: a free one); fixed for restart tests')
+    p.add_argument('--multicast', metavar='FIRST-LAST:PORTMIN-PORTMAX',
+                   help='serve every mount by multicast only (UDP_MCAST) from this address pool, '
+                        'ttl 1, e.g. 239.255.12.1-239.255.12.16:45000-45999')
+    p.add_argument('--multicast-iface', default='lo',
+                   help='interface the groups are sent on (default lo)')
+    p.add_argument('--address', default='127.0.0.1',
+                   help='address to listen on (default 127.0.0.1)')
     p.add_argument('--unshared', action='store_true',
                    help='one pipeline per client instead of one shared pipeline per mount')
     a = p.parse_args()
@@ -99,6 +108,17 @@ def on_media_configure(_factory, media):
         pad.add_probe(Gst.PadProbeType.QUERY_UPSTREAM, not_seekable_probe)
 
 
+def address_pool(spec):
+    """An RTSPAddressPool from FIRST-LAST:PORTMIN-PORTMAX (a SETUP with multicast takes a group from it)."""
+    addresses, _, ports = spec.partition(':')
+    first, _, last = addresses.partition('-')
+    port_min, _, port_max = ports.partition('-')
+    pool = GstRtspServer.RTSPAddressPool()
+    if not pool.add_range(first, last or first, int(port_min), int(port_max), 1):
+        raise SystemExit(f'bad --multicast {spec!r}')
+    return pool
+
+
 def make_factory(launch, args, permissions, seekable=False):
     f = GstRtspServer.RTSPMediaFactory()
     launch = launch.strip()
@@ -107,6 +127,12 @@ def make_factory(launch, args, permissions, seekable=False):
     f.set_launch(launch)
     f.set_shared(not args.unshared)
     f.set_protocols(PROTOCOLS[args.protocols])
+    if args.multicast is not None:
+        f.set_address_pool(address_pool(args.multicast))
+        f.set_protocols(GstRtsp.RTSPLowerTrans.UDP_MCAST)
+        # GStreamer binds the group's ports without SO_REUSEADDR: a reader on the same
+        # host cannot bind them, so multicast tests run this server in a network namespace.
+        f.set_multicast_iface(args.multicast_iface)
     # UDP at high bitrates drops packets with default socket buffers (INTEROP.md).
     f.set_buffer_size(4 * 1024 * 1024)
     if not seekable:
@@ -129,7 +155,7 @@ def main():
         mounts[name.strip('/')] = launch
 
     server = GstRtspServer.RTSPServer()
-    server.set_address('127.0.0.1')
+    server.set_address(args.address)
     server.set_service(str(args.port))
 
     permissions = None

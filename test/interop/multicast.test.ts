@@ -12,13 +12,16 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { execFileSync } from 'node:child_process'
+import { RtspClient } from '../../src/client/client.js'
 import { RtspServer } from '../../src/server/index.js'
 import { REPO_ROOT, killChild, readUntil, runProcess, spawnCli } from '../helpers/cli.js'
 import { decodeErrors, ffprobeFile, streamsOf } from '../helpers/media-check.js'
-import { ensureLoopbackMulticast, testGroupRange } from '../helpers/multicast.js'
+import { ensureLoopbackMulticast, startNamespacedGst, testGroupRange } from '../helpers/multicast.js'
 import { RawRtspClient } from '../helpers/raw-rtsp-client.js'
 
 const SAMPLE = join(REPO_ROOT, 'assets/sample.mp4')
+const GST_SCRIPT = join(REPO_ROOT, 'test/interop/gst-rtsp-server.py')
 const skip = ensureLoopbackMulticast()
 let dir: string
 
@@ -124,6 +127,108 @@ describe('rtspkit serve --multicast', { skip }, () => {
     assert.equal(text.match(/multicast group \d/g)?.length ?? 0, 1, text)
   })
 })
+
+describe("rtspkit's client, transport 'multicast'", { skip }, () => {
+  it('two pulls share the group of rtspkit serve; `rtspkit pull --transport multicast` records a file that decodes; TEARDOWN leaves the group', { timeout: 90_000 }, async (t) => {
+    const { range, firstAddress, port } = testGroupRange()
+    const log: string[] = []
+    const server = new RtspServer({ port: 0, multicast: { range, port }, log: (l) => log.push(l) })
+    t.after(() => server.close())
+    await server.listen()
+    await server.addFile('cam', SAMPLE)
+    const url = server.url('cam')
+
+    const sessions = await Promise.all([0, 1].map(() => new RtspClient({ transport: 'multicast' }).pull(url)))
+    t.after(() => Promise.all(sessions.map((s) => s.close())))
+    for (const s of sessions) {
+      assert.equal(s.transport?.protocol, 'multicast')
+      assert.deepEqual(
+        s.tracks.map((tr) => [tr.transport.protocol, tr.transport.destination, tr.transport.clientPort?.[0]]),
+        [
+          ['multicast', firstAddress, port],
+          ['multicast', firstAddress, port + 2],
+        ],
+      )
+    }
+    const counts = await Promise.all(
+      sessions.map(async (s) => {
+        let video = 0
+        let audio = 0
+        for await (const f of s.frames()) {
+          if (f.track.type === 'video') video++
+          else audio++
+          if (video >= 30) break
+        }
+        return { video, audio }
+      }),
+    )
+    for (const c of counts) assert.ok(c.video === 30 && c.audio > 0, JSON.stringify(counts))
+
+    // The CLI, with the two sessions still reading the same group.
+    const out = join(dir, 'pull.mp4')
+    const pull = await runProcess(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), 'pull', url, '--transport', 'multicast', '-o', out, '-t', '4', '-q'], { timeoutMs: 60_000 })
+    assert.equal(pull.code, 0, pull.stderr)
+    assert.equal(await decodeErrors(out), '')
+    const probe = await ffprobeFile(out)
+    assert.equal(streamsOf(probe, 'video')[0]?.codec_name, 'h264')
+    assert.equal(streamsOf(probe, 'audio')[0]?.codec_name, 'aac')
+    assert.ok(Number(probe.format.duration) > 3, `${probe.format.duration} s`)
+
+    // TEARDOWN: the readers close their group sockets, and the group closes with its last reader.
+    await Promise.all(sessions.map((s) => s.close()))
+    await waitFor(() => groupSockets(firstAddress) === '', () => groupSockets(firstAddress))
+    assert.equal(log.filter((l) => /ended \(teardown\)/.test(l)).length, 3, log.join('\n'))
+  })
+
+  it("'auto' never picks multicast, even from a server that offers it", { timeout: 30_000 }, async (t) => {
+    const { range, port } = testGroupRange()
+    const log: string[] = []
+    const server = new RtspServer({ port: 0, multicast: { range, port }, log: (l) => log.push(l) })
+    t.after(() => server.close())
+    await server.listen()
+    await server.addFile('cam', SAMPLE)
+    const session = await new RtspClient().pull(server.url('cam'))
+    t.after(() => session.close())
+    assert.notEqual(session.transport?.protocol, 'multicast')
+    for (const tr of session.tracks) assert.notEqual(tr.transport.protocol, 'multicast')
+    assert.ok(!log.some((l) => /over MULTICAST|multicast group \d/.test(l)), log.join('\n'))
+  })
+
+  it("GStreamer's server with an address pool: the client joins the group it answers on the interface that reaches it; the recording decodes", { timeout: 120_000 }, async (t) => {
+    const gst = await startNamespacedGst(GST_SCRIPT, `239.255.${10 + (process.pid % 200)}.1-239.255.${10 + (process.pid % 200)}.8:45000-45099`)
+    if (typeof gst === 'string') {
+      t.skip(gst)
+      return
+    }
+    t.after(() => gst.stop())
+    const url = `${gst.base}/h264aac`
+    const session = await new RtspClient({ transport: 'multicast' }).pull(url)
+    t.after(() => session.close())
+    assert.equal(session.transport?.protocol, 'multicast')
+    for (const tr of session.tracks) assert.match(tr.transport.destination ?? '', /^239\.255\./)
+    let video = 0
+    for await (const f of session.frames()) if (f.track.type === 'video' && ++video >= 30) break
+    assert.equal(video, 30)
+    await session.close()
+
+    const out = join(dir, 'gst.mp4')
+    const pull = await runProcess(process.execPath, [join(REPO_ROOT, 'dist/cli/main.js'), 'pull', url, '--transport', 'multicast', '-o', out, '-t', '4', '-q'], { timeoutMs: 60_000 })
+    assert.equal(pull.code, 0, `${pull.stderr}\n${gst.stderr()}`)
+    assert.equal(await decodeErrors(out), '')
+    const probe = await ffprobeFile(out)
+    assert.equal(streamsOf(probe, 'video')[0]?.codec_name, 'h264')
+    assert.equal(streamsOf(probe, 'audio')[0]?.codec_name, 'aac')
+    assert.ok(Number(probe.format.duration) > 3, `${probe.format.duration} s`)
+  })
+})
+
+/** Sockets of this host bound to `group` (ss), '' when none. */
+function groupSockets(group: string): string {
+  return execFileSync('ss', ['-uan'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes(group))
+    .join('\n')
+}
 
 /** The Session id a raw reader was given by its last SETUP. */
 function sessionId(r: RawRtspClient): string {
