@@ -18,13 +18,18 @@ import { startGstOnvifServer, type GstOnvifServer } from '../helpers/gst-onvif-s
 
 let dir: string
 let tone: string
+/** The same tone as raw s16le (what the WAV holds). */
+let toneRaw: string
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rtspkit-onvif-backchannel-'))
   tone = join(dir, 'tone.wav')
   // 3 s of 1 kHz at 8 kHz mono, 16-bit PCM (lavfi's sine: amplitude 1/8 of full scale).
-  const made = await runProcess('ffmpeg', ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=8000:duration=3', '-c:a', 'pcm_s16le', '-y', tone])
-  assert.equal(made.code, 0, made.stderr)
+  toneRaw = join(dir, 'tone.raw')
+  for (const [format, file] of [['wav', tone], ['s16le', toneRaw]]) {
+    const made = await runProcess('ffmpeg', ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=8000:duration=3', '-c:a', 'pcm_s16le', '-f', format!, '-y', file!])
+    assert.equal(made.code, 0, made.stderr)
+  }
 })
 
 after(async () => {
@@ -39,16 +44,15 @@ interface Level {
 }
 
 /** Length and RMS level of raw S16LE 8 kHz mono by ffmpeg's astats, frequency by zero crossings. */
-async function measure(file: string, input: string[] = ['-f', 's16le', '-ar', '8000', '-ac', '1']): Promise<Level> {
-  const r = await runProcess('ffmpeg', ['-nostdin', '-hide_banner', ...input, '-i', file, '-af', 'astats=metadata=0', '-f', 'null', '-'])
+async function measure(file: string): Promise<Level> {
+  const r = await runProcess('ffmpeg', ['-nostdin', '-hide_banner', '-f', 's16le', '-ar', '8000', '-ac', '1', '-i', file, '-af', 'astats=metadata=0', '-f', 'null', '-'])
   assert.equal(r.code, 0, r.stderr)
   const rms = /RMS level dB:\s*(-?[\d.]+)/.exec(r.stderr)
   const samples = /Number of samples:\s*(\d+)/.exec(r.stderr)
   assert.ok(rms !== null && samples !== null, r.stderr)
   const pcm = await readFile(file)
-  const start = input.length === 0 ? 44 : 0
   let crossings = 0
-  for (let i = start + 2; i + 1 < pcm.length; i += 2) if ((pcm.readInt16LE(i) >= 0) !== (pcm.readInt16LE(i - 2) >= 0)) crossings++
+  for (let i = 2; i + 1 < pcm.length; i += 2) if ((pcm.readInt16LE(i) >= 0) !== (pcm.readInt16LE(i - 2) >= 0)) crossings++
   const durationS = Number(samples[1]) / 8000
   return { durationS, rmsDb: Number(rms[1]), frequency: crossings / 2 / durationS }
 }
@@ -69,7 +73,7 @@ describe('ONVIF back-channel against GStreamer\'s RTSPOnvifServer', () => {
     const out = join(dir, 'api.raw')
     const server = await startGstOnvifServer({ backchannelOut: out, codec: 'PCMU' })
     try {
-      const sent = await measure(tone, [])
+      const sent = await measure(toneRaw)
       const client = new RtspClient()
       const session = await client.pull(server.url('/backchannel'), { transport: 'tcp', backchannel: true })
       let videoFrames = 0
@@ -112,9 +116,8 @@ describe('ONVIF back-channel against GStreamer\'s RTSPOnvifServer', () => {
     const out = join(dir, 'cli.raw')
     const server = await startGstOnvifServer({ backchannelOut: out, codec: 'PCMA' })
     try {
-      const sent = await measure(tone, [])
-      const pcm = (await readFile(tone)).subarray(44) // the WAV's samples, as raw s16le
-      const r = await runCli(['talk', server.url('/backchannel'), '-', '--format', 's16le', '--transport', 'udp'], { stdin: pcm, timeoutMs: 30_000 })
+      const sent = await measure(toneRaw)
+      const r = await runCli(['talk', server.url('/backchannel'), '-', '--format', 's16le', '--transport', 'udp'], { stdin: await readFile(toneRaw), timeoutMs: 30_000 })
       assert.equal(r.code, 0, r.stderr)
       assert.match(r.stderr, /talking to .* \(PCMA 8000 Hz over udp\); the camera sends video H264/)
       assert.match(r.stderr, /sent 3\.00 s of audio in 150 packets; received \d+ frames/)

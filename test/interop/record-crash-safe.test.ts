@@ -68,6 +68,34 @@ test('a 10 s GOP camera: 3.5 s sent, the segment holds all but the last second; 
   assert.equal(await decodedFrames(file!), after)
 })
 
+test('a live 10 s GOP camera killed at a random moment in its first GOP: the segment decodes clean, and the next run keeps every frame that was on disk', async (t) => {
+  const server = await startGstServer({ extra: { live: LONG_GOP.replace('num-buffers=105 ', '') } })
+  t.after(() => server.stop())
+  const dir = await mkdtemp(join(tmpdir(), 'rtspkit-seg-longgop-live-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const pattern = join(dir, '%Y%m%d-%H%M%S.mp4')
+  const child = spawnCli(['pull', server.url('/live'), '-o', pattern, '--segment', '60s', '--transport', 'tcp', '-q'])
+  t.after(() => killChild(child))
+  // Wait for the first fragment (half a second of media), then kill somewhere in the next 0..3 s.
+  const until = Date.now() + 30_000
+  let file: string | undefined
+  let onDisk = 0
+  while (onDisk === 0) {
+    assert.ok(Date.now() < until, 'no fragment on disk')
+    await new Promise((r) => setTimeout(r, 100))
+    file ??= await mp4In(dir)
+    if (file !== undefined) onDisk = await decodedFrames(file)
+  }
+  await new Promise((r) => setTimeout(r, Math.random() * 3000))
+  child.kill('SIGKILL')
+  await killChild(child)
+  const again = await runCli(['pull', server.url('/live'), '-o', pattern, '--segment', '60s', '--transport', 'tcp', '-t', '0.5'], { timeoutMs: 30_000 })
+  assert.match(again.stderr, /repaired .* left by an interrupted run/)
+  assert.equal(await decodeErrors(file!), '')
+  const kept = await decodedFrames(file!)
+  assert.ok(kept >= onDisk, `${kept} frames kept, ${onDisk} were on disk before the kill`)
+})
+
 test('B-frames (x264 bframes=2): each segment starts at a key frame, decodes clean, pictures in order, segments tile', async (t) => {
   const server = await startGstServer({ extra: { bframes: B_FRAMES } })
   t.after(() => server.stop())
