@@ -37,7 +37,7 @@ function invalid(pattern: RegExp): (e: unknown) => boolean {
 
 describe('options validated at the call, before connecting', () => {
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
-    ["transport: 'quic'", { transport: 'quic' }, /option transport must be one of 'auto', 'tcp', 'udp', 'http', not 'quic'/],
+    ["transport: 'quic'", { transport: 'quic' }, /option transport must be one of 'auto', 'tcp', 'udp', 'http', 'multicast', not 'quic'/],
     ['negative timeoutMs', { timeoutMs: -1 }, /option timeoutMs must be a positive number of milliseconds, not -1/],
     ['NaN readTimeoutMs', { readTimeoutMs: Number.NaN }, /option readTimeoutMs must be a positive number of milliseconds, not NaN/],
     ['Infinity timeoutMs', { timeoutMs: Number.POSITIVE_INFINITY }, /option timeoutMs/],
@@ -69,7 +69,7 @@ describe('options validated at the call, before connecting', () => {
     await assert.rejects(new RtspClient().push(url, [], {}), invalid(/tracks must be a non-empty array/))
   })
   it('new RtspClient(): client-wide defaults', () => {
-    assert.throws(() => new RtspClient({ transport: 'quic' as never }), invalid(/^new RtspClient\(\): option transport must be one of 'auto', 'tcp', 'udp', 'http', not 'quic'/))
+    assert.throws(() => new RtspClient({ transport: 'quic' as never }), invalid(/^new RtspClient\(\): option transport must be one of 'auto', 'tcp', 'udp', 'http', 'multicast', not 'quic'/))
     assert.throws(() => new RtspClient({ timeoutMs: -1 }), invalid(/option timeoutMs/))
     assert.throws(() => new RtspClient({ signal: new AbortController().signal } as never), invalid(/option signal belongs to each call/))
   })
