@@ -514,3 +514,43 @@ function quote(s: string): string {
 function formatCount(n: number): string {
   return Number.isSafeInteger(n) ? String(n) : n.toExponential(3)
 }
+
+/** `net.connect`'s `onread` option: where a socket's bytes are read into, and who gets them. */
+export interface SlabReadOptions {
+  buffer: () => Buffer
+  callback: (bytesRead: number, buffer: Buffer) => boolean
+}
+
+const SLAB_MIN = 16 * 1024
+const SLAB_MAX = 64 * 1024
+
+/**
+ * Socket reads into slabs, for `net.connect({ onread })`: each read lands just after the
+ * previous one in a slab, and `onChunk` gets a view of it. Node's default costs, per read,
+ * a 64 KiB allocation, a second one of the size read with a copy into it, and a stream
+ * 'data' event (bench/scale.ts profile: most of the per-read cost with 1 000 sessions). A
+ * slab is never written twice, so views stay valid as long as they are referenced (the
+ * reader and depacketizers keep them; RtspReader's contract is unchanged) and it is freed
+ * once none is. A connection holds the slab being filled: 16 KiB, doubling up to 64 KiB
+ * while reads fill what they are offered, halving when they use little of it.
+ */
+export function slabReads(onChunk: (chunk: Buffer) => void): SlabReadOptions {
+  let size = SLAB_MIN
+  let slab = Buffer.allocUnsafeSlow(size)
+  let pos = 0
+  return {
+    buffer: () => slab.subarray(pos),
+    callback: (n, buf) => {
+      if (n === buf.length) size = Math.min(size * 2, SLAB_MAX)
+      else if (n < size >>> 3) size = Math.max(size >>> 1, SLAB_MIN)
+      // 8-byte aligned, as Node's own pool, so typed-array views over chunks stay possible.
+      pos = (pos + n + 7) & ~7
+      if (slab.length - pos < size >>> 2) {
+        slab = Buffer.allocUnsafeSlow(size)
+        pos = 0
+      }
+      onChunk(buf.subarray(0, n))
+      return true
+    },
+  }
+}
