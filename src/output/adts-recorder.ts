@@ -7,8 +7,9 @@
  *   syncword 0xfff | ID 0 | layer 00 | protection_absent 1 | profile (2) | sf index (4) | private 0 |
  *   channel config (3) | orig 0 | home 0 | copyright 00 | frame_length (13) | fullness 0x7ff | blocks 0
  */
-import { AAC_SAMPLE_RATES, buildAudioSpecificConfig, parseAudioSpecificConfig } from '../codec/aac-config.js'
-import { RtspError, UnsupportedError } from '../errors.js'
+import { AAC_SAMPLE_RATES } from '../codec/aac-config.js'
+import { UnsupportedError } from '../errors.js'
+import { trackAudioSpecificConfig } from './aac-track.js'
 import { openByteSink } from './byte-sink.js'
 import type { ByteSink } from './byte-sink.js'
 import type { RecorderFrame, RecorderOptions, RecorderTrack, SkippedTrack } from './types.js'
@@ -21,35 +22,26 @@ const MAX_FRAME = (1 << 13) - 1 - HEADER_SIZE
 
 /** The fixed part of the header for one track (bytes 0-3 without frame_length), or why there is none. */
 export function adtsHeaderTemplate(track: RecorderTrack): Buffer | string {
-  const d = track.details
-  let asc = d.audioSpecificConfig
-  try {
-    if (asc === undefined && d.objectType !== undefined && d.sampleRate !== undefined && d.channels !== undefined) {
-      asc = buildAudioSpecificConfig({ objectType: d.objectType, sampleRate: d.sampleRate, channels: d.channels })
-    }
-    if (asc === undefined) return 'AAC without an AudioSpecificConfig (the SDP has no config=)'
-    const c = parseAudioSpecificConfig(asc)
-    // HE-AAC (v2): the header names the AAC LC core; decoders find the SBR/PS data in the frames.
-    const objectType = c.coreObjectType ?? c.objectType
-    if (objectType < 1 || objectType > 4) return `AAC object type ${objectType} cannot be written in ADTS (Main, LC, SSR or LTP only)`
-    const index = AAC_SAMPLE_RATES.indexOf(c.coreSampleRate)
-    if (index < 0) return `an AAC sample rate of ${c.coreSampleRate} Hz cannot be written in ADTS`
-    if (c.channelConfiguration < 1 || c.channelConfiguration > 7) {
-      return `AAC channelConfiguration ${c.channelConfiguration} cannot be written in ADTS`
-    }
-    if (c.frameLength === 960 || c.frameLength === 1920) return 'AAC with 960-sample frames cannot be written in ADTS'
-    const h = Buffer.alloc(HEADER_SIZE)
-    h[0] = 0xff
-    h[1] = 0xf1 // sync, MPEG-4, layer 0, no CRC
-    h[2] = ((objectType - 1) << 6) | (index << 2) | (c.channelConfiguration >> 2)
-    h[3] = (c.channelConfiguration & 3) << 6
-    h[5] = 0x1f // buffer fullness 0x7ff (variable rate) ...
-    h[6] = 0xfc // ... and one raw data block
-    return h
-  } catch (err) {
-    if (err instanceof RtspError) return `AAC with a broken AudioSpecificConfig: ${err.message}`
-    throw err
+  const found = trackAudioSpecificConfig(track)
+  if (typeof found === 'string') return found
+  const c = found.config
+  // HE-AAC (v2): the header names the AAC LC core; decoders find the SBR/PS data in the frames.
+  const objectType = c.coreObjectType ?? c.objectType
+  if (objectType < 1 || objectType > 4) return `AAC object type ${objectType} cannot be written in ADTS (Main, LC, SSR or LTP only)`
+  const index = AAC_SAMPLE_RATES.indexOf(c.coreSampleRate)
+  if (index < 0) return `an AAC sample rate of ${c.coreSampleRate} Hz cannot be written in ADTS`
+  if (c.channelConfiguration < 1 || c.channelConfiguration > 7) {
+    return `AAC channelConfiguration ${c.channelConfiguration} cannot be written in ADTS`
   }
+  if (c.frameLength === 960 || c.frameLength === 1920) return 'AAC with 960-sample frames cannot be written in ADTS'
+  const h = Buffer.alloc(HEADER_SIZE)
+  h[0] = 0xff
+  h[1] = 0xf1 // sync, MPEG-4, layer 0, no CRC
+  h[2] = ((objectType - 1) << 6) | (index << 2) | (c.channelConfiguration >> 2)
+  h[3] = (c.channelConfiguration & 3) << 6
+  h[5] = 0x1f // buffer fullness 0x7ff (variable rate) ...
+  h[6] = 0xfc // ... and one raw data block
+  return h
 }
 
 export class AdtsRecorder extends SingleTrackRecorder {

@@ -13,7 +13,8 @@
  * G.711 (ulaw/alaw), which mediabunny's MP4 and TS muxers refuse: such a track is skipped with
  * "use .mov" (or, alone, the recorder refuses). Opus goes in MP4/MOV with an OpusHead of
  * pre-skip 0 (RTP carries no encoder delay); mediabunny's TS muxer has no Opus. Which track
- * goes in how: track-plan.ts; the video decoder config: video-config.ts.
+ * goes in how: track-plan.ts; the video decoder config: video-config.ts; the write queue,
+ * state and finalize: muxing-recorder.ts.
  */
 import {
   EncodedAudioPacketSource,
@@ -27,20 +28,19 @@ import {
 } from 'mediabunny'
 import type { StreamTargetChunk } from 'mediabunny'
 import { joinAvcc } from '../codec/h264-nal.js'
-import { InvalidArgumentError, OutputError, RtspError, StateError, UnsupportedError } from '../errors.js'
+import { InvalidArgumentError, OutputError, UnsupportedError } from '../errors.js'
 import { openByteSink } from './byte-sink.js'
 import type { ByteSink } from './byte-sink.js'
-import { DROPPED, Timeline, checkFrame } from './timeline.js'
+import { MuxingRecorder, wrapOutputError } from './muxing-recorder.js'
+import { DROPPED, Timeline } from './timeline.js'
 import type { TimelineTrackKind } from './timeline.js'
 import { planTrack, type AudioPlan } from './track-plan.js'
-import type { OutputFormat, Recorder, RecorderDropCounts, RecorderFrame, RecorderOptions, RecorderTrack, SkippedTrack } from './types.js'
+import type { OutputFormat, RecorderFrame, RecorderOptions, RecorderTrack, SkippedTrack } from './types.js'
 import { audPredicate, videoDecoderConfig } from './video-config.js'
 
 const DEFAULT_MAX_TRACK_LAG = 10
 /** Used for a video track's last sample until two frames give a real frame interval. */
 const DEFAULT_FRAME_DURATION = 1 / 25
-
-type RecorderState = 'open' | 'finalizing' | 'finalized' | 'failed'
 
 interface VideoOut {
   kind: 'video'
@@ -65,30 +65,19 @@ interface AudioOut {
 
 type TrackOut = VideoOut | AudioOut
 
-export class MediabunnyRecorder implements Recorder {
-  readonly format: OutputFormat
-  framesWritten = 0
-  readonly skippedTracks: SkippedTrack[]
-
-  private state: RecorderState = 'open'
-  private failure: unknown
-  private tail: Promise<void> = Promise.resolve()
-  /** Why the last candidate first key frame could not start the recording. */
-  private startProblem: string | undefined
-
+export class MediabunnyRecorder extends MuxingRecorder {
   private constructor(
     format: OutputFormat,
-    private readonly trackCount: number,
+    trackCount: number,
     private readonly outs: Array<TrackOut | undefined>,
     skipped: SkippedTrack[],
     private readonly output: Output,
-    private readonly sink: ByteSink,
-    private readonly timeline: Timeline,
+    sink: ByteSink,
+    timeline: Timeline,
     private readonly maxTrackLag: number,
     private readonly fragments: { written: number },
   ) {
-    this.format = format
-    this.skippedTracks = skipped
+    super(format, skipped, sink, timeline, trackCount, `the ${format} muxer`)
   }
 
   static async create(opts: RecorderOptions): Promise<MediabunnyRecorder> {
@@ -170,7 +159,7 @@ export class MediabunnyRecorder implements Recorder {
       await output.start()
     } catch (err) {
       await sink.close().catch(() => {})
-      throw wrapError(err, format)
+      throw wrapOutputError(err, `the ${format} muxer`)
     }
     return new MediabunnyRecorder(
       format,
@@ -185,27 +174,7 @@ export class MediabunnyRecorder implements Recorder {
     )
   }
 
-  get bytesWritten(): number {
-    return this.sink.bytesWritten
-  }
-
-  get dropped(): Readonly<RecorderDropCounts> {
-    return this.timeline.dropped
-  }
-
-  write(frame: RecorderFrame): Promise<void> {
-    if (this.state !== 'open') {
-      if (this.state === 'failed') return Promise.reject(this.failure)
-      return Promise.reject(new StateError({ action: 'write a frame', state: this.state, allowed: ['open'] }))
-    }
-    const invalid = checkFrame(frame, this.trackCount)
-    if (invalid) return Promise.reject(invalid)
-    const p = this.tail.then(() => this.writeNow(frame))
-    this.tail = p.catch(() => {})
-    return p
-  }
-
-  private async writeNow(frame: RecorderFrame): Promise<void> {
+  protected async writeNow(frame: RecorderFrame): Promise<void> {
     if (this.state === 'failed') throw this.failure
     const out = this.outs[frame.trackIndex]
     if (out === undefined || !this.timeline.isEnabled(frame.trackIndex) || frame.data.length === 0) {
@@ -313,50 +282,12 @@ export class MediabunnyRecorder implements Recorder {
     }
   }
 
-  async finalize(): Promise<void> {
-    if (this.state === 'finalized') return
-    if (this.state === 'finalizing') throw new StateError({ action: 'finalize', state: this.state, allowed: ['open', 'failed'] })
-    const failed = this.state === 'failed'
-    this.state = 'finalizing'
-    await this.tail
-    if (failed || this.framesWritten === 0) {
-      await this.output.cancel().catch(() => {})
-      await this.sink.close().catch(() => {})
-      this.state = 'failed'
-      if (failed) throw this.failure
-      const d = this.timeline.dropped
-      this.failure = new OutputError(
-        `nothing was recorded to ${this.sink.name}: ` +
-          (this.timeline.started
-            ? 'no frame could be written'
-            : `no video key frame ${this.startProblem ? `could start the recording (${this.startProblem})` : 'arrived'}`) +
-          ` (${d.beforeStart} frames dropped before the start)`,
-      )
-      throw this.failure
-    }
-    try {
-      await this.output.finalize()
-      await this.sink.close()
-    } catch (err) {
-      this.fail(err)
-      await this.sink.close().catch(() => {})
-      throw this.failure
-    }
-    this.state = 'finalized'
+  protected override async finish(): Promise<void> {
+    await this.output.finalize()
   }
 
-  private fail(err: unknown): unknown {
-    if (this.state !== 'failed') {
-      this.failure = wrapError(err, this.format)
-      this.state = 'failed'
-    }
-    return this.failure
+  protected override async discard(): Promise<void> {
+    await this.output.cancel()
   }
-}
-
-function wrapError(err: unknown, format: OutputFormat): unknown {
-  if (err instanceof RtspError) return err
-  const message = err instanceof Error ? err.message : String(err)
-  return new OutputError(`the ${format} muxer failed: ${message}`, { cause: err })
 }
 

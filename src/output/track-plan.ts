@@ -3,8 +3,9 @@
  * decoder config, frame duration), or the one-line reason it cannot.
  */
 import type { AudioCodec } from 'mediabunny'
-import { aacCodecString, buildAudioSpecificConfig, parseAudioSpecificConfig } from '../codec/aac-config.js'
+import { aacCodecString } from '../codec/aac-config.js'
 import { buildOpusHead, opusPacketSamples } from '../codec/opus.js'
+import { trackAudioSpecificConfig } from './aac-track.js'
 import type { OutputFormat, RecorderTrack } from './types.js'
 
 /** How an audio track goes into the container. */
@@ -29,21 +30,9 @@ export function planTrack(
   // AAC, and AAC carried as LATM: its AudioSpecificConfig came from the StreamMuxConfig.
   if (codec === 'AAC' || codec === 'MP4A-LATM') {
     const d = track.details
-    let asc = d.audioSpecificConfig
-    if (asc === undefined && d.objectType !== undefined && d.sampleRate !== undefined && d.channels !== undefined) {
-      try {
-        asc = buildAudioSpecificConfig({ objectType: d.objectType, sampleRate: d.sampleRate, channels: d.channels })
-      } catch (err) {
-        return `AAC without a usable AudioSpecificConfig: ${(err as Error).message}`
-      }
-    }
-    if (asc === undefined) return 'AAC without an AudioSpecificConfig (the SDP has no config=)'
-    let parsed
-    try {
-      parsed = parseAudioSpecificConfig(asc)
-    } catch (err) {
-      return `AAC with a broken AudioSpecificConfig: ${(err as Error).message}`
-    }
+    const found = trackAudioSpecificConfig(track)
+    if (typeof found === 'string') return found
+    const { asc, config: parsed } = found
     const sampleRate = parsed.sampleRate || d.sampleRate || track.clockRate
     const channels = parsed.channels || d.channels || 1
     return {

@@ -1,7 +1,8 @@
 /**
  * A recorded video track's decoder config, made when its first key frame arrives: SPS/PPS
  * (H.265: VPS too) from the frame or else the SDP, parsed for the codec string and coded size,
- * and packed into avcC / hvcC. Also which NAL units a container has no use for (AUDs).
+ * and packed into avcC / hvcC; for mediabunny's muxers and our own fMP4 writer alike. Also
+ * which NAL units a container has no use for (AUDs).
  */
 import { H264NalType, nalType } from '../codec/h264-nal.js'
 import { parseH264Sps } from '../codec/h264-sps.js'
@@ -12,46 +13,48 @@ import { buildAvcDecoderConfigurationRecord, findParameterSets, withNalHeader } 
 import { buildHevcDecoderConfigurationRecord } from './hvcc.js'
 import type { RecorderFrame, RecorderTrack } from './types.js'
 
+/** A video track's sample entry data: the MP4 sample entry type, what its SPS says, the avcC / hvcC record. */
+export interface VideoConfigRecord {
+  codec: 'avc1' | 'hvc1'
+  info: { codecString: string; width: number; height: number }
+  record: Buffer
+}
+
 /**
- * The decoder config for track `index` from the key frame's (in-band parameter sets win: they
- * are what this frame was encoded with) or the SDP's parameter sets; a string says why not.
+ * The config of video track `index` from a key frame's NAL units (in-band parameter sets win:
+ * they are what this frame was encoded with) or the SDP's; a string says why there is none.
  */
-export function videoDecoderConfig(index: number, track: RecorderTrack, frame: RecorderFrame): EncodedVideoChunkMetadata | string {
-  if (track.codec.toUpperCase() === 'H265') return hevcConfig(index, track, frame)
-  const inBand = findParameterSets(frame.data)
-  const spsRaw = inBand.sps ?? track.details.sps
-  const ppsRaw = inBand.pps ?? track.details.pps
-  if (spsRaw === undefined || ppsRaw === undefined) return `track ${index}: no SPS/PPS in the SDP or before the key frame`
-  const sps = withNalHeader(spsRaw, H264NalType.Sps)
-  const pps = withNalHeader(ppsRaw, H264NalType.Pps)
-  const info = parseSps(index, parseH264Sps, sps)
-  return typeof info === 'string' ? info : metadata(info, buildAvcDecoderConfigurationRecord(sps, pps, info))
-}
-
-/** H.265: hvcC from the key frame's (or the SDP's) VPS/SPS/PPS. */
-function hevcConfig(index: number, track: RecorderTrack, frame: RecorderFrame): EncodedVideoChunkMetadata | string {
-  const inBand = findH265ParameterSets(frame.data)
+export function videoConfigRecord(index: number, track: Pick<RecorderTrack, 'codec' | 'details'>, nalus: readonly Buffer[]): VideoConfigRecord | string {
   const d = track.details
-  const vps = inBand.vps ?? d.vps
-  const sps = inBand.sps ?? d.sps
-  const pps = inBand.pps ?? d.pps
-  if (vps === undefined || sps === undefined || pps === undefined) return `track ${index}: no VPS/SPS/PPS in the SDP or before the key frame`
-  const info = parseSps(index, parseH265Sps, sps)
-  return typeof info === 'string' ? info : metadata(info, buildHevcDecoderConfigurationRecord(vps, sps, pps, info))
-}
-
-/** The SPS parsed, or why it does not parse. */
-function parseSps<I extends object>(index: number, parse: (sps: Buffer) => I, sps: Buffer): I | string {
   try {
-    return parse(sps)
+    if (track.codec.toUpperCase() === 'H265') {
+      const inBand = findH265ParameterSets(nalus)
+      const vps = inBand.vps ?? d.vps
+      const sps = inBand.sps ?? d.sps
+      const pps = inBand.pps ?? d.pps
+      if (vps === undefined || sps === undefined || pps === undefined) return `track ${index}: no VPS/SPS/PPS in the SDP or before the key frame`
+      const info = parseH265Sps(sps)
+      return { codec: 'hvc1', info, record: buildHevcDecoderConfigurationRecord(vps, sps, pps, info) }
+    }
+    const inBand = findParameterSets(nalus)
+    const spsRaw = inBand.sps ?? d.sps
+    const ppsRaw = inBand.pps ?? d.pps
+    if (spsRaw === undefined || ppsRaw === undefined) return `track ${index}: no SPS/PPS in the SDP or before the key frame`
+    const sps = withNalHeader(spsRaw, H264NalType.Sps)
+    const pps = withNalHeader(ppsRaw, H264NalType.Pps)
+    const info = parseH264Sps(sps)
+    return { codec: 'avc1', info, record: buildAvcDecoderConfigurationRecord(sps, pps, info) }
   } catch (err) {
+    // An SPS that does not parse.
     return `track ${index}: ${(err as Error).message}`
   }
 }
 
-/** Codec string and coded size from the SPS, the avcC / hvcC record as description. */
-function metadata(info: { codecString: string; width: number; height: number }, description: Buffer): EncodedVideoChunkMetadata {
-  return { decoderConfig: { codec: info.codecString, codedWidth: info.width, codedHeight: info.height, description } }
+/** The config as WebCodecs metadata (mediabunny's muxers): codec string, coded size, the record as description. */
+export function videoDecoderConfig(index: number, track: RecorderTrack, frame: RecorderFrame): EncodedVideoChunkMetadata | string {
+  const c = videoConfigRecord(index, track, frame.data)
+  if (typeof c === 'string') return c
+  return { decoderConfig: { codec: c.info.codecString, codedWidth: c.info.width, codedHeight: c.info.height, description: c.record } }
 }
 
 /** Whether a NAL unit is an access unit delimiter (or empty) for the track's codec. */

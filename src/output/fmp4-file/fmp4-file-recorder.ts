@@ -16,23 +16,19 @@
  * and MP4A-LATM (esds), Opus (dOps, pre-skip 0), G.711 as FLAC (lossless, see
  * live-fmp4/flac.ts: the MP4 way to carry it that players accept).
  */
-import { H264NalType } from '../../codec/h264-nal.js'
-import { parseH264Sps } from '../../codec/h264-sps.js'
-import { parseH265Sps } from '../../codec/h265-sps.js'
-import { InvalidArgumentError, OutputError, RtspError, StateError, UnsupportedError } from '../../errors.js'
-import { findH265ParameterSets } from '../annexb-recorder.js'
-import { buildAvcDecoderConfigurationRecord, findParameterSets, withNalHeader } from '../avc-config.js'
+import { InvalidArgumentError, UnsupportedError } from '../../errors.js'
 import { openByteSink } from '../byte-sink.js'
 import type { ByteSink } from '../byte-sink.js'
-import { buildHevcDecoderConfigurationRecord } from '../hvcc.js'
 import { g711Samples, g711ToFlacFrame } from '../live-fmp4/flac.js'
 import { initSegment } from '../live-fmp4/init.js'
-import { DROPPED, Timeline, checkFrame } from '../timeline.js'
+import { MuxingRecorder } from '../muxing-recorder.js'
+import { DROPPED, Timeline } from '../timeline.js'
 import type { TimelineTrackKind } from '../timeline.js'
-import type { OutputFormat, Recorder, RecorderDropCounts, RecorderFrame, RecorderOptions, SkippedTrack } from '../types.js'
+import type { RecorderFrame, RecorderOptions, SkippedTrack } from '../types.js'
+import { audPredicate, videoConfigRecord } from '../video-config.js'
 import { movieFragment } from './movie-fragment.js'
 import type { FragmentSampleOut, TrackFragment } from './movie-fragment.js'
-import { isH264Aud, isH265Aud, planTrack } from './tracks.js'
+import { planTrack } from './tracks.js'
 import type { TrackState } from './tracks.js'
 
 export interface Fmp4FileRecorderOptions extends Omit<RecorderOptions, 'format'> {
@@ -40,34 +36,25 @@ export interface Fmp4FileRecorderOptions extends Omit<RecorderOptions, 'format'>
   flushInterval?: number
 }
 
-type State = 'open' | 'finalizing' | 'finalized' | 'failed'
-
-export class Fmp4FileRecorder implements Recorder {
-  readonly format: OutputFormat = 'mp4'
-  framesWritten = 0
+export class Fmp4FileRecorder extends MuxingRecorder {
   /** Fragments written. */
   fragmentsWritten = 0
-  readonly skippedTracks: SkippedTrack[]
 
-  private state: State = 'open'
-  private failure: unknown
-  private tail: Promise<void> = Promise.resolve()
   private sequence = 0
   private lastFlushPts = 0
   private started = false
-  private startProblem: string | undefined
   /** The init segment until it goes out with the first fragment (a file never holds a header alone). */
   private init: Buffer | undefined
 
   private constructor(
     private readonly tracks: Array<TrackState | undefined>,
     skipped: SkippedTrack[],
-    private readonly sink: ByteSink,
-    private readonly timeline: Timeline,
+    sink: ByteSink,
+    timeline: Timeline,
     private readonly primaryVideo: number,
     private readonly flushInterval: number,
   ) {
-    this.skippedTracks = skipped
+    super('mp4', skipped, sink, timeline, tracks.length, 'the mp4 writer')
   }
 
   static async create(opts: Fmp4FileRecorderOptions): Promise<Fmp4FileRecorder> {
@@ -88,27 +75,7 @@ export class Fmp4FileRecorder implements Recorder {
     return new Fmp4FileRecorder(states, skipped, sink, new Timeline(kinds, primaryVideo), primaryVideo, flushInterval)
   }
 
-  get bytesWritten(): number {
-    return this.sink.bytesWritten
-  }
-
-  get dropped(): Readonly<RecorderDropCounts> {
-    return this.timeline.dropped
-  }
-
-  write(frame: RecorderFrame): Promise<void> {
-    if (this.state !== 'open') {
-      if (this.state === 'failed') return Promise.reject(this.failure)
-      return Promise.reject(new StateError({ action: 'write a frame', state: this.state, allowed: ['open'] }))
-    }
-    const invalid = checkFrame(frame, this.tracks.length)
-    if (invalid) return Promise.reject(invalid)
-    const p = this.tail.then(() => this.writeNow(frame))
-    this.tail = p.catch(() => {})
-    return p
-  }
-
-  private async writeNow(frame: RecorderFrame): Promise<void> {
+  protected async writeNow(frame: RecorderFrame): Promise<void> {
     if (this.state === 'failed') throw this.failure
     const st = this.tracks[frame.trackIndex]
     if (st === undefined || !this.timeline.isEnabled(frame.trackIndex) || frame.data.length === 0) {
@@ -156,7 +123,7 @@ export class Fmp4FileRecorder implements Recorder {
     const dt = st.decodeTimes!
     // A key frame closes the GOP: every picture before it has its decode time.
     if (frame.keyFrame) this.assign(st, dt.drain())
-    const aud = st.codec === 'H265' ? isH265Aud : isH264Aud
+    const aud = audPredicate(st.codec)
     const data = frame.data.some(aud) ? frame.data.filter((n) => !aud(n)) : frame.data
     st.queue.push({ dts: undefined, pts: ticks, keyFrame: frame.keyFrame, data })
     const n = dt.push(ticks, frame.keyFrame)
@@ -229,37 +196,13 @@ export class Fmp4FileRecorder implements Recorder {
   /** Configure a video track from in-band parameter sets (`nalus`) or the SDP's; false when neither works. */
   private configureVideo(st: TrackState, nalus: readonly Buffer[]): boolean {
     if (st.mp4 !== undefined) return true
-    const id = 0 // numbered by renumber() before the init segment
-    const d = st.details
-    try {
-      if (st.codec === 'H265') {
-        const inBand = findH265ParameterSets(nalus)
-        const vps = inBand.vps ?? d.vps
-        const sps = inBand.sps ?? d.sps
-        const pps = inBand.pps ?? d.pps
-        if (vps === undefined || sps === undefined || pps === undefined) {
-          this.startProblem = `track ${st.index}: no VPS/SPS/PPS in the SDP or before the key frame`
-          return false
-        }
-        const info = parseH265Sps(sps)
-        st.mp4 = { codec: 'hvc1', id, timescale: st.timescale, width: info.width, height: info.height, config: buildHevcDecoderConfigurationRecord(vps, sps, pps, info) }
-      } else {
-        const inBand = findParameterSets(nalus)
-        const spsRaw = inBand.sps ?? d.sps
-        const ppsRaw = inBand.pps ?? d.pps
-        if (spsRaw === undefined || ppsRaw === undefined) {
-          this.startProblem = `track ${st.index}: no SPS/PPS in the SDP or before the key frame`
-          return false
-        }
-        const sps = withNalHeader(spsRaw, H264NalType.Sps)
-        const pps = withNalHeader(ppsRaw, H264NalType.Pps)
-        const info = parseH264Sps(sps)
-        st.mp4 = { codec: 'avc1', id, timescale: st.timescale, width: info.width, height: info.height, config: buildAvcDecoderConfigurationRecord(sps, pps, info) }
-      }
-    } catch (err) {
-      this.startProblem = `track ${st.index}: ${(err as Error).message}`
+    const c = videoConfigRecord(st.index, { codec: st.codec, details: st.details }, nalus)
+    if (typeof c === 'string') {
+      this.startProblem = c
       return false
     }
+    // id 0: numbered by renumber() before the init segment.
+    st.mp4 = { codec: c.codec, id: 0, timescale: st.timescale, width: c.info.width, height: c.info.height, config: c.record }
     return true
   }
 
@@ -270,45 +213,12 @@ export class Fmp4FileRecorder implements Recorder {
   }
 
   /**
-   * Write what is held and close: the file is complete. `end` (input pts, seconds) is where
+   * Write what is held (finalize then closes the file). `end` (input pts, seconds) is where
    * the recording ends, e.g. the key frame that opens the next segment: the last video
    * sample lasts until then, so segments tile exactly.
    */
-  async finalize(end?: number): Promise<void> {
-    if (this.state === 'finalized') return
-    if (this.state === 'finalizing') throw new StateError({ action: 'finalize', state: this.state, allowed: ['open', 'failed'] })
-    const failed = this.state === 'failed'
-    this.state = 'finalizing'
-    await this.tail
-    if (failed || this.framesWritten === 0) {
-      await this.sink.close().catch(() => {})
-      this.state = 'failed'
-      if (failed) throw this.failure
-      const d = this.timeline.dropped
-      this.failure = new OutputError(
-        `nothing was recorded to ${this.sink.name}: ` +
-          (this.timeline.started ? 'no frame could be written' : `no video key frame ${this.startProblem ? `could start the recording (${this.startProblem})` : 'arrived'}`) +
-          ` (${d.beforeStart} frames dropped before the start)`,
-      )
-      throw this.failure
-    }
-    try {
-      const last = this.fragment(end ?? Number.NaN)
-      if (last !== undefined) await this.send(last)
-      await this.sink.close()
-    } catch (err) {
-      this.fail(err)
-      await this.sink.close().catch(() => {})
-      throw this.failure
-    }
-    this.state = 'finalized'
-  }
-
-  private fail(err: unknown): unknown {
-    if (this.state !== 'failed') {
-      this.failure = err instanceof RtspError ? err : new OutputError(`the mp4 writer failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
-      this.state = 'failed'
-    }
-    return this.failure
+  protected override async finish(end?: number): Promise<void> {
+    const last = this.fragment(end ?? Number.NaN)
+    if (last !== undefined) await this.send(last)
   }
 }

@@ -3,10 +3,8 @@
  * timescale, the samples waiting to be written, and how long a sample lasts when nothing
  * follows it; and how each source codec maps onto it.
  */
-import { buildAudioSpecificConfig, parseAudioSpecificConfig } from '../../codec/aac-config.js'
-import { H264NalType, nalType } from '../../codec/h264-nal.js'
-import { H265NalType, h265NalType } from '../../codec/h265-nal.js'
 import { opusPacketSamples } from '../../codec/opus.js'
+import { trackAudioSpecificConfig } from '../aac-track.js'
 import type { LiveFmp4Track } from '../live-fmp4/init.js'
 import type { RecorderTrack } from '../types.js'
 import { DecodeTimes } from './decode-times.js'
@@ -55,20 +53,13 @@ export function planTrack(track: RecorderTrack, index: number): TrackState | str
   }
   const d = track.details
   if (codec === 'AAC' || codec === 'MP4A-LATM') {
-    let asc = d.audioSpecificConfig
-    try {
-      if (asc === undefined && d.objectType !== undefined && d.sampleRate !== undefined && d.channels !== undefined) {
-        asc = buildAudioSpecificConfig({ objectType: d.objectType, sampleRate: d.sampleRate, channels: d.channels })
-      }
-      if (asc === undefined) return 'AAC without an AudioSpecificConfig (the SDP has no config=)'
-      const parsed = parseAudioSpecificConfig(asc)
-      const sampleRate = parsed.sampleRate || d.sampleRate || track.clockRate
-      const channels = parsed.channels || d.channels || 1
-      const frame = parsed.frameLength ?? 1024
-      return { ...base, kind: 'audio', timescale: sampleRate, channels, decodeTimes: undefined, lastDuration: frame, durationOf: () => frame, mp4: { codec: 'mp4a', id: 0, timescale: sampleRate, sampleRate, channels, config: asc } }
-    } catch (err) {
-      return `AAC with a broken AudioSpecificConfig: ${(err as Error).message}`
-    }
+    const found = trackAudioSpecificConfig(track)
+    if (typeof found === 'string') return found
+    const { asc, config: parsed } = found
+    const sampleRate = parsed.sampleRate || d.sampleRate || track.clockRate
+    const channels = parsed.channels || d.channels || 1
+    const frame = parsed.frameLength ?? 1024
+    return { ...base, kind: 'audio', timescale: sampleRate, channels, decodeTimes: undefined, lastDuration: frame, durationOf: () => frame, mp4: { codec: 'mp4a', id: 0, timescale: sampleRate, sampleRate, channels, config: asc } }
   }
   if (codec === 'OPUS') {
     const channels = d.channels === 1 ? 1 : 2
@@ -92,12 +83,4 @@ export function planTrack(track: RecorderTrack, index: number): TrackState | str
     }
   }
   return `${track.codec} audio cannot be recorded to mp4 (AAC, Opus and G.711 only)`
-}
-
-export function isH264Aud(n: Buffer): boolean {
-  return n.length === 0 || nalType(n[0]!) === H264NalType.Aud
-}
-
-export function isH265Aud(n: Buffer): boolean {
-  return n.length < 2 || h265NalType(n[0]!) === H265NalType.Aud
 }
