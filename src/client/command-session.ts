@@ -10,6 +10,8 @@ import { parsePublic } from '../rtsp/headers/public.js'
 import { formatTransport } from '../rtsp/headers/transport.js'
 import type { TransportSpec } from '../rtsp/headers/transport.js'
 import { publishSessionState } from '../diagnostics.js'
+import type { ParsedRtspUrl } from '../util/url.js'
+import type { SessionOptions } from './options.js'
 
 export const USER_AGENT = 'rtspkit/0.1'
 
@@ -22,11 +24,16 @@ export interface CommandSessionInit<S extends string> {
   kind: 'pull' | 'push'
   /** The URL without credentials (diagnostics, messages). */
   url: string
-  connection: ConnectionOptions
-  /** Handshake timeout (connect → PLAY / RECORD reply). */
+  target: ParsedRtspUrl
+  /** The role's options: credentials (else the URL's) and TLS settings. */
+  options: Pick<SessionOptions, 'credentials' | 'tls'>
+  /** Handshake timeout (connect → PLAY / RECORD reply), also each request's. */
   timeoutMs: number
   /** Upper bound on waiting for the TEARDOWN reply. */
   teardownTimeoutMs: number
+  userAgent: string
+  /** Connection settings only one role uses (pull: reader limits, the HTTP tunnel). */
+  connection?: Pick<ConnectionOptions, 'limits' | 'httpTunnel'>
   /** States in which the session is established: close() sends TEARDOWN, a failure ends it. */
   established: readonly S[]
   /** Per-track counters for rtspkit:client:session:state (called only when someone subscribes). */
@@ -74,7 +81,17 @@ export class CommandSession<S extends string> {
   constructor(init: CommandSessionInit<S>, hooks: CommandHooks) {
     this.init = init
     this.hooks = hooks
-    this.conn = new RtspConnection(init.connection)
+    const { target, options } = init
+    this.conn = new RtspConnection({
+      host: target.host,
+      port: target.port,
+      secure: target.secure,
+      tls: options.tls,
+      credentials: options.credentials ?? target.credentials,
+      timeoutMs: init.timeoutMs,
+      userAgent: init.userAgent,
+      ...init.connection,
+    })
     this.conn.onClose = (err) => {
       if (err !== undefined) this.fail(err)
     }

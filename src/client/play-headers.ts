@@ -24,21 +24,20 @@ export function playRangeHeader(range: PlayRange): string {
 
 /** The Range of a PLAY reply; undefined when absent or unreadable. */
 export function rangeOf(res: RtspResponse): RangeHeader | undefined {
-  const v = res.headers.get('Range')
-  if (v === undefined) return undefined
-  try {
-    return parseRange(v)
-  } catch {
-    return undefined
-  }
+  return parsedHeader(res, 'Range', parseRange)
 }
 
 /** The RTP-Info of a PLAY reply (RFC 2326 §12.33); undefined when absent or unreadable. */
 export function rtpInfoOf(res: RtspResponse): RtpInfoEntry[] | undefined {
-  const v = res.headers.get('RTP-Info')
+  return parsedHeader(res, 'RTP-Info', parseRtpInfo)
+}
+
+/** A reply header through its parser; a camera's unreadable value counts as absent (it does not end the stream). */
+function parsedHeader<T>(res: RtspResponse, name: string, parse: (value: string) => T): T | undefined {
+  const v = res.headers.get(name)
   if (v === undefined) return undefined
   try {
-    return parseRtpInfo(v)
+    return parse(v)
   } catch {
     return undefined
   }
