@@ -1,6 +1,6 @@
-// One file for the recording session: the ANNOUNCE/SETUP/RECORD handshake on the shared
-// command session, the send path (packetize → $-frame or UDP), sender reports tied to the
-// same media clock, and flow control.
+// Over 400 lines because the send path, its sender reports (one media clock) and flow control share the per-track send state.
+// The recording session: the ANNOUNCE/SETUP/RECORD handshake on the shared command session,
+// the send path (packetize → $-frame or UDP), sender reports and flow control.
 import { EventEmitter } from 'node:events'
 import { randomInt } from 'node:crypto'
 import { CommandSession, USER_AGENT } from './command-session.js'
