@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(ffmpeg gstreamer1.0-tools gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi
   gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
-  openssl bsdutils chromium stress-ng)
+  openssl bsdutils chromium stress-ng tinyproxy-bin)
 ELEMENTS=(x264enc avenc_aac rtph264pay rtpmp4gpay rtspsrc rtph264depay)
 
 missing() {
@@ -14,8 +14,8 @@ missing() {
   local tool
   # openssl makes the TLS tests' certificates; script(1) gives the CLI a terminal.
   # chromium runs the browser tests (playwright-core drives it); stress-ng loads the machine
-  # for npm run test:stress.
-  for tool in ffmpeg ffprobe gst-launch-1.0 gst-inspect-1.0 openssl script chromium stress-ng; do
+  # for npm run test:stress; tinyproxy is a real HTTP proxy for the tunnel tests.
+  for tool in ffmpeg ffprobe gst-launch-1.0 gst-inspect-1.0 openssl script chromium stress-ng tinyproxy; do
     command -v "$tool" >/dev/null 2>&1 || m+=("$tool")
   done
   if ! /usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer","1.0"); from gi.repository import GstRtspServer' >/dev/null 2>&1; then

@@ -115,10 +115,16 @@ export function connectThroughProxy(proxy: HttpProxy, host: string, port: number
 export function proxyRefusal(method: string, host: string, port: number, statusLine: string, proxy: HttpProxy): string {
   const status = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1]
   const answered = JSON.stringify(statusLine.slice(0, 80))
-  if (status === '407') {
-    return proxy.authorization === undefined
-      ? `the HTTP proxy wants credentials (${answered}); give them in the proxy URL: http://user:pass@host:port`
-      : `the HTTP proxy refused its credentials (${answered}); check the user and password in the proxy URL`
+  if (status === '407' && proxy.authorization === undefined) {
+    return `the HTTP proxy wants credentials (${answered}); give them in the proxy URL: http://user:pass@host:port`
+  }
+  // tinyproxy 1.11 answers wrong credentials with 401 (and WWW-Authenticate), not 407. To a
+  // CONNECT only the proxy answers; to a forwarded GET a 401 may also be the server's.
+  if (status === '407' || (status === '401' && method === 'CONNECT')) {
+    return `the HTTP proxy refused its credentials (${answered}); check the user and password in the proxy URL`
+  }
+  if (status === '401') {
+    return `the HTTP proxy refused its credentials, or the server wants HTTP authentication (${answered}); check the user and password in the proxy URL`
   }
   return `the HTTP proxy refused ${method} to ${authority(host, port)} (${answered})`
 }

@@ -170,7 +170,7 @@ function readHttpHead(socket: net.Socket, opts: HttpTunnelOptions): Promise<Buff
       }
       const lines = buf.subarray(0, end).toString('latin1').split('\r\n')
       const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')
-      if (opts.proxy !== undefined && status?.[1] === '407') {
+      if (opts.proxy !== undefined && (status?.[1] === '407' || (status?.[1] === '401' && opts.proxy.authorization !== undefined))) {
         done(new ConnectError({ host: opts.proxy.host, port: opts.proxy.port, reason: proxyRefusal('GET', opts.host, opts.port, lines[0] ?? '', opts.proxy) }))
         return
       }

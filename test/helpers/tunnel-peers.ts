@@ -1,18 +1,20 @@
 /**
  * Peers for the RTSP-over-HTTP tests: a small HTTP proxy (node:http: CONNECT, and absolute-URI
- * requests forwarded as a proxy does, re-framed by Node's HTTP parser on both sides), a TLS
- * front for a plain server (what an https camera is), and a self-signed certificate from
- * openssl. All on 127.0.0.1, stopped by the test.
+ * requests forwarded as a proxy does, re-framed by Node's HTTP parser on both sides) that
+ * records what it was asked, Debian's tinyproxy, a TLS front for a plain server (what an
+ * https camera is), and a self-signed certificate from openssl. All on 127.0.0.1, stopped by
+ * the test.
  */
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import http from 'node:http'
 import * as net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as tls from 'node:tls'
+import { freePort, isListening } from './net.js'
 
 export interface ProxyRequest {
   method: string
@@ -160,5 +162,61 @@ export async function startTlsFront(cert: SelfSignedCert, targetPort: number): P
       for (const s of sockets) s.destroy()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
+  }
+}
+
+export interface Tinyproxy {
+  port: number
+  url(user?: string, password?: string): string
+  stop(): Promise<void>
+}
+
+/**
+ * Debian's tinyproxy (a real HTTP proxy: absolute-URI requests, and CONNECT to `connectPorts`
+ * only), wanting Basic `user:password`. Its config lives in a temp folder removed on stop.
+ */
+export async function startTinyproxy(auth: { user: string; password: string }, connectPorts: readonly number[]): Promise<Tinyproxy> {
+  const dir = await mkdtemp(join(tmpdir(), 'rtspkit-tinyproxy-'))
+  const port = await freePort()
+  const conf = join(dir, 'tinyproxy.conf')
+  const root = process.getuid?.() === 0
+  writeFileSync(
+    conf,
+    [
+      `Port ${port}`,
+      'Listen 127.0.0.1',
+      'Timeout 600',
+      'MaxClients 50',
+      // As root it drops to an unprivileged user; it logs to stderr (-d, no LogFile).
+      ...(root ? ['User nobody', 'Group nogroup'] : []),
+      `BasicAuth ${auth.user} ${auth.password}`,
+      ...connectPorts.map((p) => `ConnectPort ${p}`),
+      'LogLevel Warning',
+      '',
+    ].join('\n'),
+  )
+  chmodSync(dir, 0o755)
+  const child = spawn('tinyproxy', ['-d', '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = once(child, 'exit')
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM')
+      await exited
+    }
+    await rm(dir, { recursive: true, force: true })
+  }
+  for (let i = 0; !isListening(port); i++) {
+    if (child.exitCode !== null || i > 200) {
+      await stop()
+      throw new Error(`tinyproxy did not listen on ${port}: ${stderr.trim()}`)
+    }
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  return {
+    port,
+    url: (user, password) => `http://${user !== undefined ? `${encodeURIComponent(user)}:${encodeURIComponent(password ?? '')}@` : ''}127.0.0.1:${port}`,
+    stop,
   }
 }

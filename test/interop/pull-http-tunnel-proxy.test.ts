@@ -2,7 +2,8 @@
  * RTSP over HTTP through an HTTP proxy and over https (issue #16), against GStreamer's RTSP
  * server (it tunnels on its RTSP port): plain tunnels go to the proxy as absolute-URI GET and
  * POST, https tunnels through CONNECT to a TLS front (self-signed, from openssl) before
- * GStreamer. The proxy's password is never in an error, a diagnostics message or the CLI's
+ * GStreamer; through a proxy of the test's own (which records what it is asked) and through
+ * Debian's tinyproxy. The proxy's password is never in an error, a diagnostics message or the CLI's
  * output; the CLI's recording is checked with ffprobe and ffmpeg.
  */
 import assert from 'node:assert/strict'
@@ -18,7 +19,7 @@ import { ConnectError, InvalidArgumentError } from '../../src/errors.js'
 import { runCli } from '../helpers/cli.js'
 import { startGstServer, type GstServer } from '../helpers/gst-server.js'
 import { decodeErrors, ffprobeFile, streamsOf } from '../helpers/media-check.js'
-import { selfSignedCert, startHttpProxy, startTlsFront, type SelfSignedCert, type TestProxy, type TlsFront } from '../helpers/tunnel-peers.js'
+import { selfSignedCert, startHttpProxy, startTinyproxy, startTlsFront, type SelfSignedCert, type TestProxy, type TlsFront } from '../helpers/tunnel-peers.js'
 
 const PROXY_USER = 'proxy-user'
 const PROXY_PASSWORD = 'prx-pw-5519'
@@ -119,6 +120,38 @@ describe('the HTTP tunnel through an HTTP proxy and over https', { timeout: 60_0
       await session.close()
     }
     assert.deepEqual(proxy.requests.slice(from).map((r) => `${r.method} ${r.target}`), [`CONNECT 127.0.0.1:${front.port}`, `CONNECT 127.0.0.1:${front.port}`])
+  })
+
+  it('through tinyproxy (a real HTTP proxy): rtsp:// as absolute-URI GET/POST, rtsps:// through CONNECT', async () => {
+    const tiny = await startTinyproxy({ user: 'tp-user', password: 'tp-pw-3301' }, [front.port])
+    try {
+      for (const [url, tlsOptions] of [
+        [gst.url('/h264aac'), undefined],
+        [rtspsUrl('/h264aac'), { ca: cert.cert }],
+      ] as const) {
+        const session = await new RtspClient().pull(url, { proxy: tiny.url('tp-user', 'tp-pw-3301'), ...(tlsOptions ? { tls: tlsOptions } : {}) })
+        try {
+          await expectMedia(session)
+        } finally {
+          await session.close()
+        }
+      }
+      // tinyproxy answers wrong credentials with 401, not 407: still the proxy's refusal, both ways.
+      for (const [url, tlsOptions] of [
+        [gst.url('/h264aac'), undefined],
+        [rtspsUrl('/h264aac'), { ca: cert.cert }],
+      ] as const) {
+        await assert.rejects(new RtspClient().pull(url, { proxy: tiny.url('tp-user', 'wrong-pw-77'), timeoutMs: 5000, ...(tlsOptions ? { tls: tlsOptions } : {}) }), (err: unknown) => {
+          assert.ok(err instanceof ConnectError, String(err))
+          assert.equal(err.port, tiny.port)
+          assert.match(err.message, /HTTP proxy refused its credentials.*401 Unauthorized/)
+          assert.doesNotMatch(err.message, /wrong-pw-77/)
+          return true
+        })
+      }
+    } finally {
+      await tiny.stop()
+    }
   })
 
   it('a proxy that refuses the credentials: ConnectError naming the proxy, never the password (both ways)', async () => {

@@ -31,10 +31,13 @@ test('not an http:// URL: InvalidArgumentError that never repeats the URL (it ma
   assert.equal(isProxyUrl('http://127.0.0.1:3128'), true)
 })
 
-test('a 407 says whether credentials were missing or refused; other refusals say what was asked', () => {
+test('a 407 (or tinyproxy\'s 401) says whether credentials were missing or refused; other refusals say what was asked', () => {
   const none = parseProxyUrl('http://127.0.0.1:3128')
   const some = parseProxyUrl('http://u:sekrit@127.0.0.1:3128')
   assert.match(proxyRefusal('CONNECT', 'cam', 322, 'HTTP/1.1 407 Proxy Authentication Required', none), /wants credentials.*http:\/\/user:pass@host:port/)
   assert.match(proxyRefusal('CONNECT', 'cam', 322, 'HTTP/1.1 407 Proxy Authentication Required', some), /refused its credentials/)
   assert.equal(proxyRefusal('CONNECT', 'cam', 322, 'HTTP/1.1 403 Forbidden', some), 'the HTTP proxy refused CONNECT to cam:322 ("HTTP/1.1 403 Forbidden")')
+  // tinyproxy 1.11: wrong credentials get 401 Unauthorized. To CONNECT that is the proxy's; to a forwarded GET it may be the server's.
+  assert.match(proxyRefusal('CONNECT', 'cam', 322, 'HTTP/1.0 401 Unauthorized', some), /^the HTTP proxy refused its credentials \(/)
+  assert.match(proxyRefusal('GET', 'cam', 80, 'HTTP/1.0 401 Unauthorized', some), /refused its credentials, or the server wants HTTP authentication/)
 })
