@@ -86,7 +86,7 @@ test('kill -9 mid-segment leaves a file ffmpeg decodes; the next run repairs it 
   const pattern = join(dir, 'cam_%Y%m%d-%H%M%S.mp4')
   const child = spawnCli(['pull', server.url('/h264'), '-o', pattern, '--segment', '60s', '--transport', 'tcp', '-q'])
   t.after(() => killChild(child))
-  // Fragments reach the file at each key frame (1 s GOP): wait for a few of them.
+  // Fragments reach the file every half second and at each key frame: wait for a few of them.
   const first = await waitFor('three fragments on disk', async () => {
     const f = (await readdir(dir)).find((n) => n.endsWith('.mp4'))
     if (f === undefined) return undefined
