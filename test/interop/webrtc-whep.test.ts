@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
-import { handleWhep } from '../../src/http/whep-route.js'
+import { handleWhep, type WhepRouteOptions } from '../../src/http/whep-route.js'
 import { RtspServer } from '../../src/server/index.js'
 import { WhepRegistry } from '../../src/webrtc/whep-registry.js'
 import { launchChromium } from '../helpers/chromium.js'
@@ -64,11 +64,31 @@ describe('WHEP into Chromium', { timeout: 120_000 }, () => {
     await Promise.all([gst?.stop(), browser?.close(), dir && rm(dir, { recursive: true, force: true })])
   })
 
-  async function play(media: PulledMedia, expect: { width: number; height: number; audio: boolean; note?: RegExp }): Promise<void> {
+  /** The WHEP test page for `media` open in a new tab; close() ends its sessions, the tab and the page server. */
+  async function openWhepPage(media: PulledMedia, session?: WhepRouteOptions['session']): Promise<{ registry: WhepRegistry; page: Page; close(): Promise<void> }> {
     const registry = new WhepRegistry()
-    const server = await startPageServer(WHEP_PAGE, (req, res) => handleWhep(req, res, media, { resourceBase: '/cam/whep', registry, addresses: ['127.0.0.1'] }))
+    const server = await startPageServer(WHEP_PAGE, (req, res) => handleWhep(req, res, media, { resourceBase: '/cam/whep', registry, addresses: ['127.0.0.1'], session }))
     const page = await browser.newPage()
-    await page.goto(server.origin)
+    const close = async (): Promise<void> => {
+      registry.closeAll()
+      await page.close()
+      await server.close()
+    }
+    await page.goto(server.origin).catch(async (err: unknown) => {
+      await close()
+      throw err
+    })
+    return { registry, page, close }
+  }
+
+  /** No WHEP session left in the registry, no viewer left on the media. */
+  function assertReleased(registry: WhepRegistry, media: PulledMedia): void {
+    assert.equal(registry.size, 0)
+    assert.equal(media.viewers(), 0)
+  }
+
+  async function play(media: PulledMedia, expect: { width: number; height: number; audio: boolean; note?: RegExp }): Promise<void> {
+    const { registry, page, close } = await openWhepPage(media)
     try {
       const r = (await page.evaluate(`window.start('/cam/whep')`)) as { location: string; note: string | null; answer: string }
       assert.match(r.location, /\/cam\/whep\/[\w-]+$/)
@@ -98,12 +118,9 @@ describe('WHEP into Chromium', { timeout: 120_000 }, () => {
       // DELETE ends the session: the viewer is unsubscribed and the registry forgets it.
       assert.equal(await page.evaluate('window.stop()'), 200)
       assert.equal(session.state, 'closed')
-      assert.equal(registry.size, 0)
-      assert.equal(media.viewers(), 0)
+      assertReleased(registry, media)
     } finally {
-      registry.closeAll()
-      await page.close()
-      await server.close()
+      await close()
     }
   }
 
@@ -125,13 +142,8 @@ describe('WHEP into Chromium', { timeout: 120_000 }, () => {
 
   test('a viewer that closes its tab without DELETE is released', async () => {
     const media = await pullLiveMedia(gst.url('/opus'))
-    const registry = new WhepRegistry()
-    const server = await startPageServer(WHEP_PAGE, (req, res) =>
-      handleWhep(req, res, media, { resourceBase: '/cam/whep', registry, addresses: ['127.0.0.1'], session: { rtcpTimeoutMs: 3000 } }),
-    )
-    const page = await browser.newPage()
+    const { registry, page, close } = await openWhepPage(media, { rtcpTimeoutMs: 3000 })
     try {
-      await page.goto(server.origin)
       await page.evaluate(`window.start('/cam/whep')`)
       await waitStats(page, (s) => (s.framesDecoded ?? 0) > 0, 10_000, 'first decoded frame')
       const session = registry.list()[0]!
@@ -140,12 +152,9 @@ describe('WHEP into Chromium', { timeout: 120_000 }, () => {
       await page.close()
       const reason = await closed
       assert.ok(Date.now() - t0 < 6000, `released after ${Date.now() - t0} ms (${reason})`)
-      assert.equal(registry.size, 0)
-      assert.equal(media.viewers(), 0)
+      assertReleased(registry, media)
     } finally {
-      registry.closeAll()
-      await page.close()
-      await server.close()
+      await close()
       await media.close()
     }
   })
