@@ -7,12 +7,13 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startGstServer } from '../helpers/gst-server.js'
 import { killChild, runCli, runProcess, spawnCli } from '../helpers/cli.js'
 import { decodeErrors } from '../helpers/media-check.js'
+import { scanFragmentedMp4 } from '../../src/record/fmp4-repair.js'
 
 /** 105 frames at 30 fps in one GOP (key-int-max 300: the next key frame would be at 10 s), then nothing. */
 const LONG_GOP =
@@ -29,6 +30,15 @@ async function decodedFrames(file: string): Promise<number> {
   const r = await runProcess('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file])
   const n = Number(r.stdout.trim())
   return Number.isFinite(n) ? n : 0
+}
+
+/** Frames in the whole fragments of a file being written (a fragment half written is not counted). */
+async function framesInWholeFragments(file: string, scratch: string): Promise<number> {
+  const bytes = await readFile(file)
+  const { end } = await scanFragmentedMp4(async (pos, len) => bytes.subarray(pos, pos + len), bytes.length)
+  if (end === 0) return 0
+  await writeFile(scratch, bytes.subarray(0, end))
+  return decodedFrames(scratch)
 }
 
 async function mp4In(dir: string): Promise<string | undefined> {
@@ -84,7 +94,7 @@ test('a live 10 s GOP camera killed at a random moment in its first GOP: the seg
     assert.ok(Date.now() < until, 'no fragment on disk')
     await new Promise((r) => setTimeout(r, 100))
     file ??= await mp4In(dir)
-    if (file !== undefined) onDisk = await decodedFrames(file)
+    if (file !== undefined) onDisk = await framesInWholeFragments(file, join(dir, 'scratch.bin'))
   }
   await new Promise((r) => setTimeout(r, Math.random() * 3000))
   child.kill('SIGKILL')
