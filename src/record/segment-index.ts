@@ -8,6 +8,7 @@ import { dirname, relative, resolve } from 'node:path'
 import { RecordingWriteError } from './record-fs.js'
 import type { RecordFs } from './record-fs.js'
 import type { RetainedSegment } from './retention.js'
+import type { SegmentInfo } from './options.js'
 
 export interface IndexLine {
   text: string
@@ -110,5 +111,28 @@ export class SegmentIndex {
     } catch (err) {
       this.onError(new RecordingWriteError(this.path, err))
     }
+  }
+}
+
+/** Seconds to the microsecond, for index lines. */
+export function round(s: number): number {
+  return Math.round(s * 1e6) / 1e6
+}
+
+/** The index line of a closed segment. */
+export function segmentLine(info: SegmentInfo, closedAt: number): Record<string, unknown> {
+  return {
+    type: 'segment',
+    file: info.file,
+    start: new Date(info.start).toISOString(),
+    end: new Date(info.end).toISOString(),
+    duration: round(info.endPts - info.startPts),
+    startPts: round(info.startPts),
+    endPts: round(info.endPts),
+    frames: info.frames,
+    bytes: info.bytes,
+    clock: info.clock,
+    reason: info.reason,
+    closedAt,
   }
 }

@@ -10,7 +10,10 @@
  * whose pts is before the cut, arriving after the key frame, still goes to the old segment
  * (it is kept open until every audio track has passed the cut, or one second at most).
  * Everything runs in one serialized chain, so segments, index lines and deletions keep
- * their order.
+ * their order. That is why this file stays one (a little over 400 lines): the cut, the tail,
+ * outages, write failures and retention read and change the same state in that chain; the
+ * file, index, options and retention work live beside it (segment-file.ts, segment-index.ts,
+ * options.ts, retention.ts, record-fs.ts).
  *
  * .mp4 segments are written by output/fmp4-file (a fragment at least every flushInterval
  * and at each key frame: a crash loses under a second whatever the GOP); .mov and .ts by
@@ -31,7 +34,7 @@ import { RecordingWriteError } from './record-fs.js'
 import { containerOf, createSegmentFile, finishSegmentFile, openSegmentWriter } from './segment-file.js'
 import type { SegmentWriter } from './segment-file.js'
 import type { RecordFs } from './record-fs.js'
-import { SegmentIndex } from './segment-index.js'
+import { SegmentIndex, round, segmentLine } from './segment-index.js'
 import { resolveOptions } from './options.js'
 import type { GapInfo, SegmentInfo, SegmentedRecorderEvents, SegmentedRecorderOptions, WallClockSource } from './options.js'
 
@@ -394,20 +397,7 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
       reason: failure !== undefined ? 'error' : reason,
     }
     const closedAt = Date.now()
-    this.index.append({
-      type: 'segment',
-      file: info.file,
-      start: new Date(info.start).toISOString(),
-      end: new Date(info.end).toISOString(),
-      duration: round(end - seg.startPts),
-      startPts: round(info.startPts),
-      endPts: round(info.endPts),
-      frames: info.frames,
-      bytes: info.bytes,
-      clock: info.clock,
-      reason: info.reason,
-      closedAt,
-    })
+    this.index.append(segmentLine(info, closedAt))
     this.finished.push({ file: seg.file, bytes, closedAt })
     await this.index.flush()
     this.emit('segment', info)
@@ -437,8 +427,4 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
 
 function recorderTrack(t: Track): RecorderTrack {
   return { type: t.type === 'video' ? 'video' : 'audio', codec: t.codec, clockRate: t.clockRate, details: t.details }
-}
-
-function round(s: number): number {
-  return Math.round(s * 1e6) / 1e6
 }
