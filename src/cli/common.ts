@@ -65,15 +65,16 @@ Publish a file to a server (ANNOUNCE, SETUP mode=record, RECORD), paced in real 
   --no-realtime              as fast as the server takes it
   -q, --quiet                no status line
 `,
-  talk: `Usage: rtspkit talk <url> <audio file|-> [--format auto|wav|s16le|pcmu|pcma]
+  talk: `Usage: rtspkit talk <url> <audio file|-> [--format auto|wav|s16le|pcmu|pcma|adts]
                    [--transport auto|tcp|udp|http] [--timeout <ms>] [--quiet]
 
 Talk through a camera's speaker (ONVIF back-channel, two-way audio): open the stream with
 Require: www.onvif.org/ver20/backchannel, send the audio in real time as G.711 (the law the
-camera takes) while its streams keep arriving, then tear down.
+camera takes; or AAC as it is, to a camera that takes AAC) while its streams keep arriving,
+then tear down.
   -f, --format <format>      wav (16-bit PCM, A-law or µ-law, mono, at the camera's rate), s16le
-                             (raw 16-bit PCM), pcmu or pcma (raw G.711); default: from the file
-                             name, else a WAV header. - reads stdin, e.g.
+                             (raw 16-bit PCM), pcmu or pcma (raw G.711), adts (AAC); default: from
+                             the file name, else a WAV or ADTS header. - reads stdin, e.g.
                              ffmpeg -i in.mp3 -ar 8000 -ac 1 -f s16le - | rtspkit talk URL - -f s16le
   -q, --quiet                no messages
 
@@ -155,7 +156,7 @@ Usage:
                --http adds the browser live view
   rtspkit view <rtsp-url> [--http <port>] [--open]
                watch a camera in the browser
-  rtspkit talk <url> <audio file|-> [--format auto|wav|s16le|pcmu|pcma]
+  rtspkit talk <url> <audio file|-> [--format auto|wav|s16le|pcmu|pcma|adts]
                talk through a camera's speaker (ONVIF back-channel)
 
   rtspkit <command> --help     that command's options

@@ -29,7 +29,7 @@ export async function talk(argv: string[]): Promise<number> {
   })
   const [url, input] = positionals
   if (url === undefined || input === undefined || positionals.length > 2) {
-    throw new UsageError('usage: rtspkit talk <url> <audio file|-> [--format auto|wav|s16le|pcmu|pcma] [--transport auto|tcp|udp|http] [--timeout <ms>]')
+    throw new UsageError('usage: rtspkit talk <url> <audio file|-> [--format auto|wav|s16le|pcmu|pcma|adts] [--transport auto|tcp|udp|http] [--timeout <ms>]')
   }
   checkRtspUrl('the url', url)
   const format = parseTalkFormat(values.format, input)

@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto'
 import type { RtspConnection } from './connection.js'
 import type { TrackTransport } from './track.js'
-import { toG711, type TalkFormat } from './talk-audio.js'
+import { adtsFrames, toG711, type TalkFormat } from './talk-audio.js'
 import { AbortError, InvalidArgumentError, ProtocolError, StateError, UnsupportedError } from '../errors.js'
 import { buildRtpPacket, randomSsrc } from '../rtp/packet.js'
 import { buildSenderReport, ntpFromDate } from '../rtcp/packets.js'
@@ -15,6 +15,9 @@ import type { TransportSpec } from '../rtsp/headers/transport.js'
 import type { MediaDescription, SessionDescription } from '../sdp/types.js'
 import { bindRtpPortPair, type UdpPortPair } from '../transport/udp.js'
 import type { G711Law } from '../codec/g711.js'
+import { parseAudioSpecificConfig } from '../codec/aac-config.js'
+import { AacPacketizer } from '../formats/aac/packetizer.js'
+import { parseAacFmtp } from '../formats/aac/sdp.js'
 
 export type { TalkFormat } from './talk-audio.js'
 
@@ -23,10 +26,12 @@ export const ONVIF_BACKCHANNEL_REQUIRE = 'www.onvif.org/ver20/backchannel'
 
 /** The back-channel as set up: what the camera takes and how it travels. */
 export interface BackChannelInfo {
-  /** The codec sent: G.711 µ-law or A-law. */
-  codec: G711Law
+  /** The codec sent: G.711 µ-law or A-law, or AAC (RFC 3640 AAC-hbr; talk() then takes ADTS and sends it as it is). */
+  codec: G711Law | 'AAC'
   payloadType: number
   clockRate: number
+  /** AAC: the AudioSpecificConfig of the SDP's `config`. */
+  config?: Buffer
   /** Absolute control URL (no credentials). */
   control: string
   /** Filled by SETUP. */
@@ -45,7 +50,7 @@ export interface TalkOptions {
 /** What one talk() sent. */
 export interface TalkResult {
   packetsSent: number
-  /** G.711 bytes sent (payload octets). */
+  /** Audio bytes sent (G.711 samples, AAC frames). */
   bytesSent: number
   /** Seconds of audio sent. */
   durationS: number
@@ -73,15 +78,29 @@ export function backChannelMedia(sdp: SessionDescription): MediaDescription[] {
   return sdp.media.filter((m) => m.type === 'audio' && m.direction === 'sendonly')
 }
 
-/** The G.711 payload type to send on a back-channel media (µ-law first, as the camera lists them otherwise). */
-export function backChannelFormat(media: MediaDescription): { codec: G711Law; payloadType: number; clockRate: number } | undefined {
+/** What to send on a back-channel media. */
+export type BackChannelFormat = Pick<BackChannelInfo, 'codec' | 'payloadType' | 'clockRate' | 'config'>
+
+/**
+ * The payload type to send on a back-channel media: the first G.711 one (PCM input can be
+ * encoded to it), else AAC-hbr with a config (RFC 3640 §3.3.6; ADTS input is sent as it is).
+ */
+export function backChannelFormat(media: MediaDescription): BackChannelFormat | undefined {
+  let aac: BackChannelFormat | undefined
   for (const pt of media.formats) {
     const map = media.rtpmap.get(pt)
     // RFC 3551 §6: static types 0 (PCMU) and 8 (PCMA) need no rtpmap.
     const name = map?.encoding.toUpperCase() ?? (pt === 0 ? 'PCMU' : pt === 8 ? 'PCMA' : undefined)
     if ((name === 'PCMU' || name === 'PCMA') && (map?.channels ?? 1) === 1) return { codec: name, payloadType: pt, clockRate: map?.clockRate || 8000 }
+    if (name === 'MPEG4-GENERIC' && map !== undefined && aac === undefined) {
+      const params = parseAacFmtp(media.fmtp.get(pt))
+      // The packetizer writes AAC-hbr AU headers: 13-bit size, 3-bit index and delta.
+      if (params.config !== undefined && params.sizeLength === 13 && params.indexLength === 3 && params.indexDeltaLength === 3) {
+        aac = { codec: 'AAC', payloadType: pt, clockRate: map.clockRate, config: params.config }
+      }
+    }
   }
-  return undefined
+  return aac
 }
 
 /** Names of the formats of a media, for messages ("MPEG4-GENERIC/16000"). */
@@ -125,6 +144,8 @@ export class BackChannel {
   private bytesSent = 0
   private rtcpPacketsSent = 0
   private rtcpPacketsReceived = 0
+  /** AAC back-channels: the RFC 3640 packetizer (it numbers the packets). */
+  private aac: AacPacketizer | undefined
 
   constructor(
     media: MediaDescription,
@@ -133,7 +154,7 @@ export class BackChannel {
   ) {
     const format = backChannelFormat(media)
     if (format === undefined) {
-      throw new UnsupportedError(`the camera's back-channel takes ${offered(media)}; rtspkit talks G.711 (PCMU, PCMA) only`)
+      throw new UnsupportedError(`the camera's back-channel takes ${offered(media)}; rtspkit talks G.711 (PCMU, PCMA) or AAC-hbr with a config`)
     }
     this.info = { ...format, control, transport: { protocol: 'tcp' }, media }
   }
@@ -191,7 +212,17 @@ export class BackChannel {
     else signal?.addEventListener('abort', onAbort, { once: true })
     const result: TalkResult = { packetsSent: 0, bytesSent: 0, durationS: 0 }
     try {
-      await this.send(toG711(chunks(source), options.format ?? 'auto', { law: this.info.codec, sampleRate: this.info.clockRate }), ac.signal, result)
+      const input = chunks(source)
+      const format = options.format ?? 'auto'
+      const { codec, clockRate, config } = this.info
+      if (codec === 'AAC') {
+        const asc = parseAudioSpecificConfig(config!)
+        const frames = adtsFrames(input, format, { objectType: asc.objectType, sampleRate: asc.sampleRate, channels: asc.channels })
+        this.aac ??= new AacPacketizer({ payloadType: this.info.payloadType, ssrc: this.ssrc, initialSequenceNumber: this.seq, maxFramesPerPacket: 1, frameDuration: asc.frameLength ?? 1024 })
+        await this.send(frames, () => asc.frameLength ?? 1024, ac.signal, result)
+      } else {
+        await this.send(packetSized(toG711(input, format, { law: codec, sampleRate: clockRate }), Math.round((clockRate * PACKET_MS) / 1000)), (unit) => unit.length, ac.signal, result)
+      }
     } finally {
       signal?.removeEventListener('abort', onAbort)
       clearInterval(this.rtcpTimer)
@@ -201,9 +232,9 @@ export class BackChannel {
     return result
   }
 
-  private async send(g711: AsyncIterable<Buffer>, signal: AbortSignal, result: TalkResult): Promise<void> {
+  /** Send `units` (one RTP packet each: 20 ms of G.711, or one AAC frame) on the real-time schedule. */
+  private async send(units: AsyncIterable<Buffer>, samplesOf: (unit: Buffer) => number, signal: AbortSignal, result: TalkResult): Promise<void> {
     const rate = this.info.clockRate
-    const packetBytes = Math.round((rate * PACKET_MS) / 1000)
     // The schedule: sample n goes out at start + n / rate. RTP time follows wall time across
     // talks: this talk begins where the media clock stands now.
     let start = performance.now()
@@ -212,7 +243,6 @@ export class BackChannel {
     let gap = 0
     let samples = 0
     let marker = true
-    let pending: Buffer | undefined
     const sendPacket = async (payload: Buffer): Promise<void> => {
       let due = start + (samples * 1000) / rate
       const lag = performance.now() - due
@@ -236,30 +266,30 @@ export class BackChannel {
         this.rtcpTimer = setInterval(() => this.sendSenderReport(), this.rtcpIntervalMs)
         this.rtcpTimer.unref()
       }
-      const pkt = buildRtpPacket({ payloadType: this.info.payloadType, sequenceNumber: this.seq, timestamp: ts, ssrc: this.ssrc, marker }, payload)
-      this.seq = (this.seq + 1) & 0xffff
+      // G.711: a talkspurt's first packet has the marker bit (RFC 3551 §4.1); AAC: the packetizer
+      // sets it at the end of each frame (RFC 3640 §3.2.1).
+      const packets = this.aac !== undefined
+        ? this.aac.packetize({ data: [payload], rtpTimestamp: ts })
+        : [buildRtpPacket({ payloadType: this.info.payloadType, sequenceNumber: this.seq, timestamp: ts, ssrc: this.ssrc, marker }, payload)]
+      this.seq = (this.seq + packets.length) & 0xffff
       marker = false
-      if (this.udp !== undefined) this.udp.sendRtp(pkt)
-      else this.conn?.writeInterleaved(this.rtpChannel, pkt)
-      this.packetsSent++
+      for (const pkt of packets) {
+        if (this.udp !== undefined) this.udp.sendRtp(pkt)
+        else this.conn?.writeInterleaved(this.rtpChannel, pkt)
+      }
+      this.packetsSent += packets.length
       this.bytesSent += payload.length
-      result.packetsSent++
+      result.packetsSent += packets.length
       result.bytesSent += payload.length
-      samples += payload.length
+      samples += samplesOf(payload)
       // The media clock stands at the end of what was sent, on the schedule: SRs follow it.
       this.clockRtp = (firstRtp + gap + samples) >>> 0
       this.clockAt = start + (samples * 1000) / rate
     }
-    for await (const chunk of g711) {
-      let buf = pending === undefined ? chunk : Buffer.concat([pending, chunk])
-      while (buf.length >= packetBytes) {
-        await sendPacket(buf.subarray(0, packetBytes))
-        buf = buf.subarray(packetBytes)
-      }
-      pending = buf.length > 0 ? Buffer.from(buf) : undefined
+    for await (const unit of units) {
+      await sendPacket(unit)
       if (signal.aborted || this.closed) throw new AbortError(signal.reason)
     }
-    if (pending !== undefined) await sendPacket(pending)
     // Done when the last packet's audio has played out at the camera.
     const end = start + (samples * 1000) / rate
     const left = end - performance.now()
@@ -304,6 +334,20 @@ export class BackChannel {
 }
 
 function noop(): void {}
+
+/** G.711 bytes regrouped into packets of `size` bytes (the last one may be shorter). */
+async function* packetSized(bytes: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer | undefined
+  for await (const chunk of bytes) {
+    let buf = pending === undefined ? chunk : Buffer.concat([pending, chunk])
+    while (buf.length >= size) {
+      yield buf.subarray(0, size)
+      buf = buf.subarray(size)
+    }
+    pending = buf.length > 0 ? Buffer.from(buf) : undefined
+  }
+  if (pending !== undefined) yield pending
+}
 
 /** The talk input as an async iterable of byte chunks. */
 function chunks(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Uint8Array): AsyncIterable<Uint8Array> {

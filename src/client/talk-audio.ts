@@ -1,22 +1,26 @@
 /**
  * What `session.talk()` sends, as bytes of the back-channel's codec: audio from a file or
  * a pipe (WAV with PCM, A-law or µ-law; raw 16-bit PCM; raw A-law / µ-law) turned into
- * G.711 of the law the camera asked for (PCM is encoded, the other law transcoded). Pure:
+ * G.711 of the law the camera asked for (PCM is encoded, the other law transcoded), or AAC
+ * frames from ADTS for a camera that takes AAC. Pure:
  * async iterables in, async iterables out; reading files and stdin is the caller's.
  */
 import { InvalidArgumentError, MediaError, UnsupportedError } from '../errors.js'
 import { encodeG711, transcodeG711, type G711Law } from '../codec/g711.js'
+import { parseAdtsHeader } from '../codec/adts.js'
 
 /**
  * What the input bytes are: 'wav' (RIFF WAVE: 16-bit PCM, A-law or µ-law, mono), 's16le'
  * (raw 16-bit little-endian PCM, mono, at the back-channel's rate), 'pcmu' / 'pcma' (raw
- * G.711). 'auto' (default): a stream that starts with RIFF is WAV; anything else needs a format.
+ * G.711), 'adts' (AAC in ADTS frames, for a camera that takes AAC; it is not re-encoded).
+ * 'auto' (default): a stream that starts with RIFF is WAV, one that starts with an ADTS sync
+ * word is ADTS; anything else needs a format.
  */
-export type TalkFormat = 'auto' | 'wav' | 's16le' | 'pcmu' | 'pcma'
+export type TalkFormat = 'auto' | 'wav' | 's16le' | 'pcmu' | 'pcma' | 'adts'
 
-export const TALK_FORMATS: readonly TalkFormat[] = ['auto', 'wav', 's16le', 'pcmu', 'pcma']
+export const TALK_FORMATS: readonly TalkFormat[] = ['auto', 'wav', 's16le', 'pcmu', 'pcma', 'adts']
 
-/** The talk format a file name suggests (.wav, .pcmu/.ulaw/.mulaw/.ul, .pcma/.alaw/.al, .pcm/.raw/.s16le), else undefined. */
+/** The talk format a file name suggests (.wav, .pcmu/.ulaw/.mulaw/.ul, .pcma/.alaw/.al, .pcm/.raw/.s16le, .aac/.adts), else undefined. */
 export function talkFormatFromPath(path: string): Exclude<TalkFormat, 'auto'> | undefined {
   const ext = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase()
   switch (ext) {
@@ -35,6 +39,9 @@ export function talkFormatFromPath(path: string): Exclude<TalkFormat, 'auto'> | 
     case 'raw':
     case 's16le':
       return 's16le'
+    case 'aac':
+    case 'adts':
+      return 'adts'
     default:
       return undefined
   }
@@ -57,6 +64,7 @@ const hint = (target: TalkTarget) =>
  */
 export async function* toG711(source: AsyncIterable<Uint8Array>, format: TalkFormat, target: TalkTarget): AsyncGenerator<Buffer> {
   if (!TALK_FORMATS.includes(format)) throw new InvalidArgumentError(`talk(): format must be one of ${TALK_FORMATS.join(', ')}, not ${JSON.stringify(format)}`)
+  if (format === 'adts') throw new UnsupportedError(`the camera's back-channel takes ${target.law}, not AAC: give PCM or G.711 (${hint(target)})`)
   const it = source[Symbol.asyncIterator]()
   let head = Buffer.alloc(0)
   let sample: Sample
@@ -159,4 +167,41 @@ function wavFormat(fmt: Buffer, target: TalkTarget): Sample {
   if (tag === 6 && bits === 8) return 'PCMA'
   if (tag === 7 && bits === 8) return 'PCMU'
   throw new UnsupportedError(`the talk input's WAV format (tag ${tag}, ${bits} bits) is not 16-bit PCM, A-law or µ-law: ${hint(target)}`)
+}
+
+/** What an AAC back-channel takes (from its SDP's AudioSpecificConfig). */
+export interface AacTarget {
+  objectType: number
+  sampleRate: number
+  channels: number
+}
+
+/**
+ * Raw AAC frames (the ADTS headers removed) from an ADTS stream (ISO/IEC 13818-7 §6.2),
+ * split anywhere; each frame's header must say the camera's object type, rate and channels.
+ * rtspkit does not encode AAC: other input is refused with the ffmpeg line that makes it.
+ */
+export async function* adtsFrames(source: AsyncIterable<Uint8Array>, format: TalkFormat, target: AacTarget): AsyncGenerator<Buffer> {
+  if (!TALK_FORMATS.includes(format)) throw new InvalidArgumentError(`talk(): format must be one of ${TALK_FORMATS.join(', ')}, not ${JSON.stringify(format)}`)
+  const fix = `ffmpeg -i IN -ar ${target.sampleRate} -ac ${target.channels} -c:a aac -f adts OUT.aac`
+  if (format !== 'auto' && format !== 'adts') throw new UnsupportedError(`the camera's back-channel takes AAC and rtspkit does not encode it: give ADTS (${fix})`)
+  let buf: Buffer = Buffer.alloc(0)
+  for await (const chunk of source) {
+    buf = buf.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : Buffer.concat([buf, chunk])
+    let off = 0
+    while (buf.length - off >= 7) {
+      const h = parseAdtsHeader(buf.subarray(off))
+      if (h === undefined || h.frameLength < h.headerLength) {
+        throw new MediaError(`the talk input is not ADTS at byte ${off} (no sync word): the camera's back-channel takes AAC in ADTS frames (${fix})`)
+      }
+      if (h.objectType !== target.objectType || h.sampleRate !== target.sampleRate || h.channels !== target.channels) {
+        throw new UnsupportedError(`the talk input is AAC object type ${h.objectType}, ${h.sampleRate} Hz, ${h.channels} channel(s); the camera takes object type ${target.objectType}, ${target.sampleRate} Hz, ${target.channels}: ${fix}`)
+      }
+      if (buf.length - off < h.frameLength) break
+      yield buf.subarray(off + h.headerLength, off + h.frameLength)
+      off += h.frameLength
+    }
+    buf = buf.subarray(off)
+  }
+  if (buf.length > 0) throw new MediaError(`the talk input ends inside an ADTS frame (${buf.length} bytes left)`)
 }

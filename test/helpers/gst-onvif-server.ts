@@ -18,7 +18,7 @@ export interface GstOnvifServer extends GstServer {
   waitForLine(re: RegExp, timeoutMs?: number): Promise<string>
 }
 
-export async function startGstOnvifServer(opts: { backchannelOut?: string; codec?: 'PCMU' | 'PCMA' } = {}): Promise<GstOnvifServer> {
+export async function startGstOnvifServer(opts: { backchannelOut?: string; codec?: 'PCMU' | 'PCMA' | 'AAC' } = {}): Promise<GstOnvifServer> {
   const args: string[] = []
   if (opts.backchannelOut !== undefined) args.push('--backchannel-out', opts.backchannelOut)
   if (opts.codec !== undefined) args.push('--codec', opts.codec)

@@ -5,12 +5,13 @@ Run it with /usr/bin/python3 (the python3 first on PATH may lack `gi`). It binds
 127.0.0.1 on a free port, prints `PORT <n>` once listening, and runs until SIGTERM,
 SIGINT or until its stdin (a pipe) closes.
 
-  gst-onvif-server.py [--backchannel-out FILE] [--codec PCMU|PCMA]
+  gst-onvif-server.py [--backchannel-out FILE] [--codec PCMU|PCMA|AAC]
 
 Mounts:
   /backchannel  H.264 video (the camera's stream) and, when DESCRIBE carries
                 `Require: www.onvif.org/ver20/backchannel`, an a=sendonly audio track
-                whose RTP (G.711, payload 0 or 8, 8 kHz) is decoded to raw S16LE mono
+                whose RTP (G.711 payload 0 or 8 at 8 kHz, or AAC-LC 16 kHz mono as
+                RFC 3640 AAC-hbr) is decoded to raw S16LE mono
                 8 kHz and written to FILE (unbuffered). `UNPREPARED` is printed when a
                 media is torn down, i.e. FILE is complete.
   /replay       ONVIF replay (RTSPOnvifMediaFactory.set_replay_support): accepts
@@ -41,19 +42,23 @@ VIDEO = ('videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate
          '! rtph264pay name=pay0 pt=96 config-interval=-1')
 
 CODECS = {
-    # encoding name -> (static payload type, depayloader, decoder)
-    'PCMU': (0, 'rtppcmudepay', 'mulawdec'),
-    'PCMA': (8, 'rtppcmadepay', 'alawdec'),
+    # name -> (RTP caps, depayloader ! decoder)
+    'PCMU': ('payload=0, clock-rate=8000, encoding-name=PCMU', 'rtppcmudepay ! mulawdec'),
+    'PCMA': ('payload=8, clock-rate=8000, encoding-name=PCMA', 'rtppcmadepay ! alawdec'),
+    # AAC-LC 16 kHz mono (AudioSpecificConfig 1408), RFC 3640 AAC-hbr.
+    'AAC': ('payload=96, clock-rate=16000, encoding-name=MPEG4-GENERIC, streamtype=(string)5, '
+            'mode=(string)AAC-hbr, config=(string)1408, sizelength=(string)13, '
+            'indexlength=(string)3, indexdeltalength=(string)3',
+            'rtpmp4gdepay ! avdec_aac ! audioconvert ! audioresample'),
 }
 
 
 def backchannel_launch(codec, out):
-    pt, depay, dec = CODECS[codec]
+    caps, decode = CODECS[codec]
     # The sink must not wait for preroll (async=false), or the media never prepares
     # (gst_rtsp_onvif_media_factory_set_backchannel_launch).
-    return (f'( capsfilter caps="application/x-rtp, media=audio, payload={pt}, clock-rate=8000, '
-            f'encoding-name={codec}" name=depay_backchannel ! {depay} ! {dec} '
-            f'! audio/x-raw,format=S16LE,rate=8000,channels=1 '
+    return (f'( capsfilter caps="application/x-rtp, media=audio, {caps}" name=depay_backchannel '
+            f'! {decode} ! audio/x-raw,format=S16LE,rate=8000,channels=1 '
             f'! filesink location="{out}" buffer-mode=unbuffered async=false sync=false )')
 
 

@@ -83,3 +83,30 @@ test('back-channel: talk() is one at a time; its signal or close() stops it with
   bc.close()
   await assert.rejects(again, { code: 'RTSP_ERR_ABORTED' })
 })
+
+test('back-channel: an AAC-hbr camera gets the ADTS input\'s frames, one per packet, 1024 ticks apart, AU headers per RFC 3640', async () => {
+  const media: MediaDescription = {
+    type: 'audio', port: 0, protocol: 'RTP/AVP', formats: [96], attributes: [], direction: 'sendonly',
+    rtpmap: new Map([[96, { payloadType: 96, encoding: 'MPEG4-GENERIC', clockRate: 16000 }]]),
+    fmtp: new Map([[96, { streamtype: '5', mode: 'AAC-hbr', config: '1408', sizelength: '13', indexlength: '3', indexdeltalength: '3' }]]),
+  }
+  assert.deepEqual(backChannelFormat(media), { codec: 'AAC', payloadType: 96, clockRate: 16000, config: Buffer.from([0x14, 0x08]) })
+  const { conn, frames } = fakeConn()
+  const bc = new BackChannel(media, 'rtsp://127.0.0.1/x/stream=1')
+  await bc.setup({ conn, transport: 'tcp', channel: 2, remoteHost: '127.0.0.1', setup: async () => undefined })
+  // Three ADTS frames (AAC-LC, 16 kHz, mono) of 10, 20 and 30 bytes: 3 × 64 ms.
+  const adts = (payload: Buffer): Buffer => {
+    const len = payload.length + 7
+    return Buffer.concat([Buffer.from([0xff, 0xf1, (1 << 6) | (8 << 2), 0x40 | ((len >> 11) & 3), (len >> 3) & 0xff, ((len & 7) << 5) | 0x1f, 0xfc]), payload])
+  }
+  const result = await bc.talk(Buffer.concat([adts(Buffer.alloc(10, 1)), adts(Buffer.alloc(20, 2)), adts(Buffer.alloc(30, 3))]))
+  assert.deepEqual(result, { packetsSent: 3, bytesSent: 60, durationS: 3072 / 16000 })
+  const rtp = frames.filter((f) => f.channel === 2).map((f) => parseRtpPacket(f.payload)!)
+  assert.deepEqual(rtp.map((p) => p.timestamp - rtp[0]!.timestamp), [0, 1024, 2048])
+  assert.ok(rtp.every((p) => p.marker && p.payloadType === 96))
+  // AU-headers-length 16 bits, then AU-size (13 bits) << 3 | index 0.
+  assert.deepEqual([...rtp[1]!.payload.subarray(0, 4)], [0x00, 0x10, (20 << 3) >> 8, (20 << 3) & 0xff])
+  assert.deepEqual([...rtp[1]!.payload.subarray(4)], [...Buffer.alloc(20, 2)])
+  await assert.rejects(bc.talk(Buffer.alloc(320), { format: 's16le' }), { code: 'RTSP_ERR_UNSUPPORTED', message: /does not encode/ })
+  bc.close()
+})

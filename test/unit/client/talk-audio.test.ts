@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Readable } from 'node:stream'
-import { talkFormatFromPath, toG711 } from '../../../src/client/talk-audio.js'
+import { adtsFrames, talkFormatFromPath, toG711 } from '../../../src/client/talk-audio.js'
 import { linearToAlaw, linearToUlaw } from '../../../src/codec/g711.js'
 
 function wav(tag: number, bits: number, body: Buffer, opts: { rate?: number; channels?: number; dataSize?: number; extra?: Buffer } = {}): Buffer {
@@ -80,4 +80,43 @@ test('talk input: formats from file names', () => {
   assert.equal(talkFormatFromPath('x.alaw'), 'pcma')
   assert.equal(talkFormatFromPath('x.s16le'), 's16le')
   assert.equal(talkFormatFromPath('x.mp3'), undefined)
+})
+
+/** An ADTS frame (ISO/IEC 13818-7 §6.2, no CRC) around `payload`: AAC-LC, 16 kHz, mono unless said. */
+function adts(payload: Buffer, opts: { rateIndex?: number; channels?: number } = {}): Buffer {
+  const len = payload.length + 7
+  const h = Buffer.alloc(7)
+  h[0] = 0xff
+  h[1] = 0xf1 // MPEG-4, layer 0, no CRC
+  h[2] = (1 << 6) | ((opts.rateIndex ?? 8) << 2) | (((opts.channels ?? 1) >> 2) & 1) // profile LC (object type 2)
+  h[3] = (((opts.channels ?? 1) & 3) << 6) | ((len >> 11) & 3)
+  h[4] = (len >> 3) & 0xff
+  h[5] = ((len & 7) << 5) | 0x1f
+  h[6] = 0xfc
+  return Buffer.concat([h, payload])
+}
+
+async function frames(source: Buffer[], format: Parameters<typeof adtsFrames>[1] = 'auto'): Promise<Buffer[]> {
+  const out: Buffer[] = []
+  for await (const f of adtsFrames(Readable.from(source, { objectMode: true }), format, { objectType: 2, sampleRate: 16000, channels: 1 })) out.push(Buffer.from(f))
+  return out
+}
+
+test('talk input: ADTS for an AAC back-channel gives the raw frames, split anywhere', async () => {
+  const file = Buffer.concat([adts(Buffer.from([1, 2, 3])), adts(Buffer.from([4, 5])), adts(Buffer.alloc(300, 6))])
+  for (let cut = 1; cut < file.length; cut += 7) {
+    const got = await frames([file.subarray(0, cut), file.subarray(cut)])
+    assert.deepEqual(got.map((f) => f.length), [3, 2, 300], `cut at ${cut}`)
+    assert.deepEqual([...got[0]!], [1, 2, 3])
+  }
+})
+
+test('talk input: ADTS of another rate or channel count, PCM for an AAC camera and ADTS for a G.711 one are refused', async () => {
+  await assert.rejects(frames([adts(Buffer.from([1]), { rateIndex: 3 })]), { code: 'RTSP_ERR_UNSUPPORTED', message: /48000 Hz.*ffmpeg -i IN -ar 16000 -ac 1 -c:a aac -f adts/ })
+  await assert.rejects(frames([adts(Buffer.from([1]), { channels: 2 })]), { code: 'RTSP_ERR_UNSUPPORTED', message: /2 channel/ })
+  await assert.rejects(frames([pcm], 's16le'), { code: 'RTSP_ERR_UNSUPPORTED', message: /does not encode it/ })
+  await assert.rejects(frames([pcm]), { code: 'RTSP_ERR_MEDIA', message: /not ADTS/ })
+  await assert.rejects(frames([adts(Buffer.from([1, 2, 3])).subarray(0, 8)]), { code: 'RTSP_ERR_MEDIA', message: /ends inside an ADTS frame/ })
+  await assert.rejects(collect([adts(Buffer.from([1]))], 'adts'), { code: 'RTSP_ERR_UNSUPPORTED', message: /takes PCMU, not AAC/ })
+  assert.equal(talkFormatFromPath('x.aac'), 'adts')
 })
