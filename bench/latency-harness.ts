@@ -1,6 +1,6 @@
 // @bench-lib
 /**
- * The latency harness of bench/latency.ts, also used by test/interop/webrtc-latency.test.ts:
+ * The latency harness of bench/latency.ts:
  * a black → white source at known wall-clock times through ffmpeg (x264 zerolatency) into
  * an RtspServer with its HTTP side, into a hand werift relay and into a hand fMP4 → WebSocket
  * → MSE relay; Chromium times the first white frame of each path. See bench/latency.ts for
