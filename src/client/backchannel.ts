@@ -27,7 +27,7 @@ export const ONVIF_BACKCHANNEL_REQUIRE = 'www.onvif.org/ver20/backchannel'
 /** The back-channel as set up: what the camera takes and how it travels. */
 export interface BackChannelInfo {
   /** The codec sent: G.711 µ-law or A-law, or AAC (RFC 3640 AAC-hbr; talk() then takes ADTS and sends it as it is). */
-  codec: G711Law | 'AAC'
+  codec: 'PCMU' | 'PCMA' | 'AAC'
   payloadType: number
   clockRate: number
   /** AAC: the AudioSpecificConfig of the SDP's `config`. */
