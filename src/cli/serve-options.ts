@@ -1,5 +1,6 @@
 /** `rtspkit serve` options that go to RtspServer as they are: --multicast, --multicast-port, --http-tunnel-port. */
 import type { RtspServer, RtspServerOptions } from '../server/server.js'
+import { MulticastAddressPool } from '../transport/multicast.js'
 import { UsageError } from './common.js'
 
 function parsePort(v: string, option: string): number {
@@ -15,6 +16,11 @@ export function serverOptions(values: { multicast?: string; 'multicast-port'?: s
   if (values.multicast !== undefined) {
     const port = values['multicast-port'] === undefined ? undefined : Number(values['multicast-port'])
     if (port !== undefined && !(Number.isInteger(port) && port >= 1024 && port <= 65534)) throw new UsageError(`--multicast-port must be 1024-65534, not "${values['multicast-port']}"`)
+    try {
+      new MulticastAddressPool(values.multicast)
+    } catch (err) {
+      throw new UsageError(`--multicast: ${(err as Error).message}`)
+    }
     out.multicast = { range: values.multicast, ...(port !== undefined ? { port } : {}) }
   }
   if (values['http-tunnel-port'] !== undefined) out.httpTunnelPort = parsePort(values['http-tunnel-port'], '--http-tunnel-port')

@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test'
 import { execFileSync } from 'node:child_process'
 import { RtspClient } from '../../src/client/client.js'
 import { RtspServer } from '../../src/server/index.js'
-import { REPO_ROOT, killChild, readUntil, runProcess, spawnCli } from '../helpers/cli.js'
+import { REPO_ROOT, killChild, readUntil, runCli, runProcess, spawnCli } from '../helpers/cli.js'
 import { decodeErrors, ffprobeFile, streamsOf } from '../helpers/media-check.js'
 import { ensureLoopbackMulticast, startNamespacedGst, testGroupRange } from '../helpers/multicast.js'
 import { RawRtspClient } from '../helpers/raw-rtsp-client.js'
@@ -48,6 +48,21 @@ async function setupMulticast(c: RawRtspClient, url: string): Promise<{ session:
   }
   return { session: session!, transports }
 }
+
+describe('rtspkit serve --multicast: usage', () => {
+  it('a range that is not IPv4 multicast, or --multicast-port alone, exits 2 with one line', { timeout: 30_000 }, async () => {
+    for (const [args, message] of [
+      [['--multicast', '10.0.0.0/8'], /--multicast: multicast range "10\.0\.0\.0\/8" is not an IPv4 multicast block; give one like 239\.0\.0\.0\/24/],
+      [['--multicast-port', '5000'], /--multicast-port goes with --multicast/],
+      [['--multicast', '239.0.0.0/24', '--multicast-port', '80'], /--multicast-port must be 1024-65534/],
+    ] as const) {
+      const r = await runCli(['serve', '--port', '0', ...args, `cam=${SAMPLE}`])
+      assert.equal(r.code, 2, r.stderr)
+      assert.match(r.stderr, message)
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr)
+    }
+  })
+})
 
 describe('rtspkit serve --multicast', { skip }, () => {
   it('SETUP answers the group, its ports and ttl; readers share one group; a listener on the group hears each packet once with three readers', { timeout: 60_000 }, async (t) => {
