@@ -81,6 +81,8 @@ const STATUS_HINTS: Record<number, string> = {
   461: 'the server does not support this transport; try --transport tcp or udp',
   500: 'the server failed internally',
   503: 'the server is busy or overloaded; try again later',
+  // RFC 2326 §11.3.14: a Require tag it does not know (ONVIF back-channel or replay, for rtspkit).
+  551: 'the server does not support what the request requires (Require: ONVIF back-channel or replay); this camera or path lacks it',
 }
 
 /** The server answered with a status that is not 2xx. */

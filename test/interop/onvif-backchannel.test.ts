@@ -158,6 +158,8 @@ describe('ONVIF back-channel against GStreamer\'s RTSPOnvifServer', () => {
     const server = await startGstOnvifServer()
     try {
       const client = new RtspClient()
+      // Asked for on a path without one, GStreamer's ONVIF server answers 551 (RFC 2326 §11.3.14).
+      await assert.rejects(client.pull(server.url('/replay'), { transport: 'tcp', backchannel: true }), { code: 'RTSP_ERR_STATUS', status: 551, message: /Require: ONVIF back-channel or replay/ })
       const session = await client.pull(server.url('/replay'), { transport: 'tcp' })
       try {
         assert.equal(session.backchannel, undefined)
