@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs'
+import { constants, createReadStream } from 'node:fs'
+import { access } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { RtspClient } from '../client/client.js'
 import { TALK_FORMATS, talkFormatFromPath, type TalkFormat } from '../client/talk-audio.js'
@@ -33,6 +34,14 @@ export async function talk(argv: string[]): Promise<number> {
   }
   checkRtspUrl('the url', url)
   const format = parseTalkFormat(values.format, input)
+  // Before connecting: a missing file is the user's to fix, not a session to open and tear down.
+  if (input !== '-') {
+    try {
+      await access(input, constants.R_OK)
+    } catch (err) {
+      throw new UsageError(`cannot read ${input}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+    }
+  }
   const transport = parseTransport(values.transport)
   const timeoutMs = parsePositiveNumber('--timeout', values.timeout, 10_000)
 

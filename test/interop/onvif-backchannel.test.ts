@@ -154,6 +154,15 @@ describe('ONVIF back-channel against GStreamer\'s RTSPOnvifServer', () => {
     }
   })
 
+  it('rtspkit talk: a missing file or an unknown format is a usage error (exit 2) before anything connects', async () => {
+    const missing = await runCli(['talk', 'rtsp://127.0.0.1:1/x', join(dir, 'missing.wav')])
+    assert.equal(missing.code, 2)
+    assert.match(missing.stderr, /cannot read .*missing\.wav: ENOENT/)
+    const format = await runCli(['talk', 'rtsp://127.0.0.1:1/x', tone, '--format', 'mp3'])
+    assert.equal(format.code, 2)
+    assert.match(format.stderr, /--format must be one of auto, wav, s16le, pcmu, pcma, adts/)
+  })
+
   it('talk on a camera without a back-channel is an UnsupportedError saying so', { timeout: 30_000 }, async () => {
     const server = await startGstOnvifServer()
     try {
