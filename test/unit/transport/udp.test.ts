@@ -56,7 +56,16 @@ function next(register: (cb: (buf: Buffer) => void) => void, ms = 2000): Promise
 }
 
 /** Let the event loop deliver what is in flight on loopback. */
-const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 50))
+/**
+ * Until `ok()` holds: a datagram that is dropped leaves nothing to wait for but the counter,
+ * and a fixed pause is a race on a loaded machine (the datagram may not be read yet).
+ */
+async function until(ok: () => boolean, what: string, ms = 5000): Promise<void> {
+  for (const deadline = performance.now() + ms; !ok(); ) {
+    if (performance.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
 
 after(async () => {
   await Promise.all(open.map((s) => s.close()))
@@ -126,7 +135,7 @@ describe('UdpPortPair', () => {
     let rtp = 0
     p.onRtp(() => rtp++)
     await send(server, p.rtpPort, Buffer.from('early'))
-    await settle()
+    await until(() => p.packetsDropped === 1, 'the early datagram dropped')
     assert.equal(rtp, 0)
     assert.equal(p.packetsDropped, 1)
 
@@ -134,7 +143,7 @@ describe('UdpPortPair', () => {
     p.setRemote('127.0.0.2', 6970, 6971)
     await send(server, p.rtpPort, Buffer.from('stranger'))
     await send(server, p.rtcpPort, Buffer.from('stranger'))
-    await settle()
+    await until(() => p.packetsDropped === 3, "the stranger's datagrams dropped")
     assert.equal(rtp, 0)
     assert.equal(p.packetsDropped, 3)
 
