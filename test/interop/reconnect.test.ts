@@ -9,6 +9,7 @@ import path from 'node:path'
 import { startGstServer } from '../helpers/gst-server.js'
 import { decodeErrors, ffprobeFile } from '../helpers/media-check.js'
 import { killChild, spawnCli, waitForExit } from '../helpers/cli.js'
+import { until } from '../helpers/until.js'
 import { RtspClient } from '../../src/index.js'
 import type { ReconnectEvent } from '../../src/index.js'
 
@@ -67,18 +68,19 @@ describe('reconnect', () => {
     let stderr = ''
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
     try {
-      await new Promise((r) => setTimeout(r, 2500))
+      await until(async () => (await videoPackets(file)) >= 30, 'the recording has started')
       const before = await videoPackets(file)
       await gst.stop()
-      await new Promise((r) => setTimeout(r, 500))
+      await until(() => /reconnecting in \d+ ms/.test(stderr), 'the drop is noticed')
       gst = await startGstServer({ port })
-      await new Promise((r) => setTimeout(r, 4000))
+      // A fragment written before the drop may still land: 60 more is media from after it.
+      await until(async () => (await videoPackets(file)) >= before + 60, 'the recording grows after the restart')
       child.kill('SIGTERM')
       const { code } = await waitForExit(child, 10_000)
       assert.equal(code, 0, stderr)
       assert.match(stderr, /reconnecting in \d+ ms/)
       const video = await videoPackets(file)
-      assert.ok(video >= before + 30, `video packets: ${before} before the restart, ${video} at the end`)
+      assert.ok(video >= before + 60, `video packets: ${before} before the restart, ${video} at the end`)
       assert.equal(await decodeErrors(file), '')
     } finally {
       await killChild(child)
@@ -129,16 +131,16 @@ describe('reconnect', () => {
     let stderr = ''
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
     try {
-      await new Promise((r) => setTimeout(r, 2500))
+      await until(async () => (await videoPackets(file)) >= 30, 'the recording has started')
       const before = await videoPackets(file)
       await proxy.outage(1500)
-      await new Promise((r) => setTimeout(r, 3500))
+      await until(async () => /reconnecting in \d+ ms/.test(stderr) && (await videoPackets(file)) >= before + 60, 'the recording grows after the outage')
       child.kill('SIGTERM')
       const { code } = await waitForExit(child, 10_000)
       assert.equal(code, 0, stderr)
       assert.match(stderr, /reconnecting in \d+ ms \(attempt 1\)/)
       const video = await videoPackets(file)
-      assert.ok(video >= before + 30, `video packets: ${before} before the outage, ${video} at the end`)
+      assert.ok(video >= before + 60, `video packets: ${before} before the outage, ${video} at the end`)
       assert.equal(await decodeErrors(file), '')
     } finally {
       await killChild(child)

@@ -3,13 +3,14 @@
 // received decodes cleanly with frames from after the restart.
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { startGstServer } from '../helpers/gst-server.js'
 import { decodeErrors, ffprobeFile } from '../helpers/media-check.js'
 import { killChild, spawnCli, waitForExit } from '../helpers/cli.js'
 import { startFfmpegListener } from '../helpers/ffmpeg-listen.js'
+import { until } from '../helpers/until.js'
 
 describe('relay --reconnect', () => {
   it('keeps the destination while the source restarts; the received file decodes and grows past the outage', async () => {
@@ -22,11 +23,13 @@ describe('relay --reconnect', () => {
     let stderr = ''
     relay.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
     try {
-      await new Promise((r) => setTimeout(r, 2500))
+      const size = (): number => (existsSync(out) ? statSync(out).size : 0)
+      await until(() => size() > 64 * 1024, 'the relay delivers to the listener')
       await gst.stop()
-      await new Promise((r) => setTimeout(r, 500))
+      await until(() => /relay source dropped .*reconnecting in \d+ ms/.test(stderr), 'the drop is noticed')
       gst = await startGstServer({ port: gstPort })
-      await new Promise((r) => setTimeout(r, 4000))
+      const atRestart = size()
+      await until(() => size() > atRestart + 256 * 1024, 'media from after the restart reaches the listener')
       relay.kill('SIGTERM')
       const { code } = await waitForExit(relay, 10_000)
       assert.equal(code, 0, stderr)
