@@ -46,7 +46,7 @@ const SWEEP_INTERVAL_MS = 1000
  * `new RtspServer({ port: 8554 })`, then `addFile('cam', 'clip.mp4')` or `publish('live', tracks)`,
  * then `listen()`. Publishers may ANNOUNCE on any path not taken.
  */
-export class RtspServer extends EventEmitter<RtspServerEvents> implements ConnectionHost {
+export class RtspServer extends EventEmitter<RtspServerEvents> {
   private readonly opts: ResolvedServerOptions
   private readonly auth: ServerAuth | undefined
   private readonly netServer: net.Server
@@ -319,7 +319,10 @@ export class RtspServer extends EventEmitter<RtspServerEvents> implements Connec
       socket.destroy()
       return
     }
-    this.connections.add(new ServerConnection(socket, this, tunnelOnly))
+    // The server is its connections' host (ConnectionHost, checked here rather than by an
+    // `implements` clause, which would put the internal interface in the public docs).
+    const host: ConnectionHost = this
+    this.connections.add(new ServerConnection(socket, host, tunnelOnly))
   }
 
   /** @internal One request, answered in order per connection. */
