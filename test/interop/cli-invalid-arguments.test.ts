@@ -16,7 +16,7 @@ const out = join(dir, 'out.mp4')
 
 describe('rtspkit: invalid arguments exit 2 with one line', { concurrency: true }, () => {
   const cases: Array<[string, string[], RegExp]> = [
-    ['pull --transport quic', ['pull', 'rtsp://127.0.0.1:9/x', '-o', out, '--transport', 'quic'], /--transport must be auto, tcp, udp or http, not "quic"/],
+    ['pull --transport quic', ['pull', 'rtsp://127.0.0.1:9/x', '-o', out, '--transport', 'quic'], /--transport must be auto, tcp, udp, http or multicast, not "quic"/],
     ['pull --timeout -5', ['pull', 'rtsp://127.0.0.1:9/x', '-o', out, '--timeout=-5'], /--timeout must be a positive number/],
     ['pull --timeout NaN', ['pull', 'rtsp://127.0.0.1:9/x', '-o', out, '--timeout', 'abc'], /--timeout must be a positive number/],
     ['pull of an http:// URL (password not echoed)', ['pull', 'http://u:hunter2@127.0.0.1:9/x', '-o', out], /url must be rtsp:\/\/ or rtsps:\/\//],
