@@ -107,7 +107,10 @@ describe('rtspkit push → GStreamer RECORD mount, Digest auth', () => {
       if (transport === 'tcp') assert.equal(frames, 50, transport)
       else assert.ok(frames >= 47 && frames <= 50, `${transport}: ${frames} frames`)
       const a = await ffprobeFile(audio)
-      assert.ok(Number(a.streams[0]?.nb_read_packets) >= 93, transport)
+      // The same over UDP for the audio: the last ~100 ms (the 3 video frames above) may
+      // still be in the receiver's socket when it acts on the TEARDOWN.
+      const audioPackets = Number(a.streams[0]?.nb_read_packets)
+      assert.ok(audioPackets >= (transport === 'tcp' ? 93 : 88), `${transport}: ${audioPackets} audio packets`)
     }
   })
 
