@@ -60,6 +60,10 @@ export interface PullSessionEvents {
 
 export { USER_AGENT }
 
+/** A track's reorder flush that waits for the reads of one more turn of the event loop. */
+const FLUSHING = Symbol('flushing')
+/** Turns of the event loop a reorder flush waits for while datagrams keep coming. */
+const MAX_FLUSH_TURNS = 64
 
 /** One track's transport: where its packets come from and where its receiver reports go. */
 class TrackLink {
@@ -69,7 +73,8 @@ class TrackLink {
   rtcpChannel = -1
   rtcpPacketsSent = 0
   /** UDP: flushes the receiver's reorder buffer; runs only while packets wait. */
-  reorderTimer: NodeJS.Timeout | undefined
+  /** The reorder buffer's timer, FLUSHING while its flush waits for pending reads, else undefined. */
+  reorderTimer: NodeJS.Timeout | typeof FLUSHING | undefined
   constructor(readonly rx: TrackReceiver) {}
 }
 
@@ -412,10 +417,27 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   /** RTP datagrams of one track (UDP or multicast) into its receiver, through the reorder buffer. */
   private datagramHandler(link: TrackLink): (buf: Buffer) => void {
     const rx = link.rx
+    let datagrams = 0
     // The reorder buffer's timer: armed only while packets wait for an earlier one.
     const tick = (): void => {
-      link.reorderTimer = undefined
-      if (rx.flushExpired(performance.now()) > 0 && this.cmd.state === 'playing') arm()
+      // Timers run before the poll phase reads the datagrams that came meanwhile: after a
+      // stall (a loaded host, a GC pause) the packet waited for may be in the socket already.
+      // Declare it lost only once a turn of the loop has read nothing more (bounded, so a
+      // stream that never lets up is still flushed).
+      let seen = datagrams
+      let turns = 0
+      const afterReads = (): void => {
+        if (link.reorderTimer !== FLUSHING) return // released meanwhile
+        if (datagrams !== seen && ++turns < MAX_FLUSH_TURNS) {
+          seen = datagrams
+          setImmediate(afterReads)
+          return
+        }
+        link.reorderTimer = undefined
+        if (rx.flushExpired(performance.now()) > 0 && this.cmd.state === 'playing') arm()
+      }
+      link.reorderTimer = FLUSHING
+      setImmediate(afterReads)
     }
     const arm = (): void => {
       link.reorderTimer = setTimeout(tick, 20)
@@ -423,6 +445,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     }
     return (buf) => {
       if (!this.receiving()) return
+      datagrams++
       rx.receiveDatagram(buf, performance.now())
       if (link.reorderTimer === undefined && rx.waiting > 0) arm()
     }
@@ -537,7 +560,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
 
   private stopTimers(): void {
     for (const link of this.links) {
-      clearTimeout(link.reorderTimer)
+      if (link.reorderTimer !== FLUSHING) clearTimeout(link.reorderTimer)
       link.reorderTimer = undefined
     }
     clearInterval(this.rtcpTimer)
