@@ -1,4 +1,5 @@
-import { RtspError, InvalidArgumentError } from '../errors.js'
+import { AbortError, RtspError, InvalidArgumentError } from '../errors.js'
+import type { PushSession } from '../client/push-session.js'
 import { readFileSync } from 'node:fs'
 import type { TransportChoice } from '../client/client.js'
 import type { TlsOptions } from '../client/connection.js'
@@ -262,6 +263,22 @@ export function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError || isParseArgsError(err)) return 2
   if (err instanceof RtspError && err.code === 'RTSP_ERR_ABORTED') return 130
   return 1
+}
+
+/** `err` is the abort that Ctrl-C / SIGTERM caused through `signal`: a normal stop, not a failure. */
+export function stoppedBySignal(err: unknown, signal: AbortSignal): boolean {
+  return err instanceof AbortError && signal.aborted
+}
+
+/**
+ * Close a push session at the end of a command (push, relay), ending the status line; the
+ * session's own error is thrown, unless it is the abort of Ctrl-C / SIGTERM.
+ */
+export async function closePush(session: PushSession, signal: AbortSignal, live: boolean): Promise<void> {
+  const ended = session.state === 'closed' ? await session.closed : undefined
+  await session.close()
+  if (live) process.stderr.write('\n')
+  if (ended !== undefined && !stoppedBySignal(ended, signal)) throw ended
 }
 
 /** Run `fn` with an AbortSignal that fires on SIGINT/SIGTERM; the handlers are removed afterwards. */

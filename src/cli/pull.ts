@@ -2,9 +2,8 @@ import { parseArgs } from 'node:util'
 import { RtspClient } from '../client/client.js'
 import type { Frame, Track } from '../client/track.js'
 import { createRecorder, formatFromPath } from '../output/index.js'
-import { AbortError } from '../errors.js'
 import type { OutputFormat, Recorder, RecorderTrack } from '../output/index.js'
-import { UsageError, checkRtspUrl, formatBitrate, formatBytes, parsePositiveNumber, parseTransport, proxyOption, tlsOptions, withSignals, CONNECT_OPTIONS } from './common.js'
+import { UsageError, checkRtspUrl, formatBitrate, formatBytes, parsePositiveNumber, parseTransport, proxyOption, stoppedBySignal, tlsOptions, withSignals, CONNECT_OPTIONS } from './common.js'
 
 const FORMATS: readonly OutputFormat[] = ['mp4', 'mov', 'ts', 'h264', 'h265', 'mjpeg', 'aac']
 
@@ -184,7 +183,7 @@ export async function pull(argv: string[]): Promise<number> {
     }
     if (live) process.stderr.write('\n')
     // Ctrl-C / SIGTERM aborts the session (the signal covers it): a normal stop here.
-    if (failure instanceof AbortError && signal.aborted) failure = undefined
+    if (stoppedBySignal(failure, signal)) failure = undefined
     if (failure !== undefined) throw failure
     if (!toStdout && !values.quiet) {
       const s = (performance.now() - started) / 1000

@@ -3,8 +3,7 @@ import { RtspClient } from '../client/client.js'
 import type { PushSession } from '../client/push-session.js'
 import type { TransportProtocol } from '../client/pull-session.js'
 import { openFileSource, paceFrames } from '../input/file-source.js'
-import { AbortError } from '../errors.js'
-import { UsageError, checkRtspUrl, formatBitrate, parsePositiveNumber, tlsOptions, withSignals } from './common.js'
+import { UsageError, checkRtspUrl, closePush, formatBitrate, parsePositiveNumber, stoppedBySignal, tlsOptions, withSignals } from './common.js'
 
 export function parsePushTransport(v: string | undefined): TransportProtocol {
   if (v === undefined) return 'tcp'
@@ -77,12 +76,9 @@ export async function push(argv: string[]): Promise<number> {
         clearInterval(statusTimer)
         signal.removeEventListener('abort', stop)
       }
-      const ended = session.state === 'closed' ? await session.closed : undefined
-      await session.close()
-      if (live) process.stderr.write('\n')
       // Ctrl-C / SIGTERM aborts the session (the signal covers it): a normal stop here.
-      if (ended !== undefined && !(ended instanceof AbortError && signal.aborted)) throw ended
-      if (failure !== undefined && !(failure instanceof AbortError && signal.aborted)) throw failure
+      await closePush(session, signal, live)
+      if (failure !== undefined && !stoppedBySignal(failure, signal)) throw failure
       if (!values.quiet) {
         const s = session.stats()
         const frames = s.reduce((n, t) => n + t.framesSent, 0)

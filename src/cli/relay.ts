@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util'
 import { RtspClient } from '../client/client.js'
 import type { PushTrackInit } from '../client/push-session.js'
-import { AbortError, ClosedError } from '../errors.js'
+import { ClosedError } from '../errors.js'
 import { redactUrl } from '../util/url.js'
-import { UsageError, checkRtspUrl, parsePositiveNumber, parseTransport, tlsOptions, withSignals } from './common.js'
+import { UsageError, checkRtspUrl, closePush, parsePositiveNumber, parseTransport, stoppedBySignal, tlsOptions, withSignals } from './common.js'
 import { parsePushTransport, statusLine } from './push.js'
 
 export async function relay(argv: string[]): Promise<number> {
@@ -75,12 +75,9 @@ export async function relay(argv: string[]): Promise<number> {
         clearInterval(statusTimer)
         signal.removeEventListener('abort', stop)
       }
-      const sinkError = sink.state === 'closed' ? await sink.closed : undefined
-      await sink.close()
-      if (live) process.stderr.write('\n')
       // Ctrl-C / SIGTERM aborts both sessions (the signal covers them): a normal stop here.
-      if (sinkError !== undefined && !(sinkError instanceof AbortError && signal.aborted)) throw sinkError
-      if (failure instanceof AbortError && signal.aborted) failure = undefined
+      await closePush(sink, signal, live)
+      if (stoppedBySignal(failure, signal)) failure = undefined
       if (failure !== undefined) {
         // The source dropped (and was not, or could not be, reconnected): say which side it was.
         const message = failure instanceof Error ? failure.message : String(failure)

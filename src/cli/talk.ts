@@ -3,8 +3,7 @@ import { access } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { RtspClient } from '../client/client.js'
 import { TALK_FORMATS, talkFormatFromPath, type TalkFormat } from '../client/talk-audio.js'
-import { AbortError } from '../errors.js'
-import { UsageError, CONNECT_OPTIONS, checkRtspUrl, parsePositiveNumber, parseTransport, tlsOptions, withSignals } from './common.js'
+import { UsageError, CONNECT_OPTIONS, checkRtspUrl, parsePositiveNumber, parseTransport, stoppedBySignal, tlsOptions, withSignals } from './common.js'
 
 function parseTalkFormat(v: string | undefined, input: string): TalkFormat {
   if (v !== undefined) {
@@ -77,7 +76,7 @@ export async function talk(argv: string[]): Promise<number> {
       await receiving.catch(() => {})
     }
     // Ctrl-C / SIGTERM: a normal stop.
-    if (failure instanceof AbortError && signal.aborted) failure = undefined
+    if (stoppedBySignal(failure, signal)) failure = undefined
     if (failure !== undefined) throw failure
     if (!values.quiet) {
       process.stderr.write(`rtspkit: sent ${(result?.durationS ?? 0).toFixed(2)} s of audio in ${result?.packetsSent ?? 0} packets; received ${frames} frames meanwhile\n`)
