@@ -6,7 +6,7 @@ import { describeSocketError, describeTlsError } from '../transport/socket-error
 import { HttpTunnelStream, openHttpTunnel } from '../transport/http-tunnel.js'
 import { Headers, cseqOf } from '../rtsp/message.js'
 import type { RtspRequest, RtspResponse } from '../rtsp/message.js'
-import { RtspReader, slabReads } from '../rtsp/reader.js'
+import { RtspReader } from '../rtsp/reader.js'
 import type { ReaderLimits } from '../rtsp/reader.js'
 import { encodeInterleaved, serializeRequest, serializeResponse } from '../rtsp/serialize.js'
 import { parseWwwAuthenticate } from '../rtsp/headers/www-authenticate.js'
@@ -152,7 +152,7 @@ export class RtspConnection {
             ca: this.opts.tls?.ca,
             rejectUnauthorized: this.opts.tls?.rejectUnauthorized ?? true,
           })
-        : net.connect({ host, port, noDelay: true, onread: slabReads((chunk) => this.onChunk(chunk)) })
+        : net.connect({ host, port, noDelay: true })
       if (secure) socket.setNoDelay(true)
       this.socket = socket
       let settled = false
@@ -225,17 +225,14 @@ export class RtspConnection {
     }
   }
 
-  private onChunk(chunk: Buffer): void {
-    try {
-      this.reader.push(chunk)
-    } catch (err) {
-      this.fail(err instanceof RtspError ? err : new ClosedError('internal error while reading', { cause: err }))
-    }
-  }
-
   private wire(socket: net.Socket | HttpTunnelStream): void {
-    // A plain TCP socket reads through slabReads (onread) and emits no 'data'.
-    socket.on('data', (chunk: Buffer) => this.onChunk(chunk))
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.reader.push(chunk)
+      } catch (err) {
+        this.fail(err instanceof RtspError ? err : new ClosedError('internal error while reading', { cause: err }))
+      }
+    })
     socket.on('drain', () => this.onDrain?.())
     socket.on('close', () => this.fail(new ClosedError('the server closed the connection')))
     socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new ClosedError(describeSocketError(err), { cause: err })))
