@@ -2,7 +2,6 @@
 // The playing session: DESCRIBE/SETUP/PLAY on the shared command session, the tracks'
 // transports (TCP channels or UDP port pairs) feeding one pure TrackReceiver per track, the
 // common Timeline, and the consumer side.
-import { isIPv4 } from 'node:net'
 import { EventEmitter } from 'node:events'
 import { randomInt } from 'node:crypto'
 import { CommandSession, USER_AGENT } from './command-session.js'
@@ -13,7 +12,9 @@ import { Timeline } from './timeline.js'
 import type { ClockSource, TimelineSink } from './timeline.js'
 import { TrackReceiver } from './track-receiver.js'
 import type { TrackReceiverSink } from './track-receiver.js'
-import type { Frame, Track, TrackStats, TrackTransport } from './track.js'
+import type { Frame, Track, TrackStats } from './track.js'
+import { TrackLink } from './track-transport.js'
+import type { TrackTransportContext } from './track-transport.js'
 import { InvalidArgumentError, ProtocolError, RtspError, StateError, StatusError, TimeoutError, UnsupportedError } from '../errors.js'
 import { playRangeHeader, rangeOf, rtpInfoOf } from './play-headers.js'
 import { tracksFromSdp } from './sdp-tracks.js'
@@ -23,10 +24,7 @@ import { parseSdp } from '../sdp/parse.js'
 import type { SessionDescription } from '../sdp/types.js'
 import type { ReorderOptions } from '../rtp/reorder-buffer.js'
 import { buildReceiverReport } from '../rtcp/packets.js'
-import { bindRtpPortPair } from '../transport/udp.js'
 import { publishTrackLoss, publishTransportChange } from '../diagnostics.js'
-import type { UdpPortPair } from '../transport/udp.js'
-import { MulticastReceiver } from '../transport/multicast.js'
 import type { ParsedRtspUrl } from '../util/url.js'
 import { redactUrl, resolveContentBase, resolveControl } from '../util/url.js'
 import type { PlayRange, PullOptions, TransportProtocol } from './options.js'
@@ -59,24 +57,6 @@ export interface PullSessionEvents {
 }
 
 export { USER_AGENT }
-
-/** A track's reorder flush that waits for the reads of one more turn of the event loop. */
-const FLUSHING = Symbol('flushing')
-/** Turns of the event loop a reorder flush waits for while datagrams keep coming. */
-const MAX_FLUSH_TURNS = 64
-
-/** One track's transport: where its packets come from and where its receiver reports go. */
-class TrackLink {
-  udp: UdpPortPair | undefined
-  /** Multicast: the group's sockets, joined after the SETUP reply names the group. */
-  multicast: MulticastReceiver | undefined
-  rtcpChannel = -1
-  rtcpPacketsSent = 0
-  /** UDP: flushes the receiver's reorder buffer; runs only while packets wait. */
-  /** The reorder buffer's timer, FLUSHING while its flush waits for pending reads, else undefined. */
-  reorderTimer: NodeJS.Timeout | typeof FLUSHING | undefined
-  constructor(readonly rx: TrackReceiver) {}
-}
 
 /**
  * A playing RTSP session (RFC 2326 §A.1 client state machine: Init → Ready → Playing).
@@ -170,6 +150,24 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     },
     senderReport: (rx, unixMs, rtpTimestamp) => this.timeline.senderReport(rx.track.index, unixMs, rtpTimestamp),
   }
+  /** What each track's transport needs from this session. */
+  private readonly linkContext: TrackTransportContext = (() => {
+    const session = this
+    return {
+      get conn() {
+        return session.conn
+      },
+      get host() {
+        return session.target.host
+      },
+      get udpReceiveBufferSize() {
+        return session.opts.udpReceiveBufferSize
+      },
+      receiving: () => this.receiving(),
+      playing: () => this.cmd.state === 'playing',
+      warning: (message) => this.emit('warning', message),
+    }
+  })()
   private readonly timelineSink: TimelineSink = {
     frame: (frame) => this.onFrame(frame),
     discontinuity: (track, jumpS) => this.emit('discontinuity', track, jumpS),
@@ -224,13 +222,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
           this.packetQueue?.end(err)
         },
         released: (err) => {
-          for (const link of this.links) {
-            void link.udp?.close()
-            link.udp = undefined
-            // Leaves the group (IGMP leave) once TEARDOWN is sent or the session failed.
-            void link.multicast?.close()
-            link.multicast = undefined
-          }
+          // Leaves a multicast group (IGMP leave) once TEARDOWN is sent or the session failed.
+          for (const link of this.links) link.release()
           this.queue?.end(err)
           this.packetQueue?.end(err)
           this.early = undefined
@@ -336,26 +329,14 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     for (const { track, handler } of tracks) {
       this.tracks.push(track)
       this.timeline.add(track)
-      this.links.push(new TrackLink(new TrackReceiver(track, handler, this.rxSink, reorder)))
+      this.links.push(new TrackLink(new TrackReceiver(track, handler, this.rxSink, reorder), this.linkContext))
     }
   }
 
   private async setupTrack(link: TrackLink): Promise<void> {
     const track = link.rx.track
-    const i = track.index
-    let request: TransportSpec
-    if (this.opts.transport === 'udp') {
-      link.udp = await bindRtpPortPair({
-        host: this.conn.localAddress,
-        recvBufferSize: this.opts.udpReceiveBufferSize,
-      })
-      request = { protocol: 'RTP/AVP', lowerTransport: 'UDP', delivery: 'unicast', clientPort: [link.udp.rtpPort, link.udp.rtcpPort] }
-    } else if (this.opts.transport === 'multicast') {
-      // RFC 2326 §12.39: the server picks the group, its ports and ttl, and says them in the reply.
-      request = { protocol: 'RTP/AVP', lowerTransport: 'UDP', delivery: 'multicast' }
-    } else {
-      request = { protocol: 'RTP/AVP', lowerTransport: 'TCP', delivery: 'unicast', interleaved: [2 * i, 2 * i + 1] }
-    }
+    const asked = this.opts.transport === 'udp' || this.opts.transport === 'multicast' ? this.opts.transport : 'tcp'
+    const request = await link.request(asked)
     let reply: TransportSpec | undefined
     try {
       reply = await this.cmd.setup(track.control, track.control, request, this.onvif.setup)
@@ -363,117 +344,14 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       // 461 Unsupported Transport (RFC 2326 §11.3.18) to the first UDP SETUP: with transport
       // 'auto', go on over TCP in this same connection (no new DESCRIBE: some servers, like
       // GStreamer's, are still tearing the media down and answer 503 to a new one).
-      if (!(err instanceof StatusError && err.status === 461 && this.udpFallback && i === 0 && link.udp !== undefined)) throw err
+      if (!(err instanceof StatusError && err.status === 461 && this.udpFallback && track.index === 0 && link.udp !== undefined)) throw err
       await link.udp.close()
       link.udp = undefined
       this.opts.transport = 'tcp'
       this.transport = { protocol: 'tcp', reason: 'the server answered 461 Unsupported Transport to UDP' }
       return this.setupTrack(link)
     }
-    const t: TrackTransport = track.transport
-    t.ssrc = reply?.ssrc
-    const rx = link.rx
-    if (reply?.lowerTransport === 'TCP' || (reply === undefined && this.opts.transport === 'tcp')) {
-      // Use the channels the server actually assigned (it may ignore ours).
-      const channels = reply?.interleaved ?? request.interleaved ?? [2 * i, 2 * i + 1]
-      if (link.udp !== undefined) {
-        // The server answered a UDP request with TCP: go along with it.
-        await link.udp.close()
-        link.udp = undefined
-        this.emit('warning', `server chose TCP for ${track.control}`)
-      }
-      t.protocol = 'tcp'
-      t.interleaved = channels
-      // TCP delivers in order: straight to the receiver, no reorder buffer.
-      this.conn.channels[channels[0]] = (payload) => {
-        if (this.receiving()) rx.receive(payload, performance.now())
-      }
-      this.conn.channels[channels[1]] = (payload) => rx.receiveRtcp(payload, performance.now())
-      link.rtcpChannel = channels[1]
-      return
-    }
-    if (reply?.delivery === 'multicast') {
-      await this.joinGroup(link, reply)
-      return
-    }
-    const udp = link.udp
-    if (udp === undefined) {
-      throw new ProtocolError(`server answered a TCP SETUP for ${track.control} with UDP transport; try --transport udp`)
-    }
-    t.protocol = 'udp'
-    t.clientPort = [udp.rtpPort, udp.rtcpPort]
-    // `server_port=0-1` (some cameras behind NAT helpers) means "unknown": learn it from the first packet.
-    const sp = reply?.serverPort
-    t.serverPort = sp !== undefined && sp[0] > 0 && sp[1] > 0 ? sp : undefined
-    // Accept packets only from the server we talk to (RFC 2326 §12.39 `source`, else the RTSP peer).
-    const remote = reply?.source ?? this.conn.remoteAddress ?? this.target.host
-    udp.setRemote(remote, t.serverPort?.[0], t.serverPort?.[1])
-    udp.onRtp(this.datagramHandler(link))
-    udp.onRtcp((buf) => rx.receiveRtcp(buf, performance.now()))
-    // NAT-opening packets, so that a firewall in front of us lets the server's stream in.
-    udp.punch()
-  }
-
-  /** RTP datagrams of one track (UDP or multicast) into its receiver, through the reorder buffer. */
-  private datagramHandler(link: TrackLink): (buf: Buffer) => void {
-    const rx = link.rx
-    let datagrams = 0
-    // The reorder buffer's timer: armed only while packets wait for an earlier one.
-    const tick = (): void => {
-      // Timers run before the poll phase reads the datagrams that came meanwhile: after a
-      // stall (a loaded host, a GC pause) the packet waited for may be in the socket already.
-      // Declare it lost only once a turn of the loop has read nothing more (bounded, so a
-      // stream that never lets up is still flushed).
-      let seen = datagrams
-      let turns = 0
-      const afterReads = (): void => {
-        if (link.reorderTimer !== FLUSHING) return // released meanwhile
-        if (datagrams !== seen && ++turns < MAX_FLUSH_TURNS) {
-          seen = datagrams
-          setImmediate(afterReads)
-          return
-        }
-        link.reorderTimer = undefined
-        if (rx.flushExpired(performance.now()) > 0 && this.cmd.state === 'playing') arm()
-      }
-      link.reorderTimer = FLUSHING
-      setImmediate(afterReads)
-    }
-    const arm = (): void => {
-      link.reorderTimer = setTimeout(tick, 20)
-      link.reorderTimer.unref()
-    }
-    return (buf) => {
-      if (!this.receiving()) return
-      datagrams++
-      rx.receiveDatagram(buf, performance.now())
-      if (link.reorderTimer === undefined && rx.waiting > 0) arm()
-    }
-  }
-
-  /**
-   * A multicast SETUP reply (`multicast;destination=G;port=P-Q;ttl=T`): bind the group's ports
-   * (shared with other readers on this host) and join it on the interface that reaches the
-   * server (the RTSP connection's local address: 127.0.0.1 for a server on loopback).
-   */
-  private async joinGroup(link: TrackLink, reply: TransportSpec): Promise<void> {
-    const track = link.rx.track
-    const group = reply.destination
-    const ports = reply.port
-    if (group === undefined || ports === undefined) {
-      throw new ProtocolError(`the multicast SETUP reply for ${track.control} names no destination and port; try --transport udp`)
-    }
-    const local = this.conn.localAddress
-    const mc = await MulticastReceiver.open({ group, ports, ...(local !== undefined && isIPv4(local) ? { iface: local } : {}), recvBufferSize: this.opts.udpReceiveBufferSize })
-    link.multicast = mc
-    // Packets from the server only (RFC 2326 §12.39 `source`, else the RTSP peer).
-    mc.setSource(reply.source ?? this.conn.remoteAddress ?? this.target.host)
-    const t = track.transport
-    t.protocol = 'multicast'
-    t.destination = group
-    t.clientPort = [mc.rtpPort, mc.rtcpPort]
-    mc.onRtp(this.datagramHandler(link))
-    mc.onRtcp((buf) => link.rx.receiveRtcp(buf, performance.now()))
+    await link.wire(reply, request, asked)
   }
 
   /** Media is taken while setting up (a UDP camera may start once the last SETUP is answered), starting and playing. */
@@ -551,18 +429,12 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     for (const link of this.links) {
       if (link.rx.packetsReceived === 0) continue
       const rr = buildReceiverReport({ ssrc: this.ssrc, reports: [link.rx.stats.report(now)], cname: 'rtspkit' })
-      if (link.udp !== undefined) link.udp.sendRtcp(rr)
-      else if (link.multicast !== undefined) link.multicast.sendRtcp(rr)
-      else if (link.rtcpChannel >= 0) this.conn.writeInterleaved(link.rtcpChannel, rr)
-      link.rtcpPacketsSent++
+      link.sendRtcp(rr)
     }
   }
 
   private stopTimers(): void {
-    for (const link of this.links) {
-      if (link.reorderTimer !== FLUSHING) clearTimeout(link.reorderTimer)
-      link.reorderTimer = undefined
-    }
+    for (const link of this.links) link.stopTimer()
     clearInterval(this.rtcpTimer)
     clearInterval(this.readTimer)
   }
