@@ -443,8 +443,19 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
 
   /** The NPT position (seconds) of the media last received, from the PLAY reply's Range; undefined when the server gave none. */
   get position(): number | undefined {
+    return this.rangePosition('npt')
+  }
+
+  /** The recording time (UTC `clock=`) of the media last received, from the PLAY reply's Range; undefined when the reply gave no clock range. */
+  get clockPosition(): Date | undefined {
+    const s = this.rangePosition('clock')
+    return s === undefined ? undefined : new Date(Math.round(s * 1000))
+  }
+
+  /** The last PLAY reply's Range start (RFC 2326 §12.29) moved on by the media received since. */
+  private rangePosition(unit: 'npt' | 'clock'): number | undefined {
     const at = this.nptAt
-    const start = at?.range?.unit === 'npt' && typeof at.range.start === 'number' ? at.range.start : undefined
+    const start = at?.range?.unit === unit && typeof at.range.start === 'number' ? at.range.start : undefined
     if (at === undefined || start === undefined) return undefined
     return start + Math.max(0, this.timeline.end() - at.pts)
   }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { ClientPullOptions, ReconnectOptions, SuperviseOptions } from './options.js'
+import type { ClientPullOptions, PlayRange, ReconnectOptions, SuperviseOptions } from './options.js'
 import { FrameQueue } from './frame-queue.js'
 import { publishSessionState } from '../diagnostics.js'
 import type { PullSession } from './pull-session.js'
@@ -104,6 +104,12 @@ export class PullSupervisor extends EventEmitter<SupervisorEvents> {
   reconnects = 0
 
   private readonly queue: FrameQueue
+  /** The PLAY Range of the next session: the caller's, then where the last one dropped (resumeAt). */
+  private range: PlayRange | undefined
+  /** ONVIF replay: the recording time (ms) of the last frame with one (Streaming §6.3). */
+  private lastReplayMs: number | undefined
+  /** The current session's latest frame pts (its own timeline, 0 at its PLAY). */
+  private sessionPts = 0
   private offset = 0
   private lastPts = 0
   private framesSeen = 0
@@ -130,6 +136,7 @@ export class PullSupervisor extends EventEmitter<SupervisorEvents> {
       maxDelayMs: options.reconnect?.maxDelayMs ?? 30_000,
       maxAttempts: options.reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY,
     }
+    this.range = options.range
     this.queue = new FrameQueue(options.frameQueueSize ?? 1024, true)
     // Leaving a for await over frames() stops the supervisor and its session.
     this.queue.onDetach = () => this.close()
@@ -187,7 +194,11 @@ export class PullSupervisor extends EventEmitter<SupervisorEvents> {
     this.endOutage(true)
     let waitKey = reconnected && this.tracks.some((t) => t.type === 'video')
     let base: number | undefined
+    this.sessionPts = 0
     session.on('frame', (frame) => {
+      // Where a replay resumes after a drop; also the frames skipped up to the key frame.
+      if (frame.pts > this.sessionPts) this.sessionPts = frame.pts
+      if (frame.replay !== undefined) this.lastReplayMs = frame.replay.time
       if (waitKey) {
         // A decoder (and the recorder) resumes at a key frame.
         if (!(frame.keyFrame && frame.track.type === 'video')) return
@@ -218,6 +229,7 @@ export class PullSupervisor extends EventEmitter<SupervisorEvents> {
           this.finish(undefined)
           return
         }
+        this.resumeAt(current)
         current = undefined
         attempt = 0
         this.lastError = err
@@ -249,7 +261,7 @@ export class PullSupervisor extends EventEmitter<SupervisorEvents> {
       if (this.isClosed()) break
       this.attempts++
       try {
-        const next = await this.pull(this.url, { ...this.options, signal: this.ac.signal })
+        const next = await this.pull(this.url, { ...this.options, ...(this.range !== undefined ? { range: this.range } : {}), signal: this.ac.signal })
         if (this.isClosed()) {
           await next.close()
           break
@@ -275,6 +287,26 @@ export class PullSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private lastError: RtspError | undefined
+
+  /**
+   * A session with a Range (a file's `npt=`, a recorder's `clock=`) dropped: the next one
+   * starts where it was (RFC 2326 §12.29), not at the caller's start again. Where: the last
+   * frame's ONVIF replay time, else the session's position from its PLAY reply's Range, else
+   * the Range asked for moved on by the media received. A live stream (no Range) is unchanged.
+   */
+  private resumeAt(session: PullSession): void {
+    const range = this.range
+    if (range === undefined) return
+    const asked = range.start
+    let start: number | Date | undefined
+    if (range.start instanceof Date || range.end instanceof Date) {
+      const ms = this.lastReplayMs ?? session.clockPosition?.getTime() ?? (asked instanceof Date ? asked.getTime() + this.sessionPts * 1000 : undefined)
+      if (ms !== undefined) start = new Date(ms)
+    } else {
+      start = session.position ?? (typeof asked === 'number' ? asked : 0) + this.sessionPts
+    }
+    if (start !== undefined) this.range = { ...range, start }
+  }
 
   /** A method, not a field test, so that TypeScript re-reads the state after each await. */
   private isClosed(): boolean {
