@@ -15,6 +15,7 @@ import { g711MediaDescription } from './g711/sdp.js'
 import { MjpegPacketizer } from './mjpeg/packetizer.js'
 import type { CodecDetails } from './types.js'
 import type { MediaDescription } from '../sdp/types.js'
+import { sendMediaDescription } from '../sdp/media.js'
 
 /** What a sender (push session, server stream) knows of one track before packetizing. */
 export interface SendTrackInit {
@@ -105,16 +106,7 @@ export function createSendTrack(init: SendTrackInit, index: number, opts: { ssrc
       clockRate = 90000
       pt = init.payloadType ?? 26
       packetizer = new MjpegPacketizer({ ...writer, payloadType: pt })
-      media = {
-        type: 'video',
-        port: 0,
-        protocol: 'RTP/AVP',
-        formats: [pt],
-        rtpmap: new Map([[pt, { payloadType: pt, encoding: 'JPEG', clockRate }]]),
-        fmtp: new Map(),
-        attributes: [],
-        control,
-      }
+      media = sendMediaDescription({ type: 'video', payloadType: pt, encoding: 'JPEG', clockRate, control })
       break
     }
     default:

@@ -1,6 +1,7 @@
 import { aacCodecString, buildAudioSpecificConfig, parseAudioSpecificConfig } from '../../codec/aac-config.js'
 import { MediaError } from '../../errors.js'
 import type { MediaDescription, RtpMap } from '../../sdp/types.js'
+import { sendMediaDescription } from '../../sdp/media.js'
 import type { CodecDetails } from '../types.js'
 
 /** The AU header layout and stream parameters of an mpeg4-generic payload (RFC 3640 §4.1). */
@@ -132,17 +133,14 @@ export function aacFmtp(init: { config: Buffer } | { objectType: number; sampleR
 
 /** A media description for an AAC track we send (ANNOUNCE); the RTP clock is the sample rate. */
 export function aacMediaDescription(init: { payloadType?: number; control?: string; config: Buffer }): MediaDescription {
-  const pt = init.payloadType ?? 97
   const asc = parseAudioSpecificConfig(init.config)
-  const media: MediaDescription = {
+  return sendMediaDescription({
     type: 'audio',
-    port: 0,
-    protocol: 'RTP/AVP',
-    formats: [pt],
-    rtpmap: new Map([[pt, { payloadType: pt, encoding: 'mpeg4-generic', clockRate: asc.sampleRate, channels: asc.channels }]]),
-    fmtp: new Map([[pt, aacFmtp({ config: init.config })]]),
-    attributes: [],
-  }
-  if (init.control !== undefined) media.control = init.control
-  return media
+    payloadType: init.payloadType ?? 97,
+    encoding: 'mpeg4-generic',
+    clockRate: asc.sampleRate,
+    channels: asc.channels,
+    fmtp: aacFmtp({ config: init.config }),
+    control: init.control,
+  })
 }

@@ -1,4 +1,5 @@
 import type { MediaDescription, RtpMap } from '../../sdp/types.js'
+import { sendMediaDescription } from '../../sdp/media.js'
 import type { CodecDetails } from '../types.js'
 
 export type G711Codec = 'PCMU' | 'PCMA'
@@ -23,16 +24,6 @@ export function g711MediaDescription(init: { codec: G711Codec; sampleRate?: numb
   const rate = init.sampleRate ?? 8000
   const channels = init.channels ?? 1
   const isStatic = rate === 8000 && channels === 1
-  const pt = init.payloadType ?? (isStatic ? G711_STATIC_PAYLOAD_TYPE[init.codec] : 97)
-  const media: MediaDescription = {
-    type: 'audio',
-    port: 0,
-    protocol: 'RTP/AVP',
-    formats: [pt],
-    rtpmap: new Map([[pt, { payloadType: pt, encoding: init.codec, clockRate: rate, ...(channels > 1 ? { channels } : {}) }]]),
-    fmtp: new Map(),
-    attributes: [],
-  }
-  if (init.control !== undefined) media.control = init.control
-  return media
+  const payloadType = init.payloadType ?? (isStatic ? G711_STATIC_PAYLOAD_TYPE[init.codec] : 97)
+  return sendMediaDescription({ type: 'audio', payloadType, encoding: init.codec, clockRate: rate, ...(channels > 1 ? { channels } : {}), control: init.control })
 }

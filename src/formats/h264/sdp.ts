@@ -1,6 +1,7 @@
 import { H264NalType, nalType } from '../../codec/h264-nal.js'
 import { avcCodecString, h264LevelName, h264ProfileName, parseH264Sps } from '../../codec/h264-sps.js'
 import type { MediaDescription } from '../../sdp/types.js'
+import { sendMediaDescription } from '../../sdp/media.js'
 import { spsDetails } from '../nal/details.js'
 import type { CodecDetails } from '../types.js'
 
@@ -79,16 +80,5 @@ export function h264Fmtp(init: { sps?: Buffer; pps?: Buffer; packetizationMode?:
 
 /** A media description for an H.264 track we send (ANNOUNCE). */
 export function h264MediaDescription(init: { payloadType?: number; control?: string; sps?: Buffer; pps?: Buffer }): MediaDescription {
-  const pt = init.payloadType ?? 96
-  const media: MediaDescription = {
-    type: 'video',
-    port: 0,
-    protocol: 'RTP/AVP',
-    formats: [pt],
-    rtpmap: new Map([[pt, { payloadType: pt, encoding: 'H264', clockRate: 90000 }]]),
-    fmtp: new Map([[pt, h264Fmtp(init)]]),
-    attributes: [],
-  }
-  if (init.control !== undefined) media.control = init.control
-  return media
+  return sendMediaDescription({ type: 'video', payloadType: init.payloadType ?? 96, encoding: 'H264', clockRate: 90000, fmtp: h264Fmtp(init), control: init.control })
 }

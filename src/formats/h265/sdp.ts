@@ -1,6 +1,7 @@
 import { H265NalType, h265NalType } from '../../codec/h265-nal.js'
 import { parseH265Sps } from '../../codec/h265-sps.js'
 import type { MediaDescription } from '../../sdp/types.js'
+import { sendMediaDescription } from '../../sdp/media.js'
 import { spsDetails } from '../nal/details.js'
 import type { CodecDetails } from '../types.js'
 
@@ -96,16 +97,5 @@ export function h265Fmtp(init: { vps?: Buffer; sps?: Buffer; pps?: Buffer }): Re
 
 /** A media description for an H.265 track we send (ANNOUNCE). */
 export function h265MediaDescription(init: { payloadType?: number; control?: string; vps?: Buffer; sps?: Buffer; pps?: Buffer }): MediaDescription {
-  const pt = init.payloadType ?? 96
-  const media: MediaDescription = {
-    type: 'video',
-    port: 0,
-    protocol: 'RTP/AVP',
-    formats: [pt],
-    rtpmap: new Map([[pt, { payloadType: pt, encoding: 'H265', clockRate: 90000 }]]),
-    fmtp: new Map([[pt, h265Fmtp(init)]]),
-    attributes: [],
-  }
-  if (init.control !== undefined) media.control = init.control
-  return media
+  return sendMediaDescription({ type: 'video', payloadType: init.payloadType ?? 96, encoding: 'H265', clockRate: 90000, fmtp: h265Fmtp(init), control: init.control })
 }

@@ -1,6 +1,7 @@
 import { aacCodecString } from '../../codec/aac-config.js'
 import { buildStreamMuxConfig, parseStreamMuxConfig, type StreamMuxConfig } from '../../codec/latm.js'
 import type { MediaDescription, RtpMap } from '../../sdp/types.js'
+import { sendMediaDescription } from '../../sdp/media.js'
 import type { CodecDetails } from '../types.js'
 
 /** The RFC 6416 §7.3 fmtp parameters we read. */
@@ -35,19 +36,16 @@ export { latmFrameDuration } from './depacketizer.js'
 
 /** A media description for an AAC track we send as MP4A-LATM (ANNOUNCE); the clock is the sample rate. */
 export function latmMediaDescription(init: { config: Buffer; payloadType?: number; control?: string }): MediaDescription {
-  const pt = init.payloadType ?? 97
   const smc = buildStreamMuxConfig(init.config)
   const { asc } = parseStreamMuxConfig(smc)
-  const media: MediaDescription = {
+  return sendMediaDescription({
     type: 'audio',
-    port: 0,
-    protocol: 'RTP/AVP',
-    formats: [pt],
-    rtpmap: new Map([[pt, { payloadType: pt, encoding: 'MP4A-LATM', clockRate: asc.sampleRate, channels: asc.channels }]]),
+    payloadType: init.payloadType ?? 97,
+    encoding: 'MP4A-LATM',
+    clockRate: asc.sampleRate,
+    channels: asc.channels,
     // profile-level-id 30: AAC Profile L1 (RFC 6416 §7.3 default is 30 too); object 2: AAC LC.
-    fmtp: new Map([[pt, { 'profile-level-id': '30', object: String(asc.coreObjectType ?? asc.objectType), cpresent: '0', config: smc.toString('hex') }]]),
-    attributes: [],
-  }
-  if (init.control !== undefined) media.control = init.control
-  return media
+    fmtp: { 'profile-level-id': '30', object: String(asc.coreObjectType ?? asc.objectType), cpresent: '0', config: smc.toString('hex') },
+    control: init.control,
+  })
 }

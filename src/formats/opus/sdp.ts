@@ -1,4 +1,5 @@
 import type { MediaDescription } from '../../sdp/types.js'
+import { sendMediaDescription } from '../../sdp/media.js'
 import type { CodecDetails } from '../types.js'
 
 /** RFC 7587 §4.1: the RTP clock of Opus is always 48 kHz, and the rtpmap always says /2. */
@@ -21,17 +22,7 @@ export function opusDetails(fmtp: Readonly<Record<string, string>> | undefined):
 
 /** A media description for an Opus track we send (ANNOUNCE): opus/48000/2 with sprop-stereo. */
 export function opusMediaDescription(init: { channels: number; payloadType?: number; control?: string }): MediaDescription {
-  const pt = init.payloadType ?? 111
   const stereo = init.channels >= 2 ? '1' : '0'
-  const media: MediaDescription = {
-    type: 'audio',
-    port: 0,
-    protocol: 'RTP/AVP',
-    formats: [pt],
-    rtpmap: new Map([[pt, { payloadType: pt, encoding: 'opus', clockRate: OPUS_CLOCK_RATE, channels: 2 }]]),
-    fmtp: new Map([[pt, { 'sprop-stereo': stereo, stereo }]]),
-    attributes: [],
-  }
-  if (init.control !== undefined) media.control = init.control
-  return media
+  // RFC 7587 §7: always opus/48000/2, whatever is sent; stereo says what is.
+  return sendMediaDescription({ type: 'audio', payloadType: init.payloadType ?? 111, encoding: 'opus', clockRate: OPUS_CLOCK_RATE, channels: 2, fmtp: { 'sprop-stereo': stereo, stereo }, control: init.control })
 }
