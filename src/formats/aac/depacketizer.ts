@@ -1,6 +1,7 @@
 import { BitReader } from '../../codec/bit-reader.js'
 import { InvalidArgumentError, MediaError } from '../../errors.js'
 import type { RtpPacket } from '../../rtp/packet-types.js'
+import { FragmentCollector } from '../fragments.js'
 import type { AccessUnit, Depacketizer } from '../types.js'
 
 export interface AacDepacketizerOptions {
@@ -52,12 +53,7 @@ export class AacDepacketizer implements Depacketizer {
 
   // The fragmented AU being collected (expected = -1 when none; 0 when no AU headers give its size).
   private expected = -1
-  private readonly parts: Buffer[] = []
-  private collected = 0
-  private fragTimestamp = 0
-  private fragNextSeq = 0
-  private skipping = false
-  private skipTimestamp = 0
+  private readonly frag = new FragmentCollector()
 
   constructor(opts: AacDepacketizerOptions) {
     this.sizeLength = fieldBits(opts.sizeLength, 'sizeLength')
@@ -85,7 +81,7 @@ export class AacDepacketizer implements Depacketizer {
 
   reset(): void {
     if (this.expected >= 0) this.dropFragment()
-    this.skipping = false
+    this.frag.endSkip()
   }
 
   push(packet: RtpPacket): readonly AccessUnit[] {
@@ -103,23 +99,17 @@ export class AacDepacketizer implements Depacketizer {
     let off = this.dataOffset
     if (this.expected >= 0) {
       // Continuation of a fragmented AU: same timestamp, next sequence number, one header with the same size.
-      const sameAu = count === 1 && this.sizes[0] === this.expected && packet.timestamp === this.fragTimestamp
-      if (sameAu && packet.sequenceNumber === this.fragNextSeq) return this.continueFragment(packet, p.subarray(off))
+      const sameAu = count === 1 && this.sizes[0] === this.expected && packet.timestamp === this.frag.timestamp
+      if (sameAu && this.frag.follows(packet)) return this.continueFragment(packet, p.subarray(off))
       this.dropFragment()
       if (sameAu) {
         // A fragment went missing: skip the rest of this AU without counting it again.
-        this.skipping = !packet.marker
-        this.skipTimestamp = packet.timestamp
+        this.frag.skipRest(packet)
         return NONE
       }
     }
-    if (this.skipping) {
-      if (count === 1 && packet.timestamp === this.skipTimestamp && off + this.sizes[0]! > p.length) {
-        this.skipping = !packet.marker
-        return NONE
-      }
-      this.skipping = false
-    }
+    // A fragment of an AU being skipped: one header, its AU larger than the packet.
+    if (this.frag.skips(packet, count === 1 && off + this.sizes[0]! > p.length)) return NONE
     let out: AccessUnit[] | undefined
     let step = 0
     for (let i = 0; i < count; i++) {
@@ -140,14 +130,10 @@ export class AacDepacketizer implements Depacketizer {
         if (size <= this.maxSize) {
           // First fragment of an AU larger than the packet.
           this.expected = size
-          this.parts.push(p.subarray(off))
-          this.collected = p.length - off
-          this.fragTimestamp = packet.timestamp
-          this.fragNextSeq = (packet.sequenceNumber + 1) & 0xffff
+          this.frag.add(packet, p.subarray(off))
         } else {
           this._dropped++
-          this.skipping = true
-          this.skipTimestamp = packet.timestamp
+          this.frag.skipRest(packet)
         }
       } else {
         // Truncated AU in a packet of several, or a lone "fragment" that the marker says is the last.
@@ -199,18 +185,13 @@ export class AacDepacketizer implements Depacketizer {
   }
 
   private continueFragment(packet: RtpPacket, data: Buffer): readonly AccessUnit[] {
-    this.parts.push(data)
-    this.collected += data.length
-    this.fragNextSeq = (packet.sequenceNumber + 1) & 0xffff
-    if (this.collected < this.expected) {
+    this.frag.add(packet, data)
+    if (this.frag.size < this.expected) {
       if (packet.marker) this.dropFragment() // the last fragment came up short
       return NONE
     }
     // Complete: join the fragments once; bytes past the AU size are padding.
-    const frame = Buffer.allocUnsafe(this.expected)
-    let o = 0
-    for (const part of this.parts) o += part.copy(frame, o, 0, Math.min(part.length, this.expected - o))
-    const unit: AccessUnit = { rtpTimestamp: this.fragTimestamp, data: [frame], keyFrame: true }
+    const unit: AccessUnit = { rtpTimestamp: this.frag.timestamp, data: [this.frag.take(this.expected)], keyFrame: true }
     this.clearFragment()
     return [unit]
   }
@@ -218,24 +199,18 @@ export class AacDepacketizer implements Depacketizer {
   /** No AU header section: a packet holds one AU or one fragment, and the marker ends it. */
   private pushWithoutHeaders(packet: RtpPacket): readonly AccessUnit[] {
     const p = packet.payload
-    if (this.expected >= 0 && (packet.timestamp !== this.fragTimestamp || packet.sequenceNumber !== this.fragNextSeq)) {
-      this.dropFragment()
-    }
+    if (this.expected >= 0 && !this.frag.follows(packet)) this.dropFragment()
     if (this.expected < 0) {
       if (packet.marker) return p.length > 0 ? [{ rtpTimestamp: packet.timestamp, data: [p], keyFrame: true }] : NONE
       this.expected = 0
-      this.fragTimestamp = packet.timestamp
     }
-    this.parts.push(p)
-    this.collected += p.length
-    this.fragNextSeq = (packet.sequenceNumber + 1) & 0xffff
-    if (this.collected > this.maxSize) {
+    this.frag.add(packet, p)
+    if (this.frag.size > this.maxSize) {
       this.dropFragment()
       return NONE
     }
     if (!packet.marker) return NONE
-    const frame = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.collected)
-    const unit: AccessUnit = { rtpTimestamp: this.fragTimestamp, data: [frame], keyFrame: true }
+    const unit: AccessUnit = { rtpTimestamp: this.frag.timestamp, data: [this.frag.take()], keyFrame: true }
     this.clearFragment()
     return [unit]
   }
@@ -247,8 +222,7 @@ export class AacDepacketizer implements Depacketizer {
 
   private clearFragment(): void {
     this.expected = -1
-    this.parts.length = 0
-    this.collected = 0
+    this.frag.clear()
   }
 }
 

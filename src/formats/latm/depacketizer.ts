@@ -2,6 +2,7 @@ import { BitReader } from '../../codec/bit-reader.js'
 import { readPayloadBytes, readPayloadLength, readStreamMuxConfig, sameStreamMuxConfig, type StreamMuxConfig } from '../../codec/latm.js'
 import { InvalidArgumentError, RtspError } from '../../errors.js'
 import type { RtpPacket } from '../../rtp/packet-types.js'
+import { FragmentCollector } from '../fragments.js'
 import type { AccessUnit, Depacketizer } from '../types.js'
 
 export interface LatmDepacketizerOptions {
@@ -59,14 +60,8 @@ export class LatmDepacketizer implements Depacketizer {
   private config: StreamMuxConfig | undefined
   private readonly reader = new BitReader(Buffer.alloc(0))
 
-  // The element being collected across packets.
-  private readonly parts: Buffer[] = []
-  private collected = 0
-  private fragTimestamp = 0
-  private fragNextSeq = 0
-  /** After a lost fragment: skip the rest of the element with this timestamp. */
-  private skipping = false
-  private skipTimestamp = 0
+  /** The element being collected across packets. */
+  private readonly frag = new FragmentCollector()
 
   constructor(opts: LatmDepacketizerOptions = {}) {
     const sub = opts.subFrames ?? 1
@@ -104,45 +99,36 @@ export class LatmDepacketizer implements Depacketizer {
   }
 
   reset(): void {
-    if (this.parts.length > 0) {
-      this.skipTimestamp = this.fragTimestamp
-      this.skipping = true
+    if (this.frag.active) {
+      this.frag.skipCurrent()
       this.drop()
     }
   }
 
   push(packet: RtpPacket): readonly AccessUnit[] {
     let early: readonly AccessUnit[] = NONE
-    if (this.parts.length > 0) {
-      if (packet.timestamp !== this.fragTimestamp) {
+    const frag = this.frag
+    if (frag.active) {
+      if (packet.timestamp !== frag.timestamp) {
         // Senders that never set the marker bit: a new timestamp ends the element before it.
         early = this.complete()
-      } else if (packet.sequenceNumber !== this.fragNextSeq) {
+      } else if (!frag.follows(packet)) {
         this.drop()
-        this.skipping = !packet.marker
-        this.skipTimestamp = packet.timestamp
+        frag.skipRest(packet)
         return NONE
       }
-    } else if (this.skipping) {
-      if (packet.timestamp === this.skipTimestamp) {
-        this.skipping = !packet.marker
-        return NONE
-      }
-      this.skipping = false
+    } else if (frag.skips(packet)) {
+      return NONE
     }
     const p = packet.payload
-    if (p.length === 0 && this.parts.length === 0) {
+    if (p.length === 0 && !frag.active) {
       this._dropped++
       return early
     }
-    this.parts.push(p)
-    this.collected += p.length
-    this.fragTimestamp = packet.timestamp
-    this.fragNextSeq = (packet.sequenceNumber + 1) & 0xffff
-    if (this.collected > this.maxSize) {
+    frag.add(packet, p)
+    if (frag.size > this.maxSize) {
       this.drop()
-      this.skipping = !packet.marker
-      this.skipTimestamp = packet.timestamp
+      frag.skipRest(packet)
       return early
     }
     if (!packet.marker) return early
@@ -154,10 +140,8 @@ export class LatmDepacketizer implements Depacketizer {
   /** Parse the collected element(s) into frames; malformed ones are counted. */
   private complete(): readonly AccessUnit[] {
     // Join fragments once per element.
-    const buf = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.collected)
-    const ts = this.fragTimestamp
-    this.parts.length = 0
-    this.collected = 0
+    const ts = this.frag.timestamp
+    const buf = this.frag.take()
     if (this.muxConfigPresent) return this.completeInBand(buf, ts)
     let out: AccessUnit[] | undefined
     let off = 0
@@ -239,7 +223,6 @@ export class LatmDepacketizer implements Depacketizer {
 
   private drop(): void {
     this._dropped++
-    this.parts.length = 0
-    this.collected = 0
+    this.frag.clear()
   }
 }
