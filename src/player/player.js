@@ -1,5 +1,6 @@
 /**
  * <rtspkit-player src="/cam/">: a live view of one rtspkit path, with no dependencies.
+ * (Over 400 lines: it is shipped and served as this one file, with no bundler.)
  *
  * Tries the transports in order (attribute `transports`, default "webrtc,mse"): WebRTC over
  * WHEP (RFC 9725) at `<src>whep`, then MSE over the WebSocket `<src>ws` (an init segment, then

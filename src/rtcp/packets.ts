@@ -1,6 +1,8 @@
 import { InvalidArgumentError } from '../errors.js'
 
 /**
+ * (Over 400 lines: every RTCP packet type we read and write, with its wire diagram, in one place.)
+ *
  * RTCP packets (RFC 3550 §6.4-6.6). Every packet starts with one common word:
  *
  *   0                   1                   2                   3

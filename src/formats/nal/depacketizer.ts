@@ -26,7 +26,8 @@ const START_CODE = Buffer.from([0, 0, 1])
  * One AccessUnit per picture: a unit ends on the marker bit or, for senders that never set
  * it, when the timestamp changes. Never throws on peer data: what cannot be used is dropped
  * and counted in `dropped`. H264Depacketizer and H265Depacketizer extend it with their
- * options and parameter-set getters.
+ * options and parameter-set getters. (Over 400 lines: the per-packet hot path of both
+ * codecs, kept in one class so that it stays one monomorphic call site.)
  */
 export class NalDepacketizer implements Depacketizer {
   // The codec, copied into fields read on every packet.
