@@ -70,7 +70,9 @@ export type ConnectionState = 'idle' | 'connecting' | 'open' | 'closed'
  * One RTSP/TCP connection (RFC 2326 §10): serialises requests with an incrementing CSeq,
  * matches replies by CSeq, answers requests the server sends, authenticates (any request
  * may get a 401 and is retried once with fresh credentials) and routes `$`-interleaved
- * frames to per-channel handlers. It knows nothing of DESCRIBE/SETUP/PLAY.
+ * frames to per-channel handlers. It knows nothing of DESCRIBE/SETUP/PLAY. (Over 400
+ * lines: connecting by TCP, TLS or the HTTP tunnel, and the request/reply cycle with auth,
+ * belong to this one object; the socket errors and the tunnel are in transport/.)
  */
 export class RtspConnection {
   state: ConnectionState = 'idle'

@@ -1,4 +1,7 @@
 /**
+ * (Over 400 lines: the byte-level state machine of every message kind on one connection,
+ * the hot path of TCP media, in one place.)
+ *
  * Incremental reader for one RTSP TCP stream. The stream mixes responses, requests from
  * the server (OPTIONS / GET_PARAMETER / ANNOUNCE keep-alives and notices) and `$`
  * interleaved binary frames (RFC 2326 §10.12). Bytes may be split at any point.
