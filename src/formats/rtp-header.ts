@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto'
 import { InvalidArgumentError } from '../errors.js'
+import { writeFixedRtpHeader } from '../rtp/packet.js'
 
 export interface RtpWriterOptions {
   payloadType: number
@@ -168,22 +169,8 @@ export class RtpHeaderWriter {
   }
 
   private writeHeader(b: Buffer, at: number, marker: boolean, timestamp: number): void {
-    const seq = this.seq
-    const ts = timestamp >>> 0
-    const ssrc = this.ssrc
-    b[at] = 0x80
-    b[at + 1] = (marker ? 0x80 : 0) | this.payloadType
-    b[at + 2] = seq >>> 8
-    b[at + 3] = seq & 0xff
-    b[at + 4] = ts >>> 24
-    b[at + 5] = (ts >>> 16) & 0xff
-    b[at + 6] = (ts >>> 8) & 0xff
-    b[at + 7] = ts & 0xff
-    b[at + 8] = ssrc >>> 24
-    b[at + 9] = (ssrc >>> 16) & 0xff
-    b[at + 10] = (ssrc >>> 8) & 0xff
-    b[at + 11] = ssrc & 0xff
-    this.seq = (seq + 1) & 0xffff
+    writeFixedRtpHeader(b, at, marker, this.payloadType, this.seq, timestamp, this.ssrc)
+    this.seq = (this.seq + 1) & 0xffff
   }
 }
 

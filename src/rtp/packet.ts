@@ -149,6 +149,27 @@ function checkUint(name: string, value: number, max: number): void {
 }
 
 /**
+ * The 12-byte fixed RTP header (RFC 3550 §5.1) at `b[at]`: version 2, no padding, no
+ * extension, no CSRCs (`first` sets the X bit and CSRC count for writeRtpHeader). Fields
+ * are not checked: this is the packetizers' per-packet path, their values are their own.
+ */
+export function writeFixedRtpHeader(b: Uint8Array, at: number, marker: boolean, payloadType: number, seq: number, timestamp: number, ssrc: number, first = 0x80): void {
+  const ts = timestamp >>> 0
+  b[at] = first
+  b[at + 1] = (marker ? 0x80 : 0) | payloadType
+  b[at + 2] = (seq >>> 8) & 0xff
+  b[at + 3] = seq & 0xff
+  b[at + 4] = ts >>> 24
+  b[at + 5] = (ts >>> 16) & 0xff
+  b[at + 6] = (ts >>> 8) & 0xff
+  b[at + 7] = ts & 0xff
+  b[at + 8] = ssrc >>> 24
+  b[at + 9] = (ssrc >>> 16) & 0xff
+  b[at + 10] = (ssrc >>> 8) & 0xff
+  b[at + 11] = ssrc & 0xff
+}
+
+/**
  * Write an RTP header (fixed part, CSRCs, extension) at `target[offset]`, padding bit
  * clear. Returns the offset just past the header, where the payload goes.
  */
@@ -166,11 +187,7 @@ export function writeRtpHeader(target: Buffer, offset: number, fields: RtpHeader
   if (offset < 0 || end > target.length) {
     throw new InvalidArgumentError(`an RTP header of ${end - offset} bytes does not fit at offset ${offset} of a ${target.length}-byte buffer`)
   }
-  target[offset] = 0x80 | (ext ? 0x10 : 0) | csrcCount
-  target[offset + 1] = (fields.marker ? 0x80 : 0) | fields.payloadType
-  target.writeUInt16BE(fields.sequenceNumber & 0xffff, offset + 2)
-  target.writeUInt32BE(fields.timestamp >>> 0, offset + 4)
-  target.writeUInt32BE(fields.ssrc, offset + 8)
+  writeFixedRtpHeader(target, offset, fields.marker === true, fields.payloadType, fields.sequenceNumber & 0xffff, fields.timestamp, fields.ssrc, 0x80 | (ext ? 0x10 : 0) | csrcCount)
   let o = offset + RTP_HEADER_LENGTH
   for (let i = 0; i < csrcCount; i++) {
     const csrc = csrcs![i]!
