@@ -42,3 +42,15 @@ function parsedHeader<T>(res: RtspResponse, name: string, parse: (value: string)
     return undefined
   }
 }
+
+/**
+ * Scale (RFC 2326 §12.34) or Speed (§12.35) of a PLAY reply: the rate the server actually
+ * uses, which may differ from the one asked for; undefined when absent or not a number.
+ */
+export function rateOf(res: RtspResponse, name: 'Scale' | 'Speed'): number | undefined {
+  return parsedHeader(res, name, (v) => {
+    const n = Number(v.trim())
+    if (!Number.isFinite(n) || v.trim() === '') throw new Error('not a number')
+    return n
+  })
+}

@@ -16,7 +16,7 @@ import type { Frame, Track, TrackStats } from './track.js'
 import { TrackLink } from './track-transport.js'
 import type { TrackTransportContext } from './track-transport.js'
 import { InvalidArgumentError, ProtocolError, RtspError, StateError, StatusError, TimeoutError, UnsupportedError } from '../errors.js'
-import { playRangeHeader, rangeOf, rtpInfoOf } from './play-headers.js'
+import { playRangeHeader, rangeOf, rateOf, rtpInfoOf } from './play-headers.js'
 import { tracksFromSdp } from './sdp-tracks.js'
 import type { RtspResponse } from '../rtsp/message.js'
 import type { TransportSpec } from '../rtsp/headers/transport.js'
@@ -57,6 +57,9 @@ export interface PullSessionEvents {
 }
 
 export { USER_AGENT }
+
+/** NPT a Scale/Speed change may move the position by (the key frame the server restarts at) before it counts as a seek. */
+const MAX_TRICK_SLIP_S = 1
 
 /**
  * A playing RTSP session (RFC 2326 §A.1 client state machine: Init → Ready → Playing).
@@ -115,8 +118,10 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   private readonly replayStamps: ReplayStamps | undefined
   /** The first PLAY's Range (PullOptions.range). */
   private readonly startRange: PlayRange | undefined
-  /** A PLAY after the first is on its way: its reply moves the timeline on (seek) or resumes. */
-  private replay: { seek: boolean } | undefined
+  /** A PLAY after the first is on its way: its reply moves the timeline on (seek), changes the rate (trick) or resumes. */
+  private replay: { seek: boolean; trick: boolean } | undefined
+  /** Scale and Speed of the last PLAY reply (RFC 2326 §12.34, §12.35). */
+  private rates: { scale: number | undefined; speed: number | undefined } = { scale: undefined, speed: undefined }
   /** The NPT range of the last PLAY reply (RFC 2326 §12.29), and the timeline position it began at. */
   private nptAt: { range: RangeHeader | undefined; pts: number } | undefined
   private readonly reorder: ReorderOptions | false
@@ -239,9 +244,9 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     // RTP-Info is applied as the PLAY reply is read, before the media written with it.
     this.conn.onReply = (res, method) => {
       if (method !== 'PLAY' || res.status < 200 || res.status >= 300) return
-      const seek = this.replay?.seek === true
-      if (this.replay !== undefined) this.replayed(res, seek)
+      if (this.replay !== undefined) this.replayed(res, this.replay)
       else this.applyRtpInfo(res)
+      this.rates = { scale: rateOf(res, 'Scale'), speed: rateOf(res, 'Speed') }
       // The reply's Range starts where the timeline stands now (the first PLAY: at 0).
       this.nptAt = { range: rangeOf(res), pts: this.replay !== undefined ? this.timeline.end() : 0 }
     }
@@ -457,7 +462,21 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     const at = this.nptAt
     const start = at?.range?.unit === unit && typeof at.range.start === 'number' ? at.range.start : undefined
     if (at === undefined || start === undefined) return undefined
-    return start + Math.max(0, this.timeline.end() - at.pts)
+    // §12.34, §12.35: at Scale s and Speed v the media position moves s·v times as fast as the
+    // stream's RTP time (backwards when negative): GStreamer's RTP time follows its pipeline's
+    // running time, so at rate 2 a second of RTP time carries two seconds of the file.
+    const rate = (this.rates.scale ?? 1) * (this.rates.speed ?? 1)
+    return start + rate * Math.max(0, this.timeline.end() - at.pts)
+  }
+
+  /** The Scale (RFC 2326 §12.34) the server answered the last PLAY with; undefined when it sent none (normal play, 1). */
+  get scale(): number | undefined {
+    return this.rates.scale
+  }
+
+  /** The Speed (RFC 2326 §12.35) the server answered the last PLAY with; undefined when it sent none (normal delivery, 1). */
+  get speed(): number | undefined {
+    return this.rates.speed
   }
 
   /** The camera's ONVIF back-channel as set up (PullOptions.backchannel); undefined when it offered none. */
@@ -509,12 +528,25 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       }
       headers[name] = String(v)
     }
-    // A seek (a Range, or any PLAY while playing, §10.5): the server restarts elsewhere.
-    this.replay = { seek: options.range !== undefined || this.cmd.state === 'playing' }
+    // A seek (a Range, or any other PLAY while playing, §10.5): the server restarts elsewhere.
+    // A rate change alone (Scale, Speed) is a discontinuity only if the media position jumps.
+    const trick = options.range === undefined && (options.scale !== undefined || options.speed !== undefined)
+    this.replay = { seek: options.range !== undefined || (this.cmd.state === 'playing' && !trick), trick }
+    // Media that comes before the reply waits for its RTP-Info (GStreamer writes the new segment first).
+    this.timeline.holdForReplay()
     try {
       await this.conn.request('PLAY', this.cmd.controlUrl, headers)
+    } catch (err) {
+      // 456 Header Field Not Valid for Resource (§11.3.14), 457 Invalid Range, 501: the
+      // server cannot play this media at that rate (GStreamer: a live or unseekable media).
+      if (trick && err instanceof StatusError && (err.status === 456 || err.status === 457 || err.status === 501)) {
+        throw new UnsupportedError(`the server refused ${Object.keys(headers).filter((h) => h === 'Scale' || h === 'Speed').map((h) => `${h}: ${headers[h]}`).join(', ')} (${err.status}); it cannot play this media at another rate: play at the normal rate or seek with a range instead`)
+      }
+      throw err
     } finally {
       this.replay = undefined
+      // No-op after the reply was applied (replayed); else the held units go out as they were.
+      this.timeline.cancelReplay()
     }
   }
 
@@ -523,7 +555,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
    * media flows again. Seek: every track starts again just past the timeline's end, at its
    * RTP-Info rtptime (else at its first unit), and a 'discontinuity' says how far NPT moved.
    */
-  private replayed(res: RtspResponse, seek: boolean): void {
+  private replayed(res: RtspResponse, { seek, trick }: { seek: boolean; trick: boolean }): void {
     const before = this.position
     if (this.cmd.state === 'paused') {
       this.cmd.moveTo('playing')
@@ -533,7 +565,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     this.lastMediaAt = performance.now()
     const range = rangeOf(res)
     const jump = before !== undefined && range?.unit === 'npt' && typeof range.start === 'number' ? range.start - before : 0
-    this.timeline.replay(rtpInfoOf(res) ?? [], seek, jump)
+    // A rate change restarts the stream where it was: a jump of more than a few frames is a seek.
+    this.timeline.replay(rtpInfoOf(res) ?? [], seek || (trick && Math.abs(jump) > MAX_TRICK_SLIP_S), jump)
   }
 
   /**

@@ -22,6 +22,9 @@ export interface TimelineSink {
   discontinuity(track: Track, jumpS: number): void
 }
 
+/** How far apart units with the same RTP timestamp are placed (0.1 ms: 9 ticks of a 90 kHz clock). */
+const REPEAT_STEP_S = 0.0001
+
 /** One track's clock on the timeline. */
 class TrackClock {
   readonly unwrapper = new TimestampUnwrapper()
@@ -36,6 +39,8 @@ class TrackClock {
   lastExt = 0
   lastArrival = 0
   lastPts = 0
+  /** The last unit's pts (lastPts is the largest: B-frames go back). */
+  prevPts = 0
   /** Latest sender report: its wall clock and the RTP time of the same instant. */
   srUnixMs: number | undefined
   srRtpTime = 0
@@ -75,6 +80,12 @@ export class Timeline {
    * changes nothing), then units are placed by arrival as before. Undefined once released.
    */
   private held: HeldUnit[] | undefined = []
+  /**
+   * Units held while a PLAY after the first is answered (holdForReplay): GStreamer writes the
+   * new segment's first packets before its reply, on RTP times of the old one. The reply's
+   * RTP-Info rtptime (RFC 2326 §12.33) tells the two apart (replay). Undefined otherwise.
+   */
+  private replayHeld: HeldUnit[] | undefined
 
   constructor(
     private readonly sink: TimelineSink,
@@ -133,6 +144,17 @@ export class Timeline {
    * RTP-Info rtptime (else at its first unit). A seek says how far NPT moved (`jumpS`).
    */
   replay(entries: readonly RtpInfoEntry[], seek: boolean, jumpS: number): void {
+    const held = this.replayHeld
+    this.replayHeld = undefined
+    const after: HeldUnit[] = []
+    const started = new Set<TrackClock>()
+    for (const h of held ?? []) {
+      // The new segment starts at the unit whose RTP time is the track's rtptime (its first
+      // packet's); what came before it is the old segment (same or lower RTP times on a restarted clock).
+      if (!started.has(h.c) && h.au.rtpTimestamp === rtpInfoFor(entries, h.c.track.control)?.rtptime) started.add(h.c)
+      if (started.has(h.c)) after.push(h)
+      else this.place(h.c, h.au, h.now)
+    }
     // A resume is placed the same way, just past the end (the pause leaves no gap): GStreamer
     // may resume a file media from an earlier point, rtspkit's server restarts its RTP clock.
     const resumeAt = this.end() + 0.001
@@ -145,11 +167,31 @@ export class Timeline {
       c.srSynced = false
       if (seek && c.framesReceived > 0) this.sink.discontinuity(c.track, jumpS)
     }
+    for (const h of after) this.place(h.c, h.au, h.now)
+  }
+
+  /** A PLAY after the first was sent: hold the units that come until replay() or cancelReplay(). */
+  holdForReplay(): void {
+    if (this.held === undefined) this.replayHeld ??= []
+  }
+
+  /** The PLAY failed: the held units belong to the stream as it was. */
+  cancelReplay(): void {
+    const held = this.replayHeld
+    this.replayHeld = undefined
+    for (const h of held ?? []) this.place(h.c, h.au, h.now)
   }
 
   /** One access unit of track `index`, arrived at `now`. */
   unit(index: number, au: AccessUnit, now: number): void {
     const c = this.clocks[index]!
+    const replayHeld = this.replayHeld
+    if (replayHeld !== undefined) {
+      replayHeld.push({ c, au, now })
+      // A reply that never comes costs a bounded wait: the units go out on the old timeline.
+      if (replayHeld.length >= this.opts.maxHeld) this.cancelReplay()
+      return
+    }
     const held = this.held
     if (held === undefined) return this.place(c, au, now)
     if (held.length === 0 || c.heldFirstTs === undefined) c.heldFirstTs = au.rtpTimestamp
@@ -216,10 +258,15 @@ export class Timeline {
         this.sink.discontinuity(track, jumpS)
       }
     }
+    // Two units with one RTP time (GStreamer after a rate change: the pictures from the key
+    // frame to the position it restarts at, all at the segment's start) cannot share a pts in
+    // a recording: each comes REPEAT_STEP_S after the one before.
+    const repeated = c.framesReceived > 0 && ext === c.lastExt
     c.lastExt = ext
     c.lastArrival = now
     c.framesReceived++
-    const pts = c.offset + (ext - c.base) / track.clockRate
+    const pts = repeated ? c.prevPts + REPEAT_STEP_S : c.offset + (ext - c.base) / track.clockRate
+    c.prevPts = pts
     if (pts > c.lastPts) c.lastPts = pts
     this.sink.frame({
       track,

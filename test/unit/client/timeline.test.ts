@@ -88,4 +88,35 @@ describe('Timeline (where units land in pts)', () => {
     assert.ok(Math.abs(frames[3]!.pts - 1.101) < 1e-9)
     assert.equal(tl.framesReceived(0), 2)
   })
+
+  it('issue 16: media written before the reply to a seek (GStreamer) waits for its RTP-Info: the old segment stays, the new one lands past the end', () => {
+    const { tl, frames, jumps } = setup([video()])
+    tl.applyRtpInfo([{ url: 'v', rtptime: 0 }], undefined)
+    tl.unit(0, unit(90000), 1000)
+    tl.holdForReplay()
+    tl.unit(0, unit(93600), 1010) // the old segment, still on its way
+    tl.unit(0, unit(3600), 1020) // the new one, on a restarted RTP clock, before the reply
+    assert.equal(frames.length, 1, 'held until the reply')
+    tl.replay([{ url: 'v', rtptime: 3600 }], true, -5)
+    tl.unit(0, unit(7200), 1060)
+    assert.deepEqual(jumps, [[0, -5]])
+    assert.deepEqual(frames.map((f) => Math.round(f.pts * 1e6) / 1e6), [1, 1.04, 1.041, 1.081])
+  })
+
+  it('issue 16: a failed PLAY releases the held units on the timeline as it was', () => {
+    const { tl, frames } = setup([video()])
+    tl.applyRtpInfo([{ url: 'v', rtptime: 0 }], undefined)
+    tl.holdForReplay()
+    tl.unit(0, unit(3600), 1000)
+    tl.cancelReplay()
+    tl.cancelReplay()
+    assert.deepEqual(frames.map((f) => f.pts), [0.04])
+  })
+
+  it('issue 16: units that share one RTP time (GStreamer after a rate change) get increasing pts, 0.1 ms apart', () => {
+    const { tl, frames } = setup([video()])
+    tl.applyRtpInfo([{ url: 'v', rtptime: 0 }], undefined)
+    for (const ts of [0, 3600, 3600, 3600, 7200]) tl.unit(0, unit(ts), 1000)
+    assert.deepEqual(frames.map((f) => Math.round(f.pts * 1e6) / 1e6), [0, 0.04, 0.0401, 0.0402, 0.08])
+  })
 })
