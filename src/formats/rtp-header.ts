@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto'
 import { InvalidArgumentError } from '../errors.js'
 import { writeFixedRtpHeader } from '../rtp/packet.js'
+import { writeInterleavedHeader } from '../rtsp/serialize.js'
 
 export interface RtpWriterOptions {
   payloadType: number
@@ -146,10 +147,7 @@ export class RtpHeaderWriter {
     const end = at + INTERLEAVED_HEADER_SIZE + size
     if (end > this.buf.length) this.grow(end)
     const b = this.buf
-    b[at] = 0x24 // '$'
-    b[at + 1] = this.channel
-    b[at + 2] = size >>> 8
-    b[at + 3] = size & 0xff
+    writeInterleavedHeader(b, at, this.channel, size)
     const h = at + INTERLEAVED_HEADER_SIZE
     this.writeHeader(b, h, marker, timestamp)
     this.pos = end

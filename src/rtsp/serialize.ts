@@ -123,6 +123,14 @@ function build(startLine: string, init: HeadersInit, bodyInit: Buffer | string |
   return out
 }
 
+/** The 4-byte header of an interleaved frame at `b[at]`: '$', the channel, the length (BE 16). */
+export function writeInterleavedHeader(b: Uint8Array, at: number, channel: number, length: number): void {
+  b[at] = 0x24 // '$'
+  b[at + 1] = channel
+  b[at + 2] = length >>> 8
+  b[at + 3] = length & 0xff
+}
+
 /**
  * Several packets framed one after another, `$` channel length each (RFC 2326 §10.12), in one
  * buffer: one socket write per access unit. Callers pass RTP packets, which fit a frame.
@@ -134,10 +142,7 @@ export function encodeInterleavedPackets(channel: number, packets: readonly Uint
   let o = 0
   for (let i = 0; i < packets.length; i++) {
     const p = packets[i]!
-    out[o] = 0x24
-    out[o + 1] = channel
-    out[o + 2] = p.length >>> 8
-    out[o + 3] = p.length & 0xff
+    writeInterleavedHeader(out, o, channel, p.length)
     out.set(p, o + 4)
     o += 4 + p.length
   }
@@ -160,9 +165,7 @@ export function encodeInterleaved(channel: number, payload: Uint8Array): Buffer 
     throw new InvalidArgumentError(`interleaved payload of ${payload.length} bytes exceeds 65535; split it (RTP packets over TCP must fit one frame)`)
   }
   const out = Buffer.allocUnsafe(4 + payload.length)
-  out[0] = 0x24
-  out[1] = channel
-  out.writeUInt16BE(payload.length, 2)
+  writeInterleavedHeader(out, 0, channel, payload.length)
   out.set(payload, 4)
   return out
 }
