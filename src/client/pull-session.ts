@@ -1,12 +1,11 @@
-// Over 400 lines because the consumer API (frames(), packets(), events, PAUSE/seek) shares the per-track links and lifecycle below.
-// The playing session: DESCRIBE/SETUP/PLAY on the shared command session, the tracks'
-// transports (TCP channels or UDP port pairs) feeding one pure TrackReceiver per track, the
-// common Timeline, and the consumer side.
+// Over 400 lines because the handshake, PAUSE/seek/Scale/Speed and the public API share the lifecycle below.
+// The playing session: DESCRIBE/SETUP/PLAY on the shared command session, each track's
+// transport (track-transport.ts) feeding one pure TrackReceiver per track, the common
+// Timeline, and the consumer side (session-outlet.ts).
 import { EventEmitter } from 'node:events'
 import { randomInt } from 'node:crypto'
 import { CommandSession, USER_AGENT } from './command-session.js'
-import { FrameQueue } from './frame-queue.js'
-import { PacketQueue } from './packet-queue.js'
+import { SessionOutlet } from './session-outlet.js'
 import type { ReceivedPacket } from './packet-queue.js'
 import { Timeline } from './timeline.js'
 import type { ClockSource, TimelineSink } from './timeline.js'
@@ -15,7 +14,7 @@ import type { TrackReceiverSink } from './track-receiver.js'
 import type { Frame, Track, TrackStats } from './track.js'
 import { TrackLink } from './track-transport.js'
 import type { TrackTransportContext } from './track-transport.js'
-import { InvalidArgumentError, ProtocolError, RtspError, StateError, StatusError, TimeoutError, UnsupportedError } from '../errors.js'
+import { InvalidArgumentError, ProtocolError, RtspError, StatusError, TimeoutError, UnsupportedError } from '../errors.js'
 import { playRangeHeader, rangeOf, rateOf, rtpInfoOf } from './play-headers.js'
 import { tracksFromSdp } from './sdp-tracks.js'
 import type { RtspResponse } from '../rtsp/message.js'
@@ -23,7 +22,6 @@ import type { TransportSpec } from '../rtsp/headers/transport.js'
 import { parseSdp } from '../sdp/parse.js'
 import type { SessionDescription } from '../sdp/types.js'
 import type { ReorderOptions } from '../rtp/reorder-buffer.js'
-import { buildReceiverReport } from '../rtcp/packets.js'
 import { publishTrackLoss, publishTransportChange } from '../diagnostics.js'
 import type { ParsedRtspUrl } from '../util/url.js'
 import { redactUrl, resolveContentBase, resolveControl } from '../util/url.js'
@@ -133,20 +131,14 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   /** Last time media was known to flow (PLAY answered); the receivers keep their own last arrival. */
   private lastMediaAt = 0
   private readonly ssrc = randomInt(1, 0xffffffff)
-  private queue: FrameQueue | undefined
-  private packetQueue: PacketQueue | undefined
-  /**
-   * Frames that arrive before anyone consumes them: cameras write the first packets (the
-   * key frame) together with the PLAY reply, before pull() has returned the session. Held,
-   * in order, until frames() is called or a 'frame' listener is added; undefined after.
-   */
-  private early: Frame[] | undefined = []
+  /** frames(), packets() and the frames held until someone consumes them. */
+  private readonly outlet: SessionOutlet
   /** The receivers' output: one object for all tracks. */
   private readonly rxSink: TrackReceiverSink = {
     packet: (rx, pkt, now) => {
       this.replayStamps?.packet(rx.track.index, rx.packet)
       if (this.listenerCount('rtp') > 0) this.emit('rtp', rx.track, pkt)
-      if (this.packetQueue !== undefined) this.packetQueue.push(rx.track, pkt, now)
+      this.outlet.packet(rx.track, pkt, now)
     },
     loss: (rx, expected, got) => publishTrackLoss(this, this.url, rx.track, expected, got),
     unit: (rx, au, now) => {
@@ -201,6 +193,14 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       rtcpIntervalMs: options.rtcpIntervalMs ?? 5_000,
       udpReceiveBufferSize: options.udpReceiveBufferSize ?? 4 * 1024 * 1024,
     }
+    this.outlet = new SessionOutlet(
+      {
+        emitFrame: (frame) => this.emit('frame', frame),
+        close: () => this.close(),
+        ended: () => ({ closed: this.cmd.state === 'closed', err: this.cmd.endError }),
+      },
+      this.opts.frameQueueSize,
+    )
     this.cmd = new CommandSession<PullState>(
       {
         owner: this,
@@ -223,15 +223,12 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
         closing: (err) => {
           // The caller's signal fired: frames() ends at once, before TEARDOWN's bounded wait.
           if (err === undefined) return
-          this.queue?.end(err)
-          this.packetQueue?.end(err)
+          this.outlet.end(err)
         },
         released: (err) => {
           // Leaves a multicast group (IGMP leave) once TEARDOWN is sent or the session failed.
           for (const link of this.links) link.release()
-          this.queue?.end(err)
-          this.packetQueue?.end(err)
-          this.early = undefined
+          this.outlet.release(err)
           this.timeline.dispose()
           this.backChannel?.close()
         },
@@ -252,7 +249,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     }
     ;(this as EventEmitter).on('newListener', (event: string | symbol) => {
       // After the listener is added (newListener runs before): it gets the held frames first.
-      if (event === 'frame' && this.early !== undefined) queueMicrotask(() => this.flushEarly())
+      if (event === 'frame' && this.outlet.early !== undefined) queueMicrotask(() => this.outlet.flushEarly())
     })
   }
 
@@ -368,7 +365,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   /** The first PLAY reply: its RTP-Info (RFC 2326 §12.33) places every track on one timeline. */
   private applyRtpInfo(play: RtspResponse): void {
     const entries = rtpInfoOf(play)
-    if (entries !== undefined) this.timeline.applyRtpInfo(entries, this.early)
+    if (entries !== undefined) this.timeline.applyRtpInfo(entries, this.outlet.early)
   }
 
   /** Access units placed on the timeline: codec details from the format, then to the consumer(s). */
@@ -376,25 +373,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     this.replayStamps?.frame(frame)
     const track = frame.track
     if (this.links[track.index]!.rx.updateDetails(frame)) this.emit('track-update', track)
-    if (this.early !== undefined) {
-      // Nobody consumes yet (pull() has not returned): hold, bounded like the frame queue.
-      if (this.early.length < this.opts.frameQueueSize) this.early.push(frame)
-      return
-    }
-    if (this.queue !== undefined) this.queue.push(frame)
-    this.emit('frame', frame)
-  }
-
-  /** Hand the held frames to the consumer(s), in order; from now on frames go straight out. */
-  private flushEarly(): void {
-    const early = this.early
-    if (early === undefined) return
-    this.early = undefined
-    for (let i = 0; i < early.length; i++) {
-      const f = early[i]!
-      this.queue?.push(f)
-      this.emit('frame', f)
-    }
+    this.outlet.frame(frame)
   }
 
   // ---- timers ----
@@ -431,11 +410,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
 
   private sendReceiverReports(): void {
     const now = performance.now()
-    for (const link of this.links) {
-      if (link.rx.packetsReceived === 0) continue
-      const rr = buildReceiverReport({ ssrc: this.ssrc, reports: [link.rx.stats.report(now)], cname: 'rtspkit' })
-      link.sendRtcp(rr)
-    }
+    for (const link of this.links) link.receiverReport(this.ssrc, now)
   }
 
   private stopTimers(): void {
@@ -574,21 +549,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
    * session is closed; throws the error that ended it otherwise. One consumer at a time.
    */
   frames(): AsyncIterableIterator<Frame> {
-    if (this.queue !== undefined) throw new StateError({ action: 'iterate frames twice', state: 'iterating', allowed: ['not iterating'] })
-    const q = new FrameQueue(this.opts.frameQueueSize, this.tracks.some((t) => t.type === 'video'))
-    // Leaving the loop (break, return, throw) ends the session: TEARDOWN, sockets, timers.
-    q.onDetach = () => {
-      if (this.queue === q) this.queue = undefined
-      return this.close()
-    }
-    this.queue = q
-    // Frames that came with the PLAY reply (or before frames() was called) come first.
-    this.flushEarly()
-    if (this.cmd.state === 'closed') {
-      this.queue = undefined
-      q.end(this.cmd.endError)
-    }
-    return q
+    return this.outlet.frames(this.tracks.some((t) => t.type === 'video'))
   }
 
   /**
@@ -598,29 +559,12 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
    * Ends like frames(); leaving the loop closes the session. One consumer at a time.
    */
   packets(): AsyncIterableIterator<ReceivedPacket> {
-    if (this.packetQueue !== undefined) throw new StateError({ action: 'iterate packets twice', state: 'iterating', allowed: ['not iterating'] })
-    const q = new PacketQueue(this.opts.frameQueueSize)
-    q.onDetach = () => {
-      if (this.packetQueue === q) this.packetQueue = undefined
-      return this.close()
-    }
-    if (this.cmd.state === 'closed') q.end(this.cmd.endError)
-    else this.packetQueue = q
-    return q
+    return this.outlet.packets()
   }
 
   /** Counters per track. */
   stats(): TrackStats[] {
-    return this.links.map(({ rx, rtcpPacketsSent }) => ({
-      packetsReceived: rx.packetsReceived,
-      bytesReceived: rx.bytesReceived,
-      packetsLost: rx.stats.packetsLost,
-      framesReceived: this.timeline.framesReceived(rx.track.index),
-      framesDropped: rx.depacketizer.dropped,
-      jitter: rx.stats.jitter / rx.track.clockRate,
-      rtcpPacketsReceived: rx.rtcpPacketsReceived,
-      rtcpPacketsSent,
-    }))
+    return this.links.map((link) => link.stats(this.timeline.framesReceived(link.rx.track.index)))
   }
 
   /** TEARDOWN (bounded wait), then release sockets and timers. Idempotent. */

@@ -10,6 +10,8 @@ import type { UdpPortPair } from '../transport/udp.js'
 import { MulticastReceiver } from '../transport/multicast.js'
 import type { RtspConnection } from './connection.js'
 import type { TrackReceiver } from './track-receiver.js'
+import type { TrackStats } from './track.js'
+import { buildReceiverReport } from '../rtcp/packets.js'
 
 /** A track's reorder flush that waits for the reads of one more turn of the event loop. */
 const FLUSHING = Symbol('flushing')
@@ -166,8 +168,28 @@ export class TrackLink {
     }
   }
 
-  /** A receiver report (RFC 3550 §6.4.2) on this track's RTCP path. */
-  sendRtcp(rr: Buffer): void {
+  /** A receiver report (RFC 3550 §6.4.2) on this track's RTCP path, once it has received packets. */
+  receiverReport(ssrc: number, now: number): void {
+    if (this.rx.packetsReceived === 0) return
+    this.sendRtcp(buildReceiverReport({ ssrc, reports: [this.rx.stats.report(now)], cname: 'rtspkit' }))
+  }
+
+  /** The track's counters (PullSession.stats()); the timeline counts its frames. */
+  stats(framesReceived: number): TrackStats {
+    const rx = this.rx
+    return {
+      packetsReceived: rx.packetsReceived,
+      bytesReceived: rx.bytesReceived,
+      packetsLost: rx.stats.packetsLost,
+      framesReceived,
+      framesDropped: rx.depacketizer.dropped,
+      jitter: rx.stats.jitter / rx.track.clockRate,
+      rtcpPacketsReceived: rx.rtcpPacketsReceived,
+      rtcpPacketsSent: this.rtcpPacketsSent,
+    }
+  }
+
+  private sendRtcp(rr: Buffer): void {
     if (this.udp !== undefined) this.udp.sendRtcp(rr)
     else if (this.multicast !== undefined) this.multicast.sendRtcp(rr)
     else if (this.rtcpChannel >= 0) this.ctx.conn.writeInterleaved(this.rtcpChannel, rr)
