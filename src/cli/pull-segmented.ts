@@ -59,6 +59,8 @@ export async function pullSegmented(o: SegmentedPullOptions): Promise<number> {
       segment: o.segment,
       ...(o.keep !== undefined ? { keep: o.keep } : {}),
       ...(o.maxSize !== undefined ? { maxSize: o.maxSize } : {}),
+      // --duration counts media time from the first frame, as pull without --segment does.
+      ...(o.durationS !== undefined ? { duration: o.durationS } : {}),
     })
   } catch (err) {
     await session.close()
@@ -73,7 +75,13 @@ export async function pullSegmented(o: SegmentedPullOptions): Promise<number> {
   recorder.on('write-error', (e) => process.stderr.write(`rtspkit: ${e.message}\n`))
   const stop = (): void => void recorder.stop()
   o.signal.addEventListener('abort', stop, { once: true })
-  const timer = o.durationS !== undefined ? setTimeout(stop, o.durationS * 1000) : undefined
+  // ... and wall time from the first frame, whichever ends first: a stream that ends or
+  // thins out stops on time (the same rule as pull without --segment).
+  let timer: NodeJS.Timeout | undefined
+  if (o.durationS !== undefined) {
+    const durationMs = o.durationS * 1000
+    recorder.once('segment-start', () => (timer = setTimeout(stop, durationMs)))
+  }
   let failure: unknown
   recorder.once('close', (err) => (failure = err))
   await recorder.done

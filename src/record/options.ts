@@ -34,6 +34,11 @@ export interface SegmentedRecorderOptions {
    * frame; what a crash (kill -9, power loss) can lose. Default 0.5.
    */
   flushInterval?: number
+  /**
+   * Stop after this many seconds of media from the first frame recorded (as `pull
+   * --duration`, ffmpeg's `-t`): frames from that point on are not written.
+   */
+  duration?: number
   /** A file system stand-in (tests). */
   fs?: RecordFs
 }
@@ -95,6 +100,7 @@ export interface ResolvedOptions {
   utc: boolean
   retryMs: number
   flushInterval: number | undefined
+  durationS: number | undefined
 }
 
 export function resolveOptions(options: SegmentedRecorderOptions): ResolvedOptions {
@@ -115,5 +121,6 @@ export function resolveOptions(options: SegmentedRecorderOptions): ResolvedOptio
     utc: options.utc ?? false,
     retryMs: options.retryMs ?? 5000,
     flushInterval: options.flushInterval,
+    durationS: options.duration === undefined ? undefined : parseDuration('duration', options.duration),
   }
 }

@@ -96,6 +96,9 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
   private readonly sessionStarts = new WeakSet<object>()
   private readonly index: SegmentIndex
   private readonly flushInterval: number | undefined
+  private readonly durationS: number | undefined
+  /** The pts of the first frame written (the first segment's first), for `duration`. */
+  private firstPts: number | undefined
   private stopped = false
   private resolveDone!: () => void
   /** Frames written to closed and open segments. */
@@ -122,6 +125,7 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
     this.utc = o.utc
     this.retryMs = o.retryMs
     this.flushInterval = o.flushInterval
+    this.durationS = o.durationS
     this.index = new SegmentIndex(this.fs, this.indexPath, (e) => this.notify('write-error', e))
     this.tracks = session.tracks
     this.primaryVideo = this.tracks.findIndex((t) => t.type === 'video')
@@ -236,6 +240,14 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
         const r = await next
         this.parked = false
         if (r.done) break
+        if (this.durationS !== undefined && this.firstPts !== undefined) {
+          if (r.value.pts - this.firstPts >= this.durationS) {
+            // `duration` of media recorded: the rest is not ours; the session is closed.
+            this.stopped = true
+            void this.session.close()
+            break
+          }
+        }
         await this.enqueue(() => this.handle(r.value))
       }
     } catch (err) {
@@ -354,6 +366,7 @@ export class SegmentedRecorder extends EventEmitter<SegmentedRecorderEvents> {
     this.current = seg
     this.index.append({ type: 'segment-start', file, start: new Date(wall.ms).toISOString(), startPts: round(frame.pts), clock: wall.clock })
     await this.index.flush()
+    this.firstPts ??= frame.pts
     this.emit('segment-start', { file, start: wall.ms, startPts: frame.pts, clock: wall.clock })
     return true
   }

@@ -12,70 +12,15 @@ import { basename, join } from 'node:path'
 import { startGstServer } from '../helpers/gst-server.js'
 import { killChild, readUntil, runCli, runProcess, spawnCli } from '../helpers/cli.js'
 import { decodeErrors } from '../helpers/media-check.js'
+import { FRAME, checkSegmentedPull, readIndex, waitFor } from '../helpers/segments.js'
 import { RtspClient } from '../../src/index.js'
 import { createSegmentedRecorder } from '../../src/record/index.js'
 import type { SegmentInfo } from '../../src/record/index.js'
 
-const FRAME = 1 / 30
-
-interface IndexLine {
-  type: string
-  file: string
-  [k: string]: unknown
-}
-
-async function readIndex(dir: string): Promise<IndexLine[]> {
-  const text = await readFile(join(dir, 'index.jsonl'), 'utf8').catch(() => '')
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as IndexLine)
-}
-
-/** Poll `check` every 50 ms until it returns a value (not undefined), or fail after timeoutMs. */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const v = await check()
-    if (v !== undefined) return v
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-/** The first video frame's key flag and the video stream's duration, from ffprobe. */
-async function videoFacts(file: string): Promise<{ firstKey: boolean; duration: number }> {
-  const r = await runProcess('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=duration:frame=key_frame', '-read_intervals', '%+#1', '-of', 'json', file])
-  const j = JSON.parse(r.stdout) as { frames?: Array<{ key_frame: number }>; streams?: Array<{ duration?: string }> }
-  return { firstKey: j.frames?.[0]?.key_frame === 1, duration: Number(j.streams?.[0]?.duration) }
-}
-
 test('pull --segment 2s: files start at key frames, decode clean, tile the recording', async (t) => {
   const server = await startGstServer()
   t.after(() => server.stop())
-  const dir = await mkdtemp(join(tmpdir(), 'rtspkit-seg-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  const r = await runCli(['pull', server.url('/h264aac'), '-o', join(dir, '%Y-%m-%d_%H-%M-%S-%f.mp4'), '--segment', '2s', '-t', '7', '--transport', 'tcp'], { timeoutMs: 30_000 })
-  assert.equal(r.code, 0, r.stderr)
-  const segments = (await readIndex(dir)).filter((l) => l.type === 'segment') as unknown as Array<SegmentInfo & { duration: number }>
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.mp4')).sort()
-  assert.equal(files.length, segments.length)
-  assert.ok(segments.length >= 3, `${segments.length} segments`)
-  const total = segments.at(-1)!.endPts - segments[0]!.startPts
-  assert.equal(segments.length, Math.ceil(total / 2 - 1e-6), `segments for ${total} s`)
-  let sum = 0
-  for (const [i, s] of segments.entries()) {
-    // Names in the index are relative to its directory.
-    s.file = join(dir, s.file)
-    if (i > 0) assert.equal(s.startPts, segments[i - 1]!.endPts, 'no gap, no overlap')
-    if (i < segments.length - 1) assert.ok(Math.abs(s.duration - 2) < FRAME / 2, `segment ${i}: ${s.duration} s`)
-    assert.equal(await decodeErrors(s.file), '', s.file)
-    const facts = await videoFacts(s.file)
-    assert.ok(facts.firstKey, `${s.file} starts with a key frame`)
-    assert.ok(Math.abs(facts.duration - s.duration) <= FRAME + 1e-6, `${s.file}: file ${facts.duration} s, index ${s.duration} s`)
-    sum += facts.duration
-  }
-  assert.ok(Math.abs(sum - total) <= FRAME + 1e-6, `files sum to ${sum} s, recorded ${total} s`)
+  await checkSegmentedPull(t, server.url('/h264aac'), 2, 7)
 })
 
 test('kill -9 mid-segment leaves a file ffmpeg decodes; the next run repairs it and writes a new file', async (t) => {
