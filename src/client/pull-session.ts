@@ -14,8 +14,9 @@ import type { TrackReceiverSink } from './track-receiver.js'
 import type { Frame, Track, TrackStats } from './track.js'
 import { TrackLink } from './track-transport.js'
 import type { TrackTransportContext } from './track-transport.js'
-import { InvalidArgumentError, ProtocolError, RtspError, StatusError, TimeoutError, UnsupportedError } from '../errors.js'
-import { playRangeHeader, rangeOf, rateOf, rtpInfoOf } from './play-headers.js'
+import { ProtocolError, RtspError, StatusError, TimeoutError, UnsupportedError } from '../errors.js'
+import { playRangeHeader, rtpInfoOf } from './play-headers.js'
+import { Playback } from './playback.js'
 import { tracksFromSdp } from './sdp-tracks.js'
 import type { RtspResponse } from '../rtsp/message.js'
 import type { TransportSpec } from '../rtsp/headers/transport.js'
@@ -26,7 +27,6 @@ import { publishTrackLoss, publishTransportChange } from '../diagnostics.js'
 import type { ParsedRtspUrl } from '../util/url.js'
 import { redactUrl, resolveContentBase, resolveControl } from '../util/url.js'
 import type { PlayRange, PullOptions, TransportProtocol } from './options.js'
-import type { RangeHeader } from '../rtsp/headers/range.js'
 import { BackChannel, backChannelMedia, type BackChannelInfo, type BackChannelStats, type TalkOptions, type TalkResult } from './backchannel.js'
 import { ReplayStamps, onvifRequestHeaders, type OnvifRequestHeaders } from './onvif.js'
 
@@ -55,9 +55,6 @@ export interface PullSessionEvents {
 }
 
 export { USER_AGENT }
-
-/** NPT a Scale/Speed change may move the position by (the key frame the server restarts at) before it counts as a seek. */
-const MAX_TRICK_SLIP_S = 1
 
 /**
  * A playing RTSP session (RFC 2326 §A.1 client state machine: Init → Ready → Playing).
@@ -116,12 +113,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   private readonly replayStamps: ReplayStamps | undefined
   /** The first PLAY's Range (PullOptions.range). */
   private readonly startRange: PlayRange | undefined
-  /** A PLAY after the first is on its way: its reply moves the timeline on (seek), changes the rate (trick) or resumes. */
-  private replay: { seek: boolean; trick: boolean } | undefined
-  /** Scale and Speed of the last PLAY reply (RFC 2326 §12.34, §12.35). */
-  private rates: { scale: number | undefined; speed: number | undefined } = { scale: undefined, speed: undefined }
-  /** The NPT range of the last PLAY reply (RFC 2326 §12.29), and the timeline position it began at. */
-  private nptAt: { range: RangeHeader | undefined; pts: number } | undefined
+  /** PLAY after the first (PAUSE, seek, Scale, Speed) and the position from PLAY replies. */
+  private readonly playback: Playback
   private readonly reorder: ReorderOptions | false
   private readonly udpFallback: boolean
   private readonly links: TrackLink[] = []
@@ -148,23 +141,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     senderReport: (rx, unixMs, rtpTimestamp) => this.timeline.senderReport(rx.track.index, unixMs, rtpTimestamp),
   }
   /** What each track's transport needs from this session. */
-  private readonly linkContext: TrackTransportContext = (() => {
-    const session = this
-    return {
-      get conn() {
-        return session.conn
-      },
-      get host() {
-        return session.target.host
-      },
-      get udpReceiveBufferSize() {
-        return session.opts.udpReceiveBufferSize
-      },
-      receiving: () => this.receiving(),
-      playing: () => this.cmd.state === 'playing',
-      warning: (message) => this.emit('warning', message),
-    }
-  })()
+  private readonly linkContext: TrackTransportContext
   private readonly timelineSink: TimelineSink = {
     frame: (frame) => this.onFrame(frame),
     discontinuity: (track, jumpS) => this.emit('discontinuity', track, jumpS),
@@ -235,17 +212,39 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       },
     )
     this.conn = this.cmd.conn
+    this.linkContext = {
+      conn: this.conn,
+      host: target.host,
+      udpReceiveBufferSize: this.opts.udpReceiveBufferSize,
+      receiving: () => this.receiving(),
+      playing: () => this.cmd.state === 'playing',
+      warning: (message) => this.emit('warning', message),
+    }
     this.closed = this.cmd.closed
     this.timeline = new Timeline(this.timelineSink, { maxJumpS: options.maxTimestampJumpS ?? 5, maxHeld: this.opts.frameQueueSize })
+    this.playback = new Playback({
+      timeline: this.timeline,
+      playHeaders: this.onvif.play,
+      state: () => this.cmd.state,
+      assertState: (action, allowed) => this.cmd.assertState(action, allowed),
+      request: (method, headers) => this.conn.request(method, this.cmd.controlUrl, headers),
+      paused: () => {
+        if (this.cmd.state === 'playing') this.cmd.moveTo('paused')
+      },
+      resumed: () => {
+        if (this.cmd.state === 'paused') {
+          this.cmd.moveTo('playing')
+          // Datagrams were not taken while paused: the reorder buffer starts afresh.
+          for (const link of this.links) link.rx.reorder?.reset()
+        }
+        this.lastMediaAt = performance.now()
+      },
+      first: (res) => this.applyRtpInfo(res),
+    })
     this.conn.onGarbage = (n) => this.emit('warning', `skipped ${n} bytes of garbage from the server`)
     // RTP-Info is applied as the PLAY reply is read, before the media written with it.
     this.conn.onReply = (res, method) => {
-      if (method !== 'PLAY' || res.status < 200 || res.status >= 300) return
-      if (this.replay !== undefined) this.replayed(res, this.replay)
-      else this.applyRtpInfo(res)
-      this.rates = { scale: rateOf(res, 'Scale'), speed: rateOf(res, 'Speed') }
-      // The reply's Range starts where the timeline stands now (the first PLAY: at 0).
-      this.nptAt = { range: rangeOf(res), pts: this.replay !== undefined ? this.timeline.end() : 0 }
+      if (method === 'PLAY' && res.status >= 200 && res.status < 300) this.playback.reply(res)
     }
     ;(this as EventEmitter).on('newListener', (event: string | symbol) => {
       // After the listener is added (newListener runs before): it gets the held frames first.
@@ -423,35 +422,23 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
 
   /** The NPT position (seconds) of the media last received, from the PLAY reply's Range; undefined when the server gave none. */
   get position(): number | undefined {
-    return this.rangePosition('npt')
+    return this.playback.position('npt')
   }
 
   /** The recording time (UTC `clock=`) of the media last received, from the PLAY reply's Range; undefined when the reply gave no clock range. */
   get clockPosition(): Date | undefined {
-    const s = this.rangePosition('clock')
+    const s = this.playback.position('clock')
     return s === undefined ? undefined : new Date(Math.round(s * 1000))
-  }
-
-  /** The last PLAY reply's Range start (RFC 2326 §12.29) moved on by the media received since. */
-  private rangePosition(unit: 'npt' | 'clock'): number | undefined {
-    const at = this.nptAt
-    const start = at?.range?.unit === unit && typeof at.range.start === 'number' ? at.range.start : undefined
-    if (at === undefined || start === undefined) return undefined
-    // §12.34, §12.35: at Scale s and Speed v the media position moves s·v times as fast as the
-    // stream's RTP time (backwards when negative): GStreamer's RTP time follows its pipeline's
-    // running time, so at rate 2 a second of RTP time carries two seconds of the file.
-    const rate = (this.rates.scale ?? 1) * (this.rates.speed ?? 1)
-    return start + rate * Math.max(0, this.timeline.end() - at.pts)
   }
 
   /** The Scale (RFC 2326 §12.34) the server answered the last PLAY with; undefined when it sent none (normal play, 1). */
   get scale(): number | undefined {
-    return this.rates.scale
+    return this.playback.scale
   }
 
   /** The Speed (RFC 2326 §12.35) the server answered the last PLAY with; undefined when it sent none (normal delivery, 1). */
   get speed(): number | undefined {
-    return this.rates.speed
+    return this.playback.speed
   }
 
   /** The camera's ONVIF back-channel as set up (PullOptions.backchannel); undefined when it offered none. */
@@ -480,10 +467,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   }
 
   /** PAUSE (RFC 2326 §10.6): the server stops sending; `play()` resumes. The session's keep-alive goes on. */
-  async pause(): Promise<void> {
-    this.cmd.assertState('pause', ['playing'])
-    await this.conn.request('PAUSE', this.cmd.controlUrl)
-    if (this.cmd.state === 'playing') this.cmd.moveTo('paused')
+  pause(): Promise<void> {
+    return this.playback.pause()
   }
 
   /**
@@ -492,56 +477,8 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
    * server supports them. Frames' pts stay monotonic: a seek continues the timeline just
    * past the last frame and emits 'discontinuity' for every track (by the NPT jump).
    */
-  async play(options: { range?: PlayRange; scale?: number; speed?: number } = {}): Promise<void> {
-    this.cmd.assertState('play', ['playing', 'paused'])
-    const headers: Record<string, string> = { ...this.onvif.play }
-    if (options.range !== undefined) headers.Range = playRangeHeader(options.range)
-    for (const [name, v] of [['Scale', options.scale], ['Speed', options.speed]] as const) {
-      if (v === undefined) continue
-      if (!Number.isFinite(v) || v === 0 || (name === 'Speed' && v < 0)) {
-        throw new InvalidArgumentError(`play(): ${name.toLowerCase()} must be a finite number${name === 'Speed' ? ' above 0' : ' other than 0'}, not ${v}`)
-      }
-      headers[name] = String(v)
-    }
-    // A seek (a Range, or any other PLAY while playing, §10.5): the server restarts elsewhere.
-    // A rate change alone (Scale, Speed) is a discontinuity only if the media position jumps.
-    const trick = options.range === undefined && (options.scale !== undefined || options.speed !== undefined)
-    this.replay = { seek: options.range !== undefined || (this.cmd.state === 'playing' && !trick), trick }
-    // Media that comes before the reply waits for its RTP-Info (GStreamer writes the new segment first).
-    this.timeline.holdForReplay()
-    try {
-      await this.conn.request('PLAY', this.cmd.controlUrl, headers)
-    } catch (err) {
-      // 456 Header Field Not Valid for Resource (§11.3.14), 457 Invalid Range, 501: the
-      // server cannot play this media at that rate (GStreamer: a live or unseekable media).
-      if (trick && err instanceof StatusError && (err.status === 456 || err.status === 457 || err.status === 501)) {
-        throw new UnsupportedError(`the server refused ${Object.keys(headers).filter((h) => h === 'Scale' || h === 'Speed').map((h) => `${h}: ${headers[h]}`).join(', ')} (${err.status}); it cannot play this media at another rate: play at the normal rate or seek with a range instead`)
-      }
-      throw err
-    } finally {
-      this.replay = undefined
-      // No-op after the reply was applied (replayed); else the held units go out as they were.
-      this.timeline.cancelReplay()
-    }
-  }
-
-  /**
-   * The reply to a PLAY after the first (read before the media written with it). Resume:
-   * media flows again. Seek: every track starts again just past the timeline's end, at its
-   * RTP-Info rtptime (else at its first unit), and a 'discontinuity' says how far NPT moved.
-   */
-  private replayed(res: RtspResponse, { seek, trick }: { seek: boolean; trick: boolean }): void {
-    const before = this.position
-    if (this.cmd.state === 'paused') {
-      this.cmd.moveTo('playing')
-      // Datagrams were not taken while paused: the reorder buffer starts afresh.
-      for (const link of this.links) link.rx.reorder?.reset()
-    }
-    this.lastMediaAt = performance.now()
-    const range = rangeOf(res)
-    const jump = before !== undefined && range?.unit === 'npt' && typeof range.start === 'number' ? range.start - before : 0
-    // A rate change restarts the stream where it was: a jump of more than a few frames is a seek.
-    this.timeline.replay(rtpInfoOf(res) ?? [], seek || (trick && Math.abs(jump) > MAX_TRICK_SLIP_S), jump)
+  play(options: { range?: PlayRange; scale?: number; speed?: number } = {}): Promise<void> {
+    return this.playback.play(options)
   }
 
   /**
