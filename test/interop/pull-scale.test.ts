@@ -23,6 +23,7 @@ import { createRecorder } from '../../src/output/index.js'
 import { recorderTrack } from '../../src/cli/pull.js'
 import { runProcess } from '../helpers/cli.js'
 import { ffprobeFile } from '../helpers/media-check.js'
+import { until } from '../helpers/until.js'
 import { startGstServer, type GstServer } from '../helpers/gst-server.js'
 
 let dir: string
@@ -50,15 +51,7 @@ after(async () => {
 
 /** Resolves once `frames` holds n frames (the stream delivers them; no timing is asserted). */
 function waitFrames(frames: Frame[], n: number, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (frames.length >= n) return resolve()
-      if (Date.now() > end) return reject(new Error(`only ${frames.length} of ${n} frames`))
-      setTimeout(tick, 20)
-    }
-    tick()
-  })
+  return until(() => frames.length >= n, `${n} frames`, timeoutMs, 20)
 }
 
 /** PLAY requests and replies on the wire (rtspkit:client:request / response), for the headers. */

@@ -13,6 +13,7 @@ import { RtspClient } from '../../src/client/client.js'
 import type { Frame } from '../../src/client/track.js'
 import { runCli, runProcess } from '../helpers/cli.js'
 import { decodeErrors, ffprobeFile } from '../helpers/media-check.js'
+import { until } from '../helpers/until.js'
 import { startGstServer, type GstServer } from '../helpers/gst-server.js'
 
 let dir: string
@@ -37,15 +38,7 @@ after(async () => {
 })
 
 function waitFrames(frames: Frame[], n: number, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (frames.length >= n) return resolve()
-      if (Date.now() > end) return reject(new Error(`only ${frames.length} of ${n} frames`))
-      setTimeout(tick, 20)
-    }
-    tick()
-  })
+  return until(() => frames.length >= n, `${n} frames`, timeoutMs, 20)
 }
 
 describe('pull: seek, pause and resume against GStreamer (file media)', () => {
