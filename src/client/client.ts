@@ -1,6 +1,6 @@
-import { PullSession } from './pull-session.js'
-// Types only: push() and supervise() load their modules when first called, so a pull or a
-// probe does not load the send side (issue #14: start-up).
+// Types only: each session's module is loaded when first called, so a pull or a probe does
+// not load the send side and a push not the receive side (issue #14: start-up).
+import type { PullSession } from './pull-session.js'
 import type { PushOptions, PushSession, PushTrackInit } from './push-session.js'
 import type { PullSupervisor } from './supervisor.js'
 import { validateOptions } from './options.js'
@@ -130,6 +130,7 @@ export class RtspClient {
     protocol: TransportProtocol,
     reason: string,
   ): Promise<PullSession> {
+    const { PullSession } = await import('./pull-session.js')
     const session = new PullSession(target, { ...opts, transport: protocol })
     session.transport = { protocol, reason }
     await session.start(opts.signal)
