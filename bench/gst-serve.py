@@ -14,8 +14,6 @@ the benchmark makes the file longer than a run. Binds 127.0.0.1 on a free port, 
 """
 
 import os
-import signal
-import stat
 import sys
 
 import gi
@@ -23,7 +21,11 @@ import gi
 gi.require_version('Gst', '1.0')
 gi.require_version('GstRtsp', '1.0')
 gi.require_version('GstRtspServer', '1.0')
-from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+from gi.repository import Gst, GstRtsp, GstRtspServer  # noqa: E402
+
+# The main loop, signals, stdin lifeline and `PORT <n>` line the interop peers share.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'interop'))
+from gst_common import serve  # noqa: E402
 
 
 def main():
@@ -42,29 +44,7 @@ def main():
     factory.set_shared(True)
     factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP)
     server.get_mount_points().add_factory('/bench', factory)
-    if server.attach(None) == 0:
-        print('cannot attach the RTSP server', file=sys.stderr)
-        return 1
-
-    loop = GLib.MainLoop()
-
-    def quit_loop(*_):
-        loop.quit()
-        return GLib.SOURCE_REMOVE
-
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, quit_loop)
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, quit_loop)
-    try:
-        if stat.S_ISFIFO(os.fstat(sys.stdin.fileno()).st_mode):
-            GLib.io_add_watch(sys.stdin.fileno(), GLib.PRIORITY_DEFAULT,
-                              GLib.IO_HUP | GLib.IO_ERR | GLib.IO_IN,
-                              lambda fd, _c: quit_loop() if not os.read(fd, 4096) else GLib.SOURCE_CONTINUE)
-    except (OSError, ValueError):
-        pass
-
-    print(f'PORT {server.get_bound_port()}', flush=True)
-    loop.run()
-    return 0
+    return serve(server)
 
 
 if __name__ == '__main__':

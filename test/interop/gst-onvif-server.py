@@ -26,8 +26,6 @@ Mounts:
 import argparse
 import datetime
 import os
-import signal
-import stat
 import sys
 
 import gi
@@ -35,7 +33,8 @@ import gi
 gi.require_version('Gst', '1.0')
 gi.require_version('GstRtsp', '1.0')
 gi.require_version('GstRtspServer', '1.0')
-from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+from gi.repository import Gst, GstRtsp, GstRtspServer  # noqa: E402
+from gst_common import serve  # noqa: E402
 
 VIDEO = ('videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=15/1 '
          '! x264enc tune=zerolatency speed-preset=ultrafast bitrate=500 key-int-max=15 '
@@ -174,40 +173,7 @@ def main():
     server.get_mount_points().add_factory('/replay', replay)
     server.connect('client-connected', lambda _s, client: client.connect('pre-play-request', on_pre_play))
 
-    loop = GLib.MainLoop()
-    if server.attach(None) == 0:
-        print('cannot attach the RTSP server', file=sys.stderr)
-        return 1
-
-    def quit_loop(*_):
-        loop.quit()
-        return GLib.SOURCE_REMOVE
-
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, quit_loop)
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, quit_loop)
-
-    def on_stdin(fd, condition):
-        if condition & (GLib.IO_HUP | GLib.IO_ERR):
-            return quit_loop()
-        try:
-            data = os.read(fd, 4096)
-        except OSError:
-            data = b''
-        if not data:
-            return quit_loop()
-        return GLib.SOURCE_CONTINUE
-
-    try:
-        mode = os.fstat(sys.stdin.fileno()).st_mode
-        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
-            GLib.io_add_watch(sys.stdin.fileno(), GLib.PRIORITY_DEFAULT,
-                              GLib.IO_IN | GLib.IO_HUP | GLib.IO_ERR, on_stdin)
-    except (OSError, ValueError):
-        pass
-
-    print(f'PORT {server.get_bound_port()}', flush=True)
-    loop.run()
-    return 0
+    return serve(server)
 
 
 if __name__ == '__main__':
