@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { after, before } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
 import { RtspServer } from '../../src/server/index.js'
 import { launchChromium } from './chromium.js'
@@ -124,6 +125,34 @@ export async function startLiveBench(): Promise<LiveBench> {
       http.closeAllConnections()
       await Promise.all([new Promise((r) => http.close(r)), rtsp.close(), gst.stop(), browser.close()])
     },
+  }
+}
+
+/**
+ * The bench of one describe() block: started in its before() (then `setup`, say the pulls every
+ * test of the file plays), closed in its after(). Read its fields inside the tests, once
+ * before() has run.
+ */
+export function useLiveBench(setup?: (bench: LiveBench) => Promise<unknown>): LiveBench {
+  let bench: LiveBench | undefined
+  before(async () => {
+    bench = await startLiveBench()
+    await setup?.(bench)
+  })
+  after(async () => {
+    await bench?.close()
+  })
+  const started = (): LiveBench => {
+    if (bench === undefined) throw new Error('the live bench is read before its before() hook ran: read it inside a test')
+    return bench
+  }
+  return {
+    get gst() { return started().gst },
+    get browser() { return started().browser },
+    get rtsp() { return started().rtsp },
+    get origin() { return started().origin },
+    pull: (path, mount) => started().pull(path, mount),
+    close: () => started().close(),
   }
 }
 

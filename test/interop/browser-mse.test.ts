@@ -8,34 +8,21 @@ import assert from 'node:assert/strict'
 import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before, describe, test, type TestContext } from 'node:test'
+import { describe, test, type TestContext } from 'node:test'
 import { runProcess } from '../helpers/cli.js'
 import { openFileSource } from '../../src/input/file-source.js'
-import { PLAYER_STATS, startLiveBench, waitFor, type LiveBench, type Played } from '../helpers/browser-live.js'
+import { PLAYER_STATS, useLiveBench, waitFor, type Played } from '../helpers/browser-live.js'
 
 /** The README's screenshot: rewritten only with UPDATE_SCREENSHOT=1 (else into the temp folder). */
 const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1' ? new URL('../../assets/player.png', import.meta.url).pathname : join(tmpdir(), `rtspkit-player-${process.pid}.png`)
 
 describe('browser live view (MSE)', { timeout: 180_000 }, () => {
-  let bench: LiveBench
-  let browser: LiveBench['browser']
-  let rtsp: LiveBench['rtsp']
-  let origin: string
-  const pull = (path: string, mount: string): Promise<void> => bench.pull(path, mount)
-
-  before(async () => {
-    bench = await startLiveBench()
-    ;({ browser, rtsp, origin } = bench)
-  })
-
-  after(async () => {
-    await bench?.close()
-  })
+  const live = useLiveBench()
 
   async function playMse(path: string, expect: { width: number; height: number; screenshot?: boolean }, t?: TestContext): Promise<Played> {
-    const page = await browser.newPage()
+    const page = await live.browser.newPage()
     try {
-      await page.goto(`${origin}/${path}/?transports=mse`)
+      await page.goto(`${live.origin}/${path}/?transports=mse`)
       // Plays: time advances past 3 s of media, the picture has the source's size.
       const s0 = await waitFor(page, PLAYER_STATS, (s) => s.transport === 'mse' && s.currentTime > 0.5 && s.width > 0, 15_000, `${path} starts`)
       const s = await waitFor(page, PLAYER_STATS, (x) => x.currentTime > s0.currentTime + 3, 10_000, `${path} keeps playing`)
@@ -66,19 +53,19 @@ describe('browser live view (MSE)', { timeout: 180_000 }, () => {
   })
 
   test('GStreamer H.264 + AAC through MSE', async (t) => {
-    await pull('gst', '/h264aac')
+    await live.pull('gst', '/h264aac')
     const s = await playMse('gst', { width: 640, height: 480, screenshot: true }, t)
     assert.ok(s.audioBytes > 0, 'AAC decoded')
   })
 
   test('G.711 (PCMA) audio is heard through MSE (as FLAC)', async (t) => {
-    await pull('pcma', '/pcma')
+    await live.pull('pcma', '/pcma')
     const s = await playMse('pcma', { width: 640, height: 480 }, t)
     assert.ok(s.audioBytes > 0, 'G.711 decoded')
   })
 
   test('Opus audio through MSE', async (t) => {
-    await pull('opus', '/opus')
+    await live.pull('opus', '/opus')
     const s = await playMse('opus', { width: 640, height: 480 }, t)
     assert.ok(s.audioBytes > 0, 'Opus decoded')
   })
@@ -98,7 +85,7 @@ describe('browser live view (MSE)', { timeout: 180_000 }, () => {
         return { frames, details }
       }),
     )
-    const pub = rtsp.publish('switch', [{ type: 'video', codec: 'H264', details: clips[0]!.details }])
+    const pub = live.rtsp.publish('switch', [{ type: 'video', codec: 'H264', details: clips[0]!.details }])
     let n = 0
     const timer = setInterval(() => {
       // 3 s of the small clip, then the large one, each key frame with its own SPS/PPS in-band.
@@ -108,9 +95,9 @@ describe('browser live view (MSE)', { timeout: 180_000 }, () => {
       pub.write(0, { pts: n / 30, keyFrame: key, data: key ? [clip.details.sps!, clip.details.pps!, ...f.data] : f.data })
       n++
     }, 1000 / 30)
-    const page = await browser.newPage()
+    const page = await live.browser.newPage()
     try {
-      await page.goto(`${origin}/switch/?transports=mse`)
+      await page.goto(`${live.origin}/switch/?transports=mse`)
       await waitFor(page, PLAYER_STATS, (s) => s.transport === 'mse' && s.width === 320 && s.currentTime > 0.3, 15_000, 'small clip plays')
       const s0 = await waitFor(page, PLAYER_STATS, (s) => s.width === 640 && s.height === 360, 15_000, 'the new size')
       await waitFor(page, PLAYER_STATS, (s) => s.currentTime > s0.currentTime + 1, 10_000, 'keeps playing after the change')

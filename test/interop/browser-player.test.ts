@@ -4,34 +4,20 @@
  * names a codec Chromium cannot decode. Chromium's own counters say what it decoded.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import { runProcess } from '../helpers/cli.js'
 import { openFileSource } from '../../src/input/file-source.js'
-import { PLAYER_STATS, SAMPLE, VIDEO_STATS, WEBRTC_STATS, startLiveBench, waitFor, type LiveBench } from '../helpers/browser-live.js'
+import { PLAYER_STATS, SAMPLE, VIDEO_STATS, WEBRTC_STATS, useLiveBench, waitFor } from '../helpers/browser-live.js'
 
 describe('browser player: WebRTC, live .mp4, reconnects, H.265', { timeout: 180_000 }, () => {
-  let bench: LiveBench
-  let browser: LiveBench['browser']
-  let rtsp: LiveBench['rtsp']
-  let origin: string
-  const pull = (path: string, mount: string): Promise<void> => bench.pull(path, mount)
-
-  before(async () => {
-    bench = await startLiveBench()
-    ;({ browser, rtsp, origin } = bench)
-    await Promise.all([pull('gst', '/h264aac'), pull('pcma', '/pcma')])
-  })
-
-  after(async () => {
-    await bench?.close()
-  })
+  const live = useLiveBench((bench) => Promise.all([bench.pull('gst', '/h264aac'), bench.pull('pcma', '/pcma')]))
 
   test('the default order plays H.264 + G.711 through WebRTC (WHEP); H.264 + AAC through MSE, for the sound', async () => {
-    const page = await browser.newPage()
+    const page = await live.browser.newPage()
     try {
-      await page.goto(`${origin}/gst/`)
+      await page.goto(`${live.origin}/gst/`)
       await waitFor(page, PLAYER_STATS, (s) => s.transport === 'mse' && s.currentTime > 0.3, 15_000, 'AAC path on MSE')
-      await page.goto(`${origin}/pcma/`)
+      await page.goto(`${live.origin}/pcma/`)
       const s0 = await waitFor(page, PLAYER_STATS, (s) => s.transport === 'webrtc' && s.currentTime > 0.3 && s.width > 0, 15_000, 'WebRTC starts')
       const r0 = (await page.evaluate(WEBRTC_STATS)) as { received: number; decoded: number }
       const s = await waitFor(page, PLAYER_STATS, (x) => x.currentTime > s0.currentTime + 2, 10_000, 'WebRTC keeps playing')
@@ -50,9 +36,9 @@ describe('browser player: WebRTC, live .mp4, reconnects, H.265', { timeout: 180_
 
   test('the live .mp4 in <video src>: the sample clip and GStreamer', async () => {
     for (const [path, w, h] of [['file', 320, 240], ['gst', 640, 480]] as const) {
-      const page = await browser.newPage()
+      const page = await live.browser.newPage()
       try {
-        await page.goto(`${origin}/test-mp4/${path}`)
+        await page.goto(`${live.origin}/test-mp4/${path}`)
         const s0 = await waitFor(page, VIDEO_STATS, (s) => s.currentTime > 0.5 && s.width > 0, 15_000, `${path}.mp4 starts`)
         const s = await waitFor(page, VIDEO_STATS, (x) => x.currentTime > s0.currentTime + 2, 10_000, `${path}.mp4 keeps playing`)
         assert.equal(s.width, w)
@@ -72,7 +58,7 @@ describe('browser player: WebRTC, live .mp4, reconnects, H.265', { timeout: 180_
     const details = src.tracks[0]!.details
     await src.close()
     const start = () => {
-      const pub = rtsp.publish('flap', [{ type: 'video', codec: 'H264', details }])
+      const pub = live.rtsp.publish('flap', [{ type: 'video', codec: 'H264', details }])
       let n = 0
       const timer = setInterval(() => {
         const f = frames[n % frames.length]!
@@ -85,9 +71,9 @@ describe('browser player: WebRTC, live .mp4, reconnects, H.265', { timeout: 180_
       }
     }
     let stop = start()
-    const page = await browser.newPage()
+    const page = await live.browser.newPage()
     try {
-      await page.goto(`${origin}/flap/?transports=mse`)
+      await page.goto(`${live.origin}/flap/?transports=mse`)
       await page.evaluate(`window.playing = 0; document.querySelector('rtspkit-player').addEventListener('rtspkit-playing', () => window.playing++)`)
       await waitFor(page, PLAYER_STATS, (s) => s.transport === 'mse' && s.currentTime > 0.5, 15_000, 'plays')
       stop()
@@ -103,16 +89,16 @@ describe('browser player: WebRTC, live .mp4, reconnects, H.265', { timeout: 180_
   })
 
   test('H.265 in a Chromium without HEVC: the player says so in words, with the fallbacks', async () => {
-    await pull('hevc', '/h265')
-    const page = await browser.newPage()
+    await live.pull('hevc', '/h265')
+    const page = await live.browser.newPage()
     try {
-      await page.goto(`${origin}/hevc/`)
+      await page.goto(`${live.origin}/hevc/`)
       const s = await waitFor(page, PLAYER_STATS, (x) => x.error !== undefined && x.error !== null, 20_000, 'the message')
       assert.match(s.error!, /H\.265 \(HEVC\)/)
       assert.match(s.error!, /cannot decode/)
       assert.match(s.error!, /snapshot|\.mp4/)
       // The fallback works: ffmpeg decodes the live H.265 .mp4 without a message.
-      const dec = await runProcess('ffmpeg', ['-v', 'error', '-t', '2', '-i', `${origin}/hevc.mp4`, '-f', 'null', '-'], { timeoutMs: 15_000 })
+      const dec = await runProcess('ffmpeg', ['-v', 'error', '-t', '2', '-i', `${live.origin}/hevc.mp4`, '-f', 'null', '-'], { timeoutMs: 15_000 })
       assert.equal(dec.code, 0)
       assert.equal(dec.stderr.trim(), '')
       const links = await page.evaluate(`[...document.querySelector('rtspkit-player').shadowRoot.querySelectorAll('.msg a')].map((a) => a.getAttribute('href'))`)
