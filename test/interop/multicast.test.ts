@@ -11,7 +11,7 @@ import * as dgram from 'node:dgram'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
+import { after, before, describe, it, type TestContext } from 'node:test'
 import { execFileSync } from 'node:child_process'
 import { RtspClient } from '../../src/client/client.js'
 import { RtspServer } from '../../src/server/index.js'
@@ -32,6 +32,17 @@ before(async () => {
 after(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true })
 })
+
+/** rtspkit's server with a group range of this test's own, serving the sample clip at /cam; `log` gathers its log lines. */
+async function serveSampleMulticast(t: TestContext): Promise<{ server: RtspServer; url: string; log: string[]; firstAddress: string; port: number }> {
+  const { range, firstAddress, port } = testGroupRange()
+  const log: string[] = []
+  const server = new RtspServer({ port: 0, multicast: { range, port }, log: (l) => log.push(l) })
+  t.after(() => server.close())
+  await server.listen()
+  await server.addFile('cam', SAMPLE)
+  return { server, url: server.url('cam'), log, firstAddress, port }
+}
 
 /** DESCRIBE, then SETUP every track with `Transport: RTP/AVP;multicast` in one session; the Transport replies. */
 async function setupMulticast(c: RawRtspClient, url: string): Promise<{ session: string; transports: string[] }> {
@@ -66,13 +77,7 @@ describe('rtspkit serve --multicast: usage', () => {
 
 describe('rtspkit serve --multicast', { skip }, () => {
   it('SETUP answers the group, its ports and ttl; readers share one group; a listener on the group hears each packet once with three readers', { timeout: 60_000 }, async (t) => {
-    const { range, firstAddress, port } = testGroupRange()
-    const log: string[] = []
-    const server = new RtspServer({ port: 0, multicast: { range, port }, log: (l) => log.push(l) })
-    t.after(() => server.close())
-    await server.listen()
-    await server.addFile('cam', SAMPLE)
-    const url = server.url('cam')
+    const { server, url, log, firstAddress, port } = await serveSampleMulticast(t)
 
     const readers = await Promise.all([0, 1, 2].map(() => RawRtspClient.connect(server.port)))
     t.after(() => readers.forEach((r) => r.destroy()))
@@ -145,13 +150,7 @@ describe('rtspkit serve --multicast', { skip }, () => {
 
 describe("rtspkit's client, transport 'multicast'", { skip }, () => {
   it('two pulls share the group of rtspkit serve; `rtspkit pull --transport multicast` records a file that decodes; TEARDOWN leaves the group', { timeout: 90_000 }, async (t) => {
-    const { range, firstAddress, port } = testGroupRange()
-    const log: string[] = []
-    const server = new RtspServer({ port: 0, multicast: { range, port }, log: (l) => log.push(l) })
-    t.after(() => server.close())
-    await server.listen()
-    await server.addFile('cam', SAMPLE)
-    const url = server.url('cam')
+    const { url, log, firstAddress, port } = await serveSampleMulticast(t)
 
     const sessions = await Promise.all([0, 1].map(() => new RtspClient({ transport: 'multicast' }).pull(url)))
     t.after(() => Promise.all(sessions.map((s) => s.close())))
@@ -196,13 +195,8 @@ describe("rtspkit's client, transport 'multicast'", { skip }, () => {
   })
 
   it("'auto' never picks multicast, even from a server that offers it", { timeout: 30_000 }, async (t) => {
-    const { range, port } = testGroupRange()
-    const log: string[] = []
-    const server = new RtspServer({ port: 0, multicast: { range, port }, log: (l) => log.push(l) })
-    t.after(() => server.close())
-    await server.listen()
-    await server.addFile('cam', SAMPLE)
-    const session = await new RtspClient().pull(server.url('cam'))
+    const { url, log } = await serveSampleMulticast(t)
+    const session = await new RtspClient().pull(url)
     t.after(() => session.close())
     assert.notEqual(session.transport?.protocol, 'multicast')
     for (const tr of session.tracks) assert.notEqual(tr.transport.protocol, 'multicast')
