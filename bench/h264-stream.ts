@@ -10,6 +10,7 @@ import { mkdir, readFile, rename, stat } from 'node:fs/promises'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { groupAccessUnits } from '../test/helpers/h264-access-units.js'
 
 const execFileAsync = promisify(execFile)
 
@@ -74,32 +75,6 @@ export function splitAnnexB(data: Buffer): Buffer[] {
     if (end > begin) nals.push(data.subarray(begin, end))
   }
   return nals
-}
-
-/**
- * Group NAL units into access units (H.264 §7.4.1.2.3): a new one starts at a non-VCL
- * NAL (SEI, SPS, PPS, AUD, ...) after a VCL NAL, or at a slice with first_mb_in_slice 0.
- */
-export function groupAccessUnits(nals: Buffer[]): Buffer[][] {
-  const units: Buffer[][] = []
-  let current: Buffer[] = []
-  let hasVcl = false
-  for (const nal of nals) {
-    const type = nal[0]! & 0x1f
-    const vcl = type >= 1 && type <= 5
-    // first_mb_in_slice is ue(v); its value 0 is coded as the single bit '1'.
-    const startsPicture = vcl && nal.length > 1 && (nal[1]! & 0x80) !== 0
-    const startsUnit = (vcl && startsPicture) || type === 6 || type === 7 || type === 8 || type === 9 || (type >= 13 && type <= 18)
-    if (hasVcl && startsUnit) {
-      units.push(current)
-      current = []
-      hasVcl = false
-    }
-    current.push(nal)
-    if (vcl) hasVcl = true
-  }
-  if (current.length > 0) units.push(current)
-  return units
 }
 
 /** One access unit as ready-to-send TCP interleaved RTP frames. */

@@ -15,6 +15,7 @@ import { splitAnnexB } from '../../src/codec/h264-nal.js'
 import { parseH264Sps } from '../../src/codec/h264-sps.js'
 import type { RecorderFrame, RecorderTrack } from '../../src/output/index.js'
 import { runProcess } from './cli.js'
+import { groupAccessUnits } from './h264-access-units.js'
 
 export interface FixtureOptions {
   /** Clip length in seconds; default 3. */
@@ -111,29 +112,9 @@ export async function makeFixtureClip(opts: FixtureOptions = {}): Promise<Fixtur
   }
 }
 
-/**
- * Group an Annex B stream into access units (H.264 §7.4.1.2.3): a new one starts at an
- * AUD/SPS/PPS/SEI after a picture's slices, or at a slice with first_mb_in_slice 0
- * (ue(v) 0 is the single bit 1, so the byte after the NAL header has its top bit set).
- */
+/** An Annex B stream's access units (see groupAccessUnits). */
 export function splitAccessUnits(stream: Buffer): Buffer[][] {
-  const units: Buffer[][] = []
-  let cur: Buffer[] = []
-  let hasSlice = false
-  for (const nal of splitAnnexB(stream)) {
-    const type = nal[0]! & 0x1f
-    const isSlice = type >= 1 && type <= 5
-    const startsPicture = isSlice && (nal[1]! & 0x80) !== 0
-    if (hasSlice && (startsPicture || type === 6 || type === 7 || type === 8 || type === 9)) {
-      units.push(cur)
-      cur = []
-      hasSlice = false
-    }
-    cur.push(nal)
-    if (isSlice) hasSlice = true
-  }
-  if (cur.length > 0) units.push(cur)
-  return units
+  return groupAccessUnits(splitAnnexB(stream))
 }
 
 interface AdtsStream {
