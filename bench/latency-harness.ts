@@ -12,10 +12,11 @@ import { once } from 'node:events'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters } from 'werift'
+import { MediaStreamTrack, RTCPeerConnection } from 'werift'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { RtspServer } from '../src/server/index.js'
 import { launchChromium } from '../test/helpers/chromium.js'
+import { weriftLoopbackH264 } from '../test/helpers/whep.js'
 import { sleep } from './lib.js'
 
 const WIDTH = 640
@@ -158,20 +159,7 @@ class HandRelay {
   }
 
   async answer(offer: string): Promise<string> {
-    const pc = new RTCPeerConnection({
-      codecs: {
-        video: [
-          new RTCRtpCodecParameters({
-            mimeType: 'video/H264',
-            clockRate: 90000,
-            parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
-            rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
-          }),
-        ],
-      },
-      iceAdditionalHostAddresses: ['127.0.0.1'],
-      iceUseIpv6: false,
-    })
+    const pc = new RTCPeerConnection(weriftLoopbackH264())
     this.pcs.add(pc)
     const track = new MediaStreamTrack({ kind: 'video' })
     pc.addTransceiver(track, { direction: 'sendonly' })

@@ -8,12 +8,12 @@ import { once } from 'node:events'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { RTCPeerConnection, RTCRtpCodecParameters } from 'werift'
+import { RTCPeerConnection } from 'werift'
 import type { LiveMedia, LiveTrack, LiveViewer } from '../../../src/http/live-media.js'
 import { handleWhep } from '../../../src/http/whep-route.js'
 import { WhepRegistry } from '../../../src/webrtc/whep-registry.js'
 import { PPS, SPS } from '../../vectors/h264.js'
-import { closeReason } from '../../helpers/whep.js'
+import { closeReason, weriftLoopbackH264 } from '../../helpers/whep.js'
 
 /** A path whose subscribers get a tiny H.264 stream (an IDR every 30 frames) at 30 frames/s. */
 function fakeMedia(tracks: LiveTrack[]): LiveMedia & { viewers: Set<LiveViewer> } {
@@ -46,20 +46,7 @@ function fakeMedia(tracks: LiveTrack[]): LiveMedia & { viewers: Set<LiveViewer> 
 const H264: LiveTrack = { index: 0, type: 'video', codec: 'H264', clockRate: 90000, details: { sps: SPS, pps: PPS }, fmtp: {} }
 
 async function wereiftOffer(): Promise<{ pc: RTCPeerConnection; sdp: string }> {
-  const pc = new RTCPeerConnection({
-    iceAdditionalHostAddresses: ['127.0.0.1'],
-    iceUseIpv6: false,
-    codecs: {
-      video: [
-        new RTCRtpCodecParameters({
-          mimeType: 'video/H264',
-          clockRate: 90000,
-          parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
-          rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
-        }),
-      ],
-    },
-  })
+  const pc = new RTCPeerConnection(weriftLoopbackH264())
   pc.addTransceiver('video', { direction: 'recvonly' })
   await pc.setLocalDescription(await pc.createOffer())
   if (pc.iceGatheringState !== 'complete') await pc.iceGatheringStateChange.watch((s) => s === 'complete')
