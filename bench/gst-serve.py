@@ -16,16 +16,10 @@ the benchmark makes the file longer than a run. Binds 127.0.0.1 on a free port, 
 import os
 import sys
 
-import gi
-
-gi.require_version('Gst', '1.0')
-gi.require_version('GstRtsp', '1.0')
-gi.require_version('GstRtspServer', '1.0')
-from gi.repository import Gst, GstRtsp, GstRtspServer  # noqa: E402
-
-# The main loop, signals, stdin lifeline and `PORT <n>` line the interop peers share.
+# The GI versions, main loop, signals, stdin lifeline and `PORT <n>` line the interop peers share.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'interop'))
-from gst_common import serve  # noqa: E402
+from gst_common import serve  # noqa: E402  (first: it sets the GI versions)
+from gi.repository import Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 
 def main():

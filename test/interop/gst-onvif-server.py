@@ -28,13 +28,8 @@ import datetime
 import os
 import sys
 
-import gi
-
-gi.require_version('Gst', '1.0')
-gi.require_version('GstRtsp', '1.0')
-gi.require_version('GstRtspServer', '1.0')
+from gst_common import serve  # first: it sets the GI versions (Gst, GstRtsp, GstRtspServer 1.0)
 from gi.repository import Gst, GstRtsp, GstRtspServer  # noqa: E402
-from gst_common import serve  # noqa: E402
 
 VIDEO = ('videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=15/1 '
          '! x264enc tune=zerolatency speed-preset=ultrafast bitrate=500 key-int-max=15 '

@@ -18,13 +18,8 @@ Every payloader must be named pay0, pay1, ... (GstRtspServer's convention).
 import argparse
 import sys
 
-import gi
-
-gi.require_version('Gst', '1.0')
-gi.require_version('GstRtsp', '1.0')
-gi.require_version('GstRtspServer', '1.0')
+from gst_common import serve  # first: it sets the GI versions (Gst, GstRtsp, GstRtspServer 1.0)
 from gi.repository import Gst, GstRtsp, GstRtspServer  # noqa: E402
-from gst_common import serve  # noqa: E402
 
 VIDEO = ('videotestsrc is-live=true ! video/x-raw,width=640,height=480,framerate=30/1 '
          '! x264enc tune=zerolatency speed-preset=ultrafast bitrate=2000 key-int-max=30 '

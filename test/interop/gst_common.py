@@ -1,5 +1,6 @@
 """What every GStreamer peer script here shares: attach the RTSP server, print `PORT <n>`,
-run the GLib main loop until SIGTERM, SIGINT or the end of stdin.
+run the GLib main loop until SIGTERM, SIGINT or the end of stdin; and the GI versions
+(Gst, GstRtsp, GstRtspServer 1.0) they all load.
 
 Imported by test/interop/gst-rtsp-server.py, gst-onvif-server.py and bench/gst-serve.py
 (the bench puts this folder on sys.path). Run them with /usr/bin/python3.
@@ -10,7 +11,13 @@ import signal
 import stat
 import sys
 
-from gi.repository import GLib
+import gi
+
+# Before any `from gi.repository import` of the scripts: they import this module first.
+gi.require_version('Gst', '1.0')
+gi.require_version('GstRtsp', '1.0')
+gi.require_version('GstRtspServer', '1.0')
+from gi.repository import GLib  # noqa: E402
 
 
 def serve(server):
