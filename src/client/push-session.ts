@@ -143,6 +143,8 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
   private anchorMedia: number | undefined
   private anchorWallMs = 0
   private drainWaiters: Array<() => void> = []
+  /** TCP: the last unit's buffer once the socket has taken all of it, for the next unit. */
+  private spare: Buffer | undefined
   private lastProgressAt = 0
   private lastBuffered = 0
 
@@ -365,10 +367,20 @@ export class PushSession extends EventEmitter<PushSessionEvents> {
     const p = s.packetizer as Packetizer & Partial<InterleavedPacketizer>
     if (s.udp === undefined && p.packetizeInterleaved !== undefined) {
       // TCP: the packetizer frames its packets itself, one buffer and one socket write per unit.
-      const framed = p.packetizeInterleaved(unit, s.rtpChannel)
+      const framed = p.packetizeInterleaved(unit, s.rtpChannel, this.spare)
+      const data = framed.data
       s.packetsSent += framed.packets
-      s.bytesSent += framed.data.length - framed.packets * (INTERLEAVED_HEADER_SIZE + RTP_HEADER_SIZE)
-      if (framed.packets > 0) this.conn.write(framed.data)
+      s.bytesSent += data.length - framed.packets * (INTERLEAVED_HEADER_SIZE + RTP_HEADER_SIZE)
+      if (framed.packets > 0) this.conn.write(data)
+      // Nothing queued after the write: the kernel took the whole buffer at once (a write that
+      // completes synchronously), so the next unit can be packetized into it instead of a new
+      // one. Only a buffer with its own ArrayBuffer, never a slice of Node's shared pool.
+      const ab = data.buffer
+      if (this.conn.writableLength === 0 && ab.byteLength > Buffer.poolSize) {
+        if (this.spare === undefined || this.spare.buffer !== ab) this.spare = Buffer.from(ab, 0, ab.byteLength)
+      } else if (this.spare !== undefined && this.spare.buffer === ab) {
+        this.spare = undefined
+      }
     } else {
       const packets = p.packetize(unit)
       s.packetsSent += packets.length

@@ -26,10 +26,13 @@ export abstract class RtpPacketizer<In, Prepared = In> {
     return this.header.finishList()
   }
 
-  /** The same packets, each after its `$` header for `channel` (RFC 2326 §10.12), in one buffer. */
-  packetizeInterleaved(input: In, channel: number): InterleavedPackets {
+  /**
+   * The same packets, each after its `$` header for `channel` (RFC 2326 §10.12), in one buffer:
+   * `into` when it is large enough (a sender reusing a buffer the socket has taken), else a new one.
+   */
+  packetizeInterleaved(input: In, channel: number, into?: Buffer): InterleavedPackets {
     const p = this.prepare(input)
-    this.header.startInterleaved(channel, this.bound(p))
+    this.header.startInterleaved(channel, this.bound(p), into)
     this.write(p, input)
     return this.header.finishInterleaved()
   }

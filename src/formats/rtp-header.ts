@@ -31,7 +31,7 @@ export interface InterleavedPackets {
 
 /** A packetizer that can frame its packets for TCP interleaving itself: one allocation and one socket write per unit. */
 export interface InterleavedPacketizer {
-  packetizeInterleaved(au: PacketizerInput, channel: number): InterleavedPackets
+  packetizeInterleaved(au: PacketizerInput, channel: number, into?: Buffer): InterleavedPackets
 }
 
 const EMPTY = Buffer.alloc(0)
@@ -111,11 +111,12 @@ export class RtpHeaderWriter {
   /**
    * Start writing packets into one buffer of `capacity` bytes (a packetizer's upper bound for
    * the unit, interleaved headers included; outgrown if it was too small), each packet
-   * preceded by `$`, `channel` and its length.
+   * preceded by `$`, `channel` and its length. `into`, if at least that long, is written
+   * instead of a new buffer.
    */
-  startInterleaved(channel: number, capacity: number): void {
+  startInterleaved(channel: number, capacity: number, into?: Buffer): void {
     this.list = undefined
-    this.buf = Buffer.allocUnsafe(capacity)
+    this.buf = into !== undefined && into.length >= capacity ? into : Buffer.allocUnsafe(capacity)
     this.channel = channel
     this.pos = 0
     this.last = -1

@@ -93,6 +93,22 @@ describe('packetizeInterleaved', () => {
     assert.equal(p.sequenceNumber, 7)
   })
 
+  test('into: a buffer large enough is written in place, byte for byte what a new one gets; a short one is not used', () => {
+    const unit = { data: [h264Nal(0x65, 5000), h264Nal(0x41, 20)], rtpTimestamp: 90 }
+    const fresh = new H264Packetizer({ payloadType: 96, ssrc: 1, initialSequenceNumber: 3 }).packetizeInterleaved(unit, 2)
+    const reuser = new H264Packetizer({ payloadType: 96, ssrc: 1, initialSequenceNumber: 3 })
+    const into = Buffer.alloc(64 * 1024, 0xee)
+    const res = reuser.packetizeInterleaved(unit, 2, into)
+    assert.equal(res.data.buffer, into.buffer)
+    assert.equal(res.data.byteOffset, into.byteOffset)
+    assert.deepEqual(res.data, fresh.data)
+    const short = Buffer.alloc(16)
+    const again = reuser.packetizeInterleaved(unit, 2, short)
+    assert.notEqual(again.data.buffer, short.buffer)
+    assert.ok(short.every((b) => b === 0))
+    assert.equal(again.packets, fresh.packets)
+  })
+
   test('the two methods share one sequence', () => {
     const p = new H264Packetizer({ payloadType: 96, ssrc: 1, initialSequenceNumber: 0xffff })
     p.packetizeInterleaved({ data: [h264Nal(0x65, 3000)], rtpTimestamp: 0 }, 0)
