@@ -7,8 +7,12 @@
  *   node bench/scale-client.ts URL N [LIB]
  *
  * Prints one JSON line when every session plays (or failed to start), then one per `sample`
- * line read on stdin; exits when stdin closes.
+ * line read on stdin; exits when stdin closes. SCALE_TIMEOUT_MS sets the client's request
+ * timeout (default the library's, 10 s). Each line carries the event loop's delay since the
+ * previous one: a process short of CPU shows it there first (media read in multi-second
+ * turns of the loop, handshakes answered after their timeout), before frames fall behind.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -20,7 +24,16 @@ const n = Number(nArg)
 const lib = (await import(pathToFileURL(path.resolve(libArg ?? path.join(REPO_ROOT, 'dist/index.js'))).href)) as typeof import('../src/index.js')
 
 const rssBefore = process.memoryUsage.rss()
-const client = new lib.RtspClient({ transport: 'tcp' })
+const timeoutMs = Number(process.env.SCALE_TIMEOUT_MS ?? 0)
+const client = new lib.RtspClient({ transport: 'tcp', ...(timeoutMs > 0 ? { timeoutMs } : {}) })
+const loopDelay = monitorEventLoopDelay({ resolution: 20 })
+loopDelay.enable()
+/** The loop's delay (ms) since the last call: p99 and max. */
+function takeLoopDelay(): { loopDelayP99Ms: number; loopDelayMaxMs: number } {
+  const r = { loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 }
+  loopDelay.reset()
+  return r
+}
 let frames = 0
 let ended = 0
 const errors = new Map<string, number>()
@@ -67,7 +80,7 @@ function stats(): { received: number; lost: number; dropped: number } {
 }
 
 const write = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`)
-write({ ready: sessions.length, failed, firstFailures, rssBefore })
+write({ ready: sessions.length, failed, firstFailures, rssBefore, ...takeLoopDelay() })
 
 const rl = createInterface({ input: process.stdin })
 rl.on('line', (line) => {
@@ -86,6 +99,7 @@ rl.on('line', (line) => {
     heapUsed: mem.heapUsed,
     external: mem.external,
     arrayBuffers: mem.arrayBuffers,
+    ...takeLoopDelay(),
   })
 })
 rl.on('close', () => {

@@ -20,6 +20,15 @@
  *
  * BENCH_LIB=path/to/dist/index.js measures another build of the library (the source server
  * stays dist/cli/main.js); BENCH_CONTENDERS=rtspkit leaves GStreamer out.
+ *
+ * The client's event-loop delay (p99, max) over the window is printed too. When sessions do
+ * not start, or frames/s per session falls under the stream's 25, a delay of seconds says
+ * the client process is short of CPU: it reads the media backlog of every socket in turns
+ * of the loop that long (libuv reads a readable socket up to 32 times per turn), and a new
+ * session's handshake, read in the next turn, times out. The source server is not the cause
+ * then (its CPU is printed; sessions are opened 20 at a time, far below the listen backlog).
+ * BENCH_TIMEOUT_MS raises the client's request timeout (default 10 s) so that such a run
+ * still starts and its steady state can be read.
  */
 import { execFileSync } from 'node:child_process'
 import path from 'node:path'
@@ -54,6 +63,8 @@ interface Sample {
   lost: number
   dropped: number
   rss: number
+  loopDelayP99Ms: number
+  loopDelayMaxMs: number
 }
 
 interface RunRecord {
@@ -71,6 +82,8 @@ interface RunRecord {
   endedEarly?: number
   errors?: Record<string, number>
   serverCpuPercent?: number
+  loopDelayP99Ms?: number
+  loopDelayMaxMs?: number
 }
 
 async function startSource(file: string): Promise<{ server: Proc; url: string }> {
@@ -84,14 +97,19 @@ async function startSource(file: string): Promise<{ server: Proc; url: string }>
 async function measureRtspkit(file: string, n: number, seconds: number, run: number): Promise<RunRecord> {
   const base = { contender: 'rtspkit', sessions: n, run }
   const { server, url } = await startSource(file)
+  // The client inherits this process's environment: BENCH_TIMEOUT_MS reaches it as SCALE_TIMEOUT_MS.
+  if (process.env.BENCH_TIMEOUT_MS) process.env.SCALE_TIMEOUT_MS = process.env.BENCH_TIMEOUT_MS
   const client = startProc(process.execPath, ['--import', 'tsx', CLIENT, url, String(n), ...(process.env.BENCH_LIB ? [process.env.BENCH_LIB] : [])])
   try {
-    const ready = JSON.parse(await client.out.next(60_000 + 200 * n)) as { ready: number; failed: number; firstFailures: string[]; rssBefore: number }
-    if (ready.failed > 0) return { ...base, ok: false, note: `${ready.failed} session(s) failed to start: ${ready.firstFailures[0]}` }
+    const ready = JSON.parse(await client.out.next(60_000 + 200 * n)) as { ready: number; failed: number; firstFailures: string[]; rssBefore: number; loopDelayMaxMs: number }
+    if (ready.failed > 0) {
+      return { ...base, ok: false, note: `${ready.failed} session(s) failed to start (client event loop delayed up to ${fixed(ready.loopDelayMaxMs / 1000, 1)} s meanwhile): ${ready.firstFailures[0]}` }
+    }
     await sleep(WARMUP_MS)
     const sample = async (): Promise<Sample> => {
       client.child.stdin!.write('sample\n')
-      return JSON.parse(await client.out.next(10_000)) as Sample
+      // A client short of CPU answers late (its loop turns last seconds): wait, the delay is reported.
+      return JSON.parse(await client.out.next(60_000)) as Sample
     }
     const pid = client.child.pid!
     const c0 = processCpu(pid)
@@ -119,6 +137,8 @@ async function measureRtspkit(file: string, n: number, seconds: number, run: num
       lossPercent: (lost / Math.max(1, lost + received)) * 100,
       endedEarly: s1.ended,
       errors: s1.errors,
+      loopDelayP99Ms: s1.loopDelayP99Ms,
+      loopDelayMaxMs: s1.loopDelayMaxMs,
     }
   } catch (e) {
     return { ...base, ok: false, note: `${(e as Error).message}: ${lastLine(client.stderr() + server.stderr())}` }
@@ -195,6 +215,7 @@ async function main(): Promise<void> {
             ? `  ${n} session(s), run ${run}, ${c}: ${fixed(r.cpuPercent!, 1)}% of a core, ${fixed(r.mbPerSession!, 3)} MB/session ` +
                 `(RSS ${fixed(r.rssMb!, 0)} MB)` +
                 (r.fps !== undefined ? `, ${fixed(r.fps, 1)} frames/s per session, ${r.lost} lost, ${r.endedEarly} ended ${JSON.stringify(r.errors)}` : '') +
+                (r.loopDelayMaxMs !== undefined ? `, event loop delay p99 ${fixed(r.loopDelayP99Ms!, 0)} ms, max ${fixed(r.loopDelayMaxMs, 0)} ms` : '') +
                 `; source server ${fixed(r.serverCpuPercent!, 0)}%`
             : `  ${n} session(s), run ${run}, ${c}: FAILED, ${r.note}`,
         )
