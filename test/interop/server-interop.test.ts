@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { killChild, REPO_ROOT, runProcess, waitForExit } from '../helpers/cli.js'
+import { killChild, readUntil, REPO_ROOT, runProcess, waitForExit } from '../helpers/cli.js'
 import { decodeErrors, ffprobeFile, ffprobeUrl, streamsOf } from '../helpers/media-check.js'
 import type { ProbeResult } from '../helpers/media-check.js'
 import { RtspServer } from '../../src/index.js'
@@ -102,8 +102,9 @@ describe('RtspServer serving a file, real readers', () => {
     test(`gst-launch rtspsrc protocols=${transport} records a clean Matroska file`, { timeout: 60_000 }, async (t) => {
       const out = path.join(dir, `gst-${transport}.mkv`)
       // The pipeline ends by itself: `identity eos-after=N` ends each branch after ~3 s of
-      // frames, matroskamux finishes the file and gst-launch exits on the EOS. (Stopping it
-      // with SIGINT and -e instead sometimes left it hanging on a loaded 2-core machine.)
+      // frames, matroskamux finishes the file, and gst-launch says "Got EOS from element" once
+      // the EOS has reached the sink. (Stopping it with SIGINT and -e instead sometimes left
+      // it hanging on a loaded 2-core machine.)
       // Over TCP one rtspsrc thread reads the connection for every stream: a bounded queue in
       // front of the muxer (which waits for both streams) could block it and starve the other
       // stream — a deadlock in the pipeline, not the server. Unbounded queues rule that out.
@@ -119,19 +120,32 @@ describe('RtspServer serving a file, real readers', () => {
       const TIMING = 'buffer-mode=none'
       const videoFrames = 3 * FPS
       const audioFrames = Math.ceil(3 * AAC_FPS)
-      const child = spawn('gst-launch-1.0', ['-q', '--gst-debug=rtspsrc:3,rtpbin:2,GST_PIPELINE:2',
+      const child = spawn('gst-launch-1.0', ['--gst-debug=rtspsrc:3,rtpbin:2,GST_PIPELINE:2',
         'rtspsrc', `location=${server.url('demo')}`, `protocols=${transport}`, 'latency=200', TIMING, 'name=src',
         'src.', '!', 'application/x-rtp,media=video', '!', 'rtph264depay', '!', 'h264parse', '!', 'identity', `eos-after=${videoFrames}`, '!', ...UNBOUNDED_QUEUE, '!', 'mux.',
         'src.', '!', 'application/x-rtp,media=audio', '!', 'rtpmp4gdepay', '!', 'aacparse', '!', 'identity', `eos-after=${audioFrames}`, '!', ...UNBOUNDED_QUEUE, '!', 'mux.',
-        'matroskamux', 'name=mux', '!', 'filesink', `location=${out}`], { stdio: ['ignore', 'ignore', 'pipe'] })
+        'matroskamux', 'name=mux', '!', 'filesink', `location=${out}`], { stdio: ['ignore', 'pipe', 'pipe'] })
       let stderr = ''
       child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()))
       t.after(() => killChild(child))
-      const exit = await waitForExit(child, 40_000).catch((err: Error) => {
-        throw new Error(`${err.message}; gst-launch said: ${stderr.slice(-3000)}\nserver log:\n${serverLog.slice(-20).join('\n')}`)
+      // The recording is complete once the EOS reached filesink (matroskamux wrote its index
+      // and filesink flushed on the EOS, before the sink posted it). What gst-launch does
+      // after that is rtspsrc's own shutdown, which is not this test's subject and races
+      // inside rtspsrc on a loaded machine: the PAUSE (PLAYING to PAUSED) is still being
+      // written when the CLOSE (PAUSED to READY) cancels it; GstRTSPConnection reports a write
+      // cancelled before its first byte as end-of-file, and rtspsrc posts "Could not send
+      // message. (Received end-of-file)" and exits 1, or waits for its TEARDOWN to time out.
+      // The same happened with gst-rtsp-server as the server (3 of 80 runs under stress-ng),
+      // and our server's log showed none of its connections closed by it. So the test waits
+      // for the EOS, not for gst-launch's exit status, and stops it then.
+      const eos = await readUntil(child.stdout!, /Got EOS from element "pipeline0"/, 40_000).catch((err: Error) => {
+        throw new Error(`${err.message}\ngst-launch said: ${stderr.slice(-3000)}\nserver log:\n${serverLog.slice(-20).join('\n')}`)
       })
-      // The server's log with it: a connection it closed says why there.
-      assert.equal(exit.code, 0, `${stderr}\nserver log:\n${serverLog.slice(-20).join('\n')}`)
+      assert.ok(eos)
+      // Anything that went wrong while media flowed (an error from rtspsrc or a depayloader)
+      // stops the pipeline before any EOS, so it was said by now.
+      assert.doesNotMatch(stderr, /^ERROR:/m, `${stderr}\nserver log:\n${serverLog.slice(-20).join('\n')}`)
+      await killChild(child)
       const n = await assertRecording(out, { min: 2.8, max: 3.1 })
       t.diagnostic(`${n.video} video, ${n.audio} audio frames`)
     })
