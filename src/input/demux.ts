@@ -3,7 +3,7 @@
  * decoder configuration (or, for MPEG-TS, the first sample), samples split into NAL units or raw
  * AAC frames, and the tracks merged in decode order with dts derived from pts.
  */
-import { EncodedPacketSink, type EncodedPacket, type InputTrack } from './mediabunny.js'
+import { EncodedPacketSink, type EncodedPacket, type InputTrack } from '../util/mediabunny.js'
 import { aacCodecString, buildAudioSpecificConfig, parseAudioSpecificConfig } from '../codec/aac-config.js'
 import { parseAdtsHeader } from '../codec/adts.js'
 import { parseAvcC, parseHvcC, splitLengthPrefixed } from '../codec/decoder-config.js'

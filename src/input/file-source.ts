@@ -4,7 +4,7 @@
  * input/pace.ts.
  */
 import { readFile, stat } from 'node:fs/promises'
-import { ALL_FORMATS, BufferSource, FilePathSource, Input } from './mediabunny.js'
+import { ALL_FORMATS, BufferSource, FilePathSource, Input } from '../util/mediabunny.js'
 import { InvalidArgumentError, MediaError, UnsupportedError } from '../errors.js'
 import { completeFromFirstPacket, describeTrack, mergeTracks, type TrackReader } from './demux.js'
 import { FrameTable } from './frame-table.js'

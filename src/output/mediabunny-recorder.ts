@@ -25,8 +25,8 @@ import {
   MpegTsOutputFormat,
   Output,
   StreamTarget,
-} from 'mediabunny'
-import type { StreamTargetChunk } from 'mediabunny'
+} from '../util/mediabunny.js'
+import type { StreamTargetChunk } from '../util/mediabunny.js'
 import { joinAvcc } from '../codec/h264-nal.js'
 import { InvalidArgumentError, OutputError, UnsupportedError } from '../errors.js'
 import { openByteSink } from './byte-sink.js'

@@ -19,7 +19,7 @@ export async function createRecorder(opts: RecorderOptions): Promise<Recorder> {
     case 'mp4':
     case 'ts':
     case 'mov':
-      // Loaded here: mediabunny's ~70 modules cost ~0.1 CPU-s at start-up, which a raw
+      // Loaded here: mediabunny (its bundle, util/mediabunny.ts) costs start-up time that a raw
       // H.264/AAC/MJPEG recording or a probe does not need (issue #14).
       return (await import('./mediabunny-recorder.js')).MediabunnyRecorder.create(opts)
     case 'aac':

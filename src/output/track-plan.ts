@@ -2,7 +2,7 @@
  * How each track of a recording goes into mediabunny's MP4, MOV or MPEG-TS muxer (codec,
  * decoder config, frame duration), or the one-line reason it cannot.
  */
-import type { AudioCodec } from 'mediabunny'
+import type { AudioCodec } from '../util/mediabunny.js'
 import { aacCodecString } from '../codec/aac-config.js'
 import { buildOpusHead, opusPacketSamples } from '../codec/opus.js'
 import { trackAudioSpecificConfig } from './aac-track.js'
