@@ -1,8 +1,14 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
+import nodeModule from 'node:module'
 import { USAGE, UsageError, exitCodeOf, formatError, formatErrorJson, usageOf } from './common.js'
 
 type Command = (argv: string[]) => Promise<number>
+
+// Node 22.1+: compiled code of the modules loaded from here on is cached on disk (issue 14;
+// NODE_DISABLE_COMPILE_CACHE turns it off). Node 20 has no such call; there the one large
+// file, mediabunny's bundle, goes through util/code-cache.ts instead.
+;(nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.()
 
 // Each command is loaded when it runs: `rtspkit --version` or `--help` loads none of them.
 const COMMANDS: Record<string, () => Promise<Command>> = {
