@@ -85,7 +85,13 @@ export class AacPacketizer extends UnitsPacketizer {
       pkt.writeUInt16BE(unitSize(u) << 3, o) // AU-size, AU-Index(-delta) 0
       o += 2
     }
-    for (const u of group) for (const part of u.data) o += part.copy(pkt, o)
+    // TypedArray set(), a builtin, rather than Buffer#copy's JS argument checks (issue 14).
+    for (const u of group) {
+      for (const part of u.data) {
+        pkt.set(part, o)
+        o += part.length
+      }
+    }
   }
 
   private fragment(unit: Unit, size: number): void {

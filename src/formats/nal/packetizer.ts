@@ -103,7 +103,7 @@ export class NalPacketizer extends RtpPacketizer<PacketizerInput> {
     if (count === 1) {
       // Single NAL unit packet (RFC 6184 §5.6, RFC 7798 §4.4.1): the NAL unit is the payload.
       const o = w.open(single!.length, false, ts)
-      single!.copy(w.buf, o + RTP_HEADER_SIZE)
+      w.buf.set(single!, o + RTP_HEADER_SIZE)
       return
     }
     // STAP-A (RFC 6184 §5.7.1) or AP (RFC 7798 §4.4.2): payload header, then size + NAL unit each.
@@ -118,7 +118,8 @@ export class NalPacketizer extends RtpPacketizer<PacketizerInput> {
       if (nal.length < hs) continue
       pkt[o] = nal.length >>> 8
       pkt[o + 1] = nal.length & 0xff
-      o += 2 + nal.copy(pkt, o + 2)
+      pkt.set(nal, o + 2)
+      o += 2 + nal.length
     }
   }
 
@@ -135,6 +136,10 @@ export class NalPacketizer extends RtpPacketizer<PacketizerInput> {
     const b1 = nal[1]! // H.265: LayerId and TID, kept
     const type = (nal[0]! >> this.typeShift) & this.typeMask
     const chunk = this.mtu - hs - 1
+    // Copied with TypedArray set() from a plain Uint8Array's subarray(), both V8 builtins:
+    // Buffer#copy is four JS frames deep (argument checks) that run interpreted, then cost
+    // TurboFan a large compile, through the first seconds of every push (issue 14).
+    const body = new Uint8Array(nal.buffer, nal.byteOffset, nal.length)
     for (let off = hs; off < nal.length; off += chunk) {
       const end = Math.min(off + chunk, nal.length)
       const o = w.open(hs + 1 + end - off, false, ts) + RTP_HEADER_SIZE
@@ -142,7 +147,7 @@ export class NalPacketizer extends RtpPacketizer<PacketizerInput> {
       pkt[o] = b0
       if (hs === 2) pkt[o + 1] = b1
       pkt[o + hs] = (off === hs ? 0x80 : 0) | (end === nal.length ? 0x40 : 0) | type
-      nal.copy(pkt, o + hs + 1, off, end)
+      pkt.set(body.subarray(off, end), o + hs + 1)
     }
   }
 }
