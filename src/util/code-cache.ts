@@ -14,7 +14,7 @@
  * place, so concurrent processes never read half a cache. Any failure falls back to plain
  * `require`, silently; NODE_DISABLE_COMPILE_CACHE (Node's own switch) turns it off.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import Module, { createRequire } from 'node:module'
 import { homedir, tmpdir } from 'node:os'
 import path from 'node:path'
@@ -101,11 +101,12 @@ function save(script: Script, dir: string, cacheFile: string): void {
     mkdirSync(dir, { recursive: true, mode: 0o700 })
     if (!ownedByUs(dir)) return
     const tmp = `${cacheFile}.${process.pid}-${Math.random().toString(36).slice(2)}.tmp`
-    writeFileSync(tmp, data, { mode: 0o600 })
     try {
+      writeFileSync(tmp, data, { mode: 0o600 })
       renameSync(tmp, cacheFile)
     } catch {
-      unlinkSync(tmp)
+      // A full disk, say: leave no partial file behind.
+      rmSync(tmp, { force: true })
     }
   } catch {
     // An unwritable cache only costs the next start-up its compile time.
