@@ -41,7 +41,13 @@ const sessions: import('../src/index.js').PullSession[] = []
 
 async function consume(s: import('../src/index.js').PullSession): Promise<void> {
   try {
-    for await (const _ of s.frames()) frames++
+    // Each frame is handed back once counted (PullSession.release), as an application that
+    // is done with a frame does; SCALE_NO_RELEASE=1, or a build without release(), keeps them.
+    const release = process.env.SCALE_NO_RELEASE === '1' || typeof s.release !== 'function' ? undefined : s.release.bind(s)
+    for await (const frame of s.frames()) {
+      frames++
+      release?.(frame)
+    }
   } catch (e) {
     const key = (e as { code?: string }).code ?? (e as Error).message
     errors.set(key, (errors.get(key) ?? 0) + 1)

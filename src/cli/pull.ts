@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { RtspClient } from '../client/client.js'
 import type { Frame, Track } from '../client/track.js'
+import type { PullSession } from '../client/pull-session.js'
 import { createRecorder, formatFromPath } from '../output/index.js'
 import type { OutputFormat, Recorder, RecorderTrack } from '../output/index.js'
 import { UsageError, checkRtspUrl, formatBitrate, formatBytes, parsePositiveNumber, parseTransport, proxyOption, stoppedBySignal, tlsOptions, withSignals, CONNECT_OPTIONS } from './common.js'
@@ -25,8 +26,10 @@ function awaitsInBandConfig(tracks: readonly Track[]): boolean {
   return tracks.some((t) => t.codec === 'MP4A-LATM' && t.details.audioSpecificConfig === undefined)
 }
 
-function write(recorder: Recorder, f: Frame): Promise<void> {
-  return recorder.write({ trackIndex: f.track.index, pts: f.pts, keyFrame: f.keyFrame, data: f.data })
+function write(recorder: Recorder, f: Frame, session?: Pick<PullSession, 'release'>): Promise<void> {
+  // The recorder says when it is done with the frame's buffers: the session reuses them.
+  const release = session === undefined ? undefined : () => session.release(f)
+  return recorder.write({ trackIndex: f.track.index, pts: f.pts, keyFrame: f.keyFrame, data: f.data, release })
 }
 
 export function recorderTrack(t: Track): RecorderTrack {
@@ -168,7 +171,7 @@ export async function pull(argv: string[]): Promise<number> {
           recorder = await openRecorder()
           for (const f of pending.splice(0)) await write(recorder, f)
         }
-        await write(recorder, frame)
+        await write(recorder, frame, session)
       }
       recorder ??= await openRecorder()
       for (const f of pending.splice(0)) await write(recorder, f)

@@ -29,6 +29,17 @@ import { publishClientRequest, publishClientResponse } from '../diagnostics.js'
 
 export type InterleavedHandler = (payload: Buffer) => void
 
+/**
+ * The buffer every plain-TCP client connection of the process reads into (net `onread`).
+ * Node otherwise allocates a new ArrayBuffer per read, which at high bitrates or with many
+ * sessions was half of what the GC had to collect (bench/scale.ts profile). One buffer
+ * serves every connection because a read is handled to its end before the next one starts:
+ * interleaved payloads are views of it that are valid only while their handler runs
+ * (`reusesReadBuffer`), and what outlives the handler is copied (TrackReceiver, NalDepacketizer).
+ */
+let sharedReadBuffer: Buffer | undefined
+const READ_BUFFER_SIZE = 64 * 1024
+
 /** TLS settings for rtsps:// (certificate verification is on unless turned off). */
 export interface TlsOptions {
   /** Extra CA certificate(s) to trust, PEM. */
@@ -80,7 +91,13 @@ export class RtspConnection {
   session: string | undefined
   /** Server header from the first reply that had one. */
   server: string | undefined
+  /**
+   * Interleaved handlers, by channel. Over a plain TCP socket (`reusesReadBuffer`) the
+   * payload is a view of a buffer reused for the next read: copy what must outlive the call.
+   */
   readonly channels: Array<InterleavedHandler | undefined> = []
+  /** Payloads handed to `channels` are views of a reused read buffer (plain TCP, not TLS or the HTTP tunnel). */
+  reusesReadBuffer = false
   /** Called once when the connection ends after having been open (error undefined when we closed it). */
   onClose: ((err: RtspError | undefined) => void) | undefined
   /** Called for garbage bytes skipped between frames. */
@@ -154,7 +171,16 @@ export class RtspConnection {
             ca: this.opts.tls?.ca,
             rejectUnauthorized: this.opts.tls?.rejectUnauthorized ?? true,
           })
-        : net.connect({ host, port, noDelay: true })
+        : net.connect({
+            host,
+            port,
+            noDelay: true,
+            onread: {
+              buffer: () => (sharedReadBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_SIZE)),
+              callback: (nread: number, buf: Uint8Array) => this.onRead(buf as Buffer, nread),
+            },
+          })
+      this.reusesReadBuffer = !secure
       if (secure) socket.setNoDelay(true)
       this.socket = socket
       let settled = false
@@ -227,14 +253,24 @@ export class RtspConnection {
     }
   }
 
+  /** Bytes read into the shared buffer (plain TCP): parsed before the next read reuses it. */
+  private onRead(buf: Buffer, nread: number): boolean {
+    if (this.state === 'closed') return false
+    this.take(buf.subarray(0, nread))
+    return true
+  }
+
+  private take(chunk: Buffer): void {
+    try {
+      this.reader.push(chunk)
+    } catch (err) {
+      this.fail(err instanceof RtspError ? err : new ClosedError('internal error while reading', { cause: err }))
+    }
+  }
+
   private wire(socket: net.Socket | HttpTunnelStream): void {
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        this.reader.push(chunk)
-      } catch (err) {
-        this.fail(err instanceof RtspError ? err : new ClosedError('internal error while reading', { cause: err }))
-      }
-    })
+    // With `onread` (plain TCP) there are no 'data' events: onRead gets the bytes.
+    socket.on('data', (chunk: Buffer) => this.take(chunk))
     socket.on('drain', () => this.onDrain?.())
     socket.on('close', () => this.fail(new ClosedError('the server closed the connection')))
     socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new ClosedError(describeSocketError(err), { cause: err })))

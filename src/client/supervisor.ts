@@ -152,7 +152,7 @@ export class PullSupervisor extends EventEmitter<SupervisorEvents> {
     try {
       first = await this.pull(this.url, { ...this.options, signal: this.ac.signal })
     } catch (err) {
-      this.release()
+      this.unhook()
       // Aborted by the caller's signal: say so with its reason.
       if (this.signal?.aborted && err instanceof AbortError) throw new AbortError(this.signal.reason)
       throw err
@@ -170,6 +170,12 @@ export class PullSupervisor extends EventEmitter<SupervisorEvents> {
   /** Frames of every session, on one continuous timeline. Leaving the loop stops the supervisor. */
   frames(): AsyncIterableIterator<Frame> {
     return this.queue
+  }
+
+  /** PullSession.release: hand a frame's buffers back for reuse once you are its sole consumer and done with it. */
+  release(frame: Frame): void {
+    if (this.session !== undefined) this.session.release(frame)
+    else frame.data = []
   }
 
   /** Counters: state, attempts, reconnects, outages, last error, time connected, frames. */
@@ -333,7 +339,7 @@ export class PullSupervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Stop listening to the caller's signal; time connected stops counting. */
-  private release(): void {
+  private unhook(): void {
     this.signal?.removeEventListener('abort', this.onSignalAbort)
     if (this.connectedSince !== undefined) this.connectedMs += Date.now() - this.connectedSince
     this.connectedSince = undefined
@@ -342,7 +348,7 @@ export class PullSupervisor extends EventEmitter<SupervisorEvents> {
   private finish(err: RtspError | undefined): void {
     if (this.state === 'closed') return
     this.state = 'closed'
-    this.release()
+    this.unhook()
     this.endOutage(false)
     this.queue.end(err)
     this.emit('close', err)
@@ -368,7 +374,7 @@ export class PullSupervisor extends EventEmitter<SupervisorEvents> {
     const s = this.session
     this.session = undefined
     await s?.close()
-    this.release()
+    this.unhook()
     this.endOutage(false)
     this.queue.end()
     this.emit('close', err)

@@ -11,6 +11,7 @@ import { ReorderBuffer } from '../rtp/reorder-buffer.js'
 import type { ReorderOptions } from '../rtp/reorder-buffer.js'
 import { ReceiverStats } from '../rtcp/receiver-stats.js'
 import { isRtcp, ntpMiddle32, parseRtcpPacket } from '../rtcp/packets.js'
+import { BufferPool } from '../formats/buffer-pool.js'
 
 /** Where a receiver's output goes; one object for all tracks (no per-packet closures). */
 export interface TrackReceiverSink {
@@ -37,6 +38,14 @@ export class TrackReceiver {
   rtcpPacketsReceived = 0
   /** Arrival time of the last RTP packet parsed (duplicates too); 0 before the first. */
   lastPacketAt = 0
+  /**
+   * `receive` gets views of a read buffer that is reused once it returns (TCP interleaved
+   * over a plain socket, RtspConnection.reusesReadBuffer): a depacketizer that keeps views
+   * of its payloads gets a copy.
+   */
+  transient = false
+  /** Where those copies are carved from (undefined until one is needed). */
+  private copies: BufferPool | undefined
   private expectedSeq = -1
   /** Arrival time of the datagram the reorder buffer is releasing packets for. */
   private now = 0
@@ -106,8 +115,19 @@ export class TrackReceiver {
     }
     this.expectedSeq = (pkt.sequenceNumber + 1) & 0xffff
     this.sink.packet(this, pkt, now)
-    const units = this.depacketizer.push(pkt)
+    const dp = this.depacketizer
+    if (this.transient && dp.copiesPayload !== true) {
+      const copy = (this.copies ??= new BufferPool()).alloc(pkt.payload.length)
+      copy.set(pkt.payload)
+      pkt.payload = copy
+    }
+    const units = dp.push(pkt)
     for (let i = 0; i < units.length; i++) this.sink.unit(this, units[i]!, now)
+  }
+
+  /** The buffers of a unit this receiver made, which nobody uses any more (PullSession.release). */
+  release(data: readonly Buffer[]): void {
+    this.depacketizer.release?.(data)
   }
 
   /** An RTCP compound packet from the server (RFC 3550 §6.1). */

@@ -77,6 +77,7 @@ export class TrackLink {
       t.interleaved = channels
       // TCP delivers in order: straight to the receiver, no reorder buffer.
       const conn = this.ctx.conn
+      rx.transient = conn.reusesReadBuffer
       conn.channels[channels[0]] = (payload) => {
         if (this.ctx.receiving()) rx.receive(payload, performance.now())
       }

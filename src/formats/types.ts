@@ -27,6 +27,14 @@ export interface Depacketizer {
   reset(): void
   /** Partial units dropped so far (loss, missing first fragment, malformed). */
   readonly dropped: number
+  /**
+   * True when push() copies whatever it keeps of `packet.payload`, so the payload may be a
+   * view of a read buffer that is reused once push() returns. Otherwise the caller hands it
+   * a payload that stays valid (TrackReceiver copies one that would not).
+   */
+  readonly copiesPayload?: boolean
+  /** Take back the buffers of a unit this depacketizer made once nobody uses them (reused for later units). */
+  release?(data: readonly Buffer[]): void
 }
 
 export type CodecName = 'H264' | 'AAC' | (string & {})

@@ -118,7 +118,11 @@ export class AnnexBRecorder extends SingleTrackRecorder {
       }
     }
     if (this.timeline.admit(frame.trackIndex, frame.pts, frame.keyFrame) === DROPPED) return undefined
-    for (const name of c.sets) if (inBand[name]) this.sets[name] = inBand[name]
+    for (const name of c.sets) {
+      const set = inBand[name]
+      // Copied: the frame's buffers may be reused once written (RecorderFrame.release).
+      if (set !== undefined && !this.sets[name]?.equals(set)) this.sets[name] = Buffer.from(set)
+    }
     let nalus = frame.data
     if (frame.keyFrame && c.sets.some((name) => !inBand[name])) {
       // Parameter sets go first, after an access unit delimiter if there is one (see c.spec).

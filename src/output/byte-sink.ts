@@ -10,8 +10,11 @@ import { OutputError } from '../errors.js'
 export interface ByteSink {
   /** Resolves when the sink can take more; rejects with OutputError once the sink has failed. */
   write(chunk: Uint8Array): Promise<void>
-  /** Several chunks in one go (one writev for a file): no joining copy. */
-  writev(chunks: readonly Uint8Array[]): Promise<void>
+  /**
+   * Several chunks in one go (one writev for a file): no joining copy. `written` is called
+   * once the stream is done with them (written, or failed).
+   */
+  writev(chunks: readonly Uint8Array[], written?: () => void): Promise<void>
   /** Wait until every write is done; a file is closed, a lent stream stays open. */
   close(): Promise<void>
   /** Bytes accepted so far. */
@@ -77,16 +80,27 @@ class StreamByteSink implements ByteSink {
     if (this.failure) throw this.failure
   }
 
-  async writev(chunks: readonly Uint8Array[]): Promise<void> {
+  async writev(chunks: readonly Uint8Array[], written?: () => void): Promise<void> {
     if (this.failure) throw this.failure
     if (this.closed) throw new OutputError(`${this.name} is already closed`)
     const s = this.stream as NodeJS.WritableStream & { cork?(): void; uncork?(): void }
     s.cork?.()
     let ok = true
-    for (const chunk of chunks) {
+    const last = chunks.length - 1
+    for (let i = 0; i <= last; i++) {
+      const chunk = chunks[i]!
       this.bytesWritten += chunk.byteLength
       this.pending++
-      ok = this.stream.write(chunk, this.afterWrite)
+      // A stream calls its write callbacks in order: the last chunk's means all are done.
+      ok = this.stream.write(
+        chunk,
+        written === undefined || i !== last
+          ? this.afterWrite
+          : (err?: Error | null) => {
+              this.afterWrite(err)
+              written()
+            },
+      )
     }
     s.uncork?.()
     if (ok) return

@@ -61,14 +61,19 @@ export abstract class SingleTrackRecorder implements Recorder {
     if (invalid) throw invalid
     if (frame.trackIndex !== this.track || frame.data.length === 0) {
       this.timeline.dropped.ignored++
+      frame.release?.()
       return
     }
     const chunks = this.chunksOf(frame)
-    if (chunks === undefined) return
+    if (chunks === undefined) {
+      frame.release?.()
+      return
+    }
     this.framesWritten++
     try {
-      // One writev per frame: headers and payload views go out without being joined.
-      await this.sink.writev(chunks)
+      // One writev per frame: headers and payload views go out without being joined; the
+      // frame's buffers are released once the last of them is written.
+      await this.sink.writev(chunks, frame.release)
     } catch (err) {
       this.fail(err)
       throw this.failure

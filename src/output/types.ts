@@ -32,6 +32,12 @@ export interface RecorderFrame {
   keyFrame: boolean
   /** H.264: NAL units of one picture without start codes (may include SPS/PPS/SEI/AUD). AAC: [raw frame]. */
   data: Buffer[]
+  /**
+   * Called at most once, when the recorder no longer needs `data` (written out, or skipped),
+   * so that the caller may reuse its buffers (`() => session.release(frame)`). Recorders that
+   * keep the buffers never call it; then they are left to the garbage collector.
+   */
+  release?: () => void
 }
 
 /** A track the recorder does not write, and why. */

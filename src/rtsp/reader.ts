@@ -12,8 +12,10 @@
  *   METHOD SP URI SP 'RTSP/' ...                     request line (§6.1)
  *
  * Memory is bounded by ReaderLimits: a partial line lives in one scratch buffer of
- * maxLineLength bytes; bodies and interleaved payloads are collected as views of the
- * received chunks and joined once; nothing is buffered past a limit before it throws.
+ * maxLineLength bytes; a body or interleaved payload that spans chunks is copied into one
+ * buffer of its size as it comes (the caller may reuse a chunk once push returns); one
+ * that lies inside a chunk is handed out as a view of it. Nothing is buffered past a limit
+ * before it throws.
  */
 import { LimitError, ProtocolError } from '../errors.js'
 import type { RtspError } from '../errors.js'
@@ -34,7 +36,10 @@ export interface ReaderLimits {
 export interface ReaderHandlers {
   onResponse(res: RtspResponse): void
   onRequest(req: RtspRequest): void
-  /** Hot path. `payload` is a view of the received chunk when the frame lay inside one; it is never reused. */
+  /**
+   * Hot path. `payload` is a view of the pushed chunk when the frame lay inside one (valid as
+   * long as the chunk is), else a buffer of its own.
+   */
   onInterleaved(channel: number, payload: Buffer): void
   /** Bytes skipped while resynchronising (reported when a frame start is found, and at the end of each push). */
   onGarbage?(skippedBytes: number): void
@@ -101,7 +106,8 @@ export class RtspReader {
   private channel = 0
   private size = 0
   private remaining = 0
-  private parts: Buffer[] = []
+  /** The payload or body being collected, when it spans chunks; `collected` bytes of it are in. */
+  private pending: Buffer | undefined
   private collected = 0
 
   // Message head in progress.
@@ -135,7 +141,7 @@ export class RtspReader {
     this.garbageRun = 0
     this.garbagePending = 0
     this.dHave = 0
-    this.parts = []
+    this.pending = undefined
     this.collected = 0
     this.remaining = 0
     this.clearHead()
@@ -171,10 +177,10 @@ export class RtspReader {
               } else {
                 this.channel = channel
                 this.size = size
-                if (i < end) this.parts.push(buf.subarray(i))
-                this.collected = end - i
-                this.remaining = size - (end - i)
+                this.remaining = size
+                this.collected = 0
                 this.mode = 'payload'
+                if (i < end) this.collect(buf, i, end)
                 i = end
               }
             } else {
@@ -275,23 +281,23 @@ export class RtspReader {
 
         case 'body':
         case 'payload': {
-          const avail = end - i
-          if (avail < this.remaining) {
-            this.parts.push(buf.subarray(i))
-            this.collected += avail
-            this.remaining -= avail
+          if (end - i < this.remaining) {
+            this.collect(buf, i, end)
             i = end
             break
           }
-          const last = buf.subarray(i, i + this.remaining)
-          i += this.remaining
-          // Join once, only when the data spanned chunks.
-          let data = last
-          if (this.parts.length > 0) {
-            this.parts.push(last)
-            data = Buffer.concat(this.parts, this.collected + last.length)
+          let data: Buffer
+          const pending = this.pending
+          if (pending === undefined) {
+            // A body is kept past this call (the reply to an awaited request): its own copy.
+            // A payload is handed out as a view of the chunk.
+            data = this.mode === 'payload' ? buf.subarray(i, i + this.remaining) : Buffer.from(buf.subarray(i, i + this.remaining))
+          } else {
+            buf.copy(pending, this.collected, i, i + this.remaining)
+            data = pending
+            this.pending = undefined
           }
-          this.parts = []
+          i += this.remaining
           this.collected = 0
           this.remaining = 0
           if (this.mode === 'payload') {
@@ -326,6 +332,14 @@ export class RtspReader {
         }
       }
     }
+  }
+
+  /** Part of a payload or body that goes on in the next chunk: copied, since the chunk may be reused. */
+  private collect(buf: Buffer, from: number, to: number): void {
+    const into = (this.pending ??= Buffer.allocUnsafe(this.collected + this.remaining))
+    buf.copy(into, this.collected, from, to)
+    this.collected += to - from
+    this.remaining -= to - from
   }
 
   /** Feed one byte to the start-line matcher. */

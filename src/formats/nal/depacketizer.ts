@@ -19,13 +19,18 @@ export interface NalDepacketizerOptions {
 
 const NONE: readonly AccessUnit[] = Object.freeze([])
 const START_CODE = Buffer.from([0, 0, 1])
+const EMPTY = Buffer.alloc(0)
+/** Bytes in front of a fragmented NAL unit in its buffer: the first fragment's FU indicator lands in the last of them. 8 keeps the unit 8-byte aligned, as pooled units are. */
+const LEAD = 8
 
 /**
  * RTP → access units of NAL units, for H.264 (RFC 6184) and H.265 (RFC 7798) alike: single
  * NAL unit packets, aggregation packets and fragmentation units, as described by a NalCodec.
  * One AccessUnit per picture: a unit ends on the marker bit or, for senders that never set
  * it, when the timestamp changes. Never throws on peer data: what cannot be used is dropped
- * and counted in `dropped`. H264Depacketizer and H265Depacketizer extend it with their
+ * and counted in `dropped`. Every NAL unit is copied out of its packet once, into buffers
+ * from a BufferPool (`copiesPayload`: the payload may be a view of a read buffer that is
+ * reused after `push` returns); `release` takes a unit's buffers back once its consumer is done. H264Depacketizer and H265Depacketizer extend it with their
  * options and parameter-set getters. (Over 400 lines: the per-packet hot path of both
  * codecs, kept in one class so that it stays one monomorphic call site.)
  */
@@ -69,12 +74,13 @@ export class NalDepacketizer implements Depacketizer {
   private hasSets = 0
   private hasVcl = false
 
-  // The FU being collected: its rebuilt NAL header (-1 when none) and type, fragments as views.
+  // The FU being collected: its rebuilt NAL header (-1 when none) and type. Fragments are
+  // copied in as they come (a packet's payload may be a view of a reused read buffer): the
+  // NAL unit is written at LEAD + its header in `fuBuf`, `fuEnd` is where the next fragment's data goes.
   private fuHeader = -1
   private fuType = 0
-  /** Whole FU payloads: each fragment starts after the payload and FU headers (headerSize + 1). */
-  private readonly fuParts: Buffer[] = []
-  private fuSize = 0
+  private fuBuf: Buffer = EMPTY
+  private fuEnd = 0
   private fuNextSeq = 0
   /** A partial NAL was already counted as dropped: skip fragments until the next start. */
   private fuSkipping = false
@@ -107,8 +113,16 @@ export class NalDepacketizer implements Depacketizer {
     this.maxNalus = positive(opts.maxNalUnits ?? 1024, 'maxNalUnits')
   }
 
+  /** push() copies what it keeps of a packet's payload. */
+  readonly copiesPayload = true
+
   get dropped(): number {
     return this._dropped
+  }
+
+  /** A unit this depacketizer made, which its consumer no longer uses: its buffers are reused. */
+  release(data: readonly Buffer[]): void {
+    for (let i = 0; i < data.length; i++) this.pool.release(data[i]!)
   }
 
   /** Increments whenever an in-band parameter set differs from the previous one. */
@@ -142,6 +156,7 @@ export class NalDepacketizer implements Depacketizer {
     this.clearFragment()
     // The unit just counted may go on in fragments whose start is gone: do not count it twice.
     if (partial) this.fuSkipping = true
+    this.discardNalus()
     this.clearUnit()
   }
 
@@ -208,6 +223,7 @@ export class NalDepacketizer implements Depacketizer {
     // header, the type from the FU header.
     const b0 = (p[0]! & this.keepMask) | (fuType << this.typeShift)
     const header = hs === 1 ? b0 : (b0 << 8) | p[1]!
+    const skip = hs + 1
     if (start) {
       if (this.fuHeader >= 0) this.dropFragment()
       this.fuSkipping = false
@@ -215,14 +231,18 @@ export class NalDepacketizer implements Depacketizer {
         // CostarHD and others send a whole NAL as one FU-A with both S and E set (seen in H.265 too).
         const nal = this.pool.alloc(p.length - 1)
         writeHeader(nal, header, hs)
-        p.copy(nal, hs, hs + 1)
-        this.addNal(nal)
+        p.copy(nal, hs, skip)
+        this.addOne(nal)
         return
       }
+      // The payload goes in LEAD - 1 bytes in: its FU header lands on the NAL header's last
+      // byte (written at the end) and its data right after the header.
+      const buf = this.pool.open(LEAD - 1 + p.length)
+      buf.set(p, LEAD - 1)
+      this.fuBuf = buf
+      this.fuEnd = LEAD - 1 + p.length
       this.fuHeader = header
       this.fuType = fuType
-      this.fuParts.push(p)
-      this.fuSize = p.length - hs - 1
       this.fuNextSeq = (packet.sequenceNumber + 1) & 0xffff
       return
     }
@@ -237,52 +257,94 @@ export class NalDepacketizer implements Depacketizer {
       this.fuSkipping = !end
       return
     }
-    this.fuParts.push(p)
-    this.fuSize += p.length - hs - 1
-    this.fuNextSeq = (packet.sequenceNumber + 1) & 0xffff
-    if (this.size + this.fuSize > this.maxSize) {
+    const size = this.fuEnd + p.length - skip
+    if (this.size + size - LEAD > this.maxSize) {
       this.clearFragment()
       this.fuSkipping = !end
       this.broken = true
-      this.nalus = []
+      this.discardNalus()
       return
     }
+    let buf = this.fuBuf
+    if (size > buf.length) buf = this.fuBuf = this.pool.grow(buf, this.fuEnd, size)
+    // The whole payload is set skip bytes early, over the tail of the data before it, whose
+    // bytes are saved and put back: \`Buffer#copy\` from an offset makes a view per call
+    // (Node 20's \`_copyActual\`), \`set\` of the whole payload does not (bench/ingest.ts profile).
+    const at = this.fuEnd - skip
+    const a = buf[at]!
+    const b = buf[at + 1]!
+    if (skip === 2) {
+      buf.set(p, at)
+    } else {
+      const c = buf[at + 2]!
+      buf.set(p, at)
+      buf[at + 2] = c
+    }
+    buf[at] = a
+    buf[at + 1] = b
+    this.fuEnd = size
+    this.fuNextSeq = (packet.sequenceNumber + 1) & 0xffff
     if (!end) return
-    // The one copy of a fragmented NAL: header + fragments joined.
-    const nal = joinFragments(this.pool, this.fuHeader, hs, this.fuParts, this.fuSize)
-    this.clearFragment()
-    this.addNal(nal)
+    const nal = this.pool.close(buf, size).subarray(LEAD)
+    writeHeader(nal, this.fuHeader, hs)
+    this.fuHeader = -1
+    this.fuBuf = EMPTY
+    if (nal.indexOf(START_CODE) === -1) {
+      this.addOne(nal)
+    } else {
+      // Seen in a decode vector: the fragmented NAL unit holds several, with Annex B start codes between them.
+      this.addNal(nal)
+      this.pool.release(nal)
+    }
   }
 
-  private addNal(nal: Buffer): void {
-    if (nal.indexOf(START_CODE) !== -1) {
+  /** A NAL unit in a packet (single NAL unit packet, aggregated unit): copied into the pool. */
+  private addNal(src: Buffer): void {
+    if (this.broken) return
+    if (src.indexOf(START_CODE) !== -1) {
       // Some cameras put several NAL units, separated by Annex B start codes, in one NAL unit packet.
       let start = 0
       for (;;) {
-        const sc = nal.indexOf(START_CODE, start)
-        let end = sc === -1 ? nal.length : sc
-        while (end > start && nal[end - 1] === 0) end--
-        if (end > start) this.addOne(nal.subarray(start, end))
+        const sc = src.indexOf(START_CODE, start)
+        let end = sc === -1 ? src.length : sc
+        while (end > start && src[end - 1] === 0) end--
+        if (end > start) this.addOne(this.copy(src, start, end))
         if (sc === -1) return
         start = sc + 3
       }
     }
-    this.addOne(nal)
+    this.addOne(this.copy(src, 0, src.length))
   }
 
+  private copy(src: Buffer, start: number, end: number): Buffer {
+    const nal = this.pool.alloc(end - start)
+    if (start === 0 && end === src.length) nal.set(src)
+    else src.copy(nal, 0, start, end)
+    return nal
+  }
+
+  /** A NAL unit copied into the pool: kept in the unit, or given back. */
   private addOne(nal: Buffer): void {
-    if (this.broken) return
+    if (this.broken) {
+      this.pool.release(nal)
+      return
+    }
     if (nal.length < this.headerSize) {
       // Shorter than the 2-byte H.265 NAL header: no NAL unit at all.
       this._dropped++
+      this.pool.release(nal)
       return
     }
     const type = (nal[0]! >> this.typeShift) & this.typeMask
-    if (type === this.aud && this.stripAud) return
+    if (type === this.aud && this.stripAud) {
+      this.pool.release(nal)
+      return
+    }
     if (this.nalus.length >= this.maxNalus || this.size + nal.length > this.maxSize) {
       // Drop the whole unit at its end; free what was collected now.
       this.broken = true
-      this.nalus = []
+      this.pool.release(nal)
+      this.discardNalus()
       return
     }
     const slot = type - this.firstSet
@@ -292,6 +354,7 @@ export class NalDepacketizer implements Depacketizer {
       // (x264) repeat the parameter sets before every IDR slice. After the first slice they
       // would start a new access unit (H.264 §7.4.1.2.3, H.265 §7.4.2.4.4) and MPEG-TS
       // demuxers split the picture in two: drop the copies, and any AUD (one per unit is enough).
+      this.pool.release(nal)
       return
     }
     if (type >= this.firstKey && type <= this.lastKey) this.key = true
@@ -320,6 +383,7 @@ export class NalDepacketizer implements Depacketizer {
     this.open = false
     if (this.broken) {
       this._dropped++
+      this.discardNalus()
       this.clearUnit()
       return out
     }
@@ -372,60 +436,24 @@ export class NalDepacketizer implements Depacketizer {
     this.hasVcl = false
   }
 
+  /** The NAL units collected for a unit that is dropped go back to the pool. */
+  private discardNalus(): void {
+    const nalus = this.nalus
+    for (let i = 0; i < nalus.length; i++) this.pool.release(nalus[i]!)
+    this.nalus = []
+  }
+
   private dropFragment(): void {
     this._dropped++
     this.clearFragment()
   }
 
   private clearFragment(): void {
+    if (this.fuHeader >= 0) this.pool.abandon(this.fuBuf)
     this.fuHeader = -1
-    this.fuParts.length = 0
-    this.fuSize = 0
+    this.fuBuf = EMPTY
   }
 }
-
-/**
- * Header + the fragments' payloads (each past its hs + 1 header bytes) in one buffer from
- * `pool`. `Buffer#copy` from an offset makes a Uint8Array view per call (Node 20's
- * `_copyActual`); `set` of the whole payload does not. Each payload is therefore set hs + 1
- * bytes early, over the tail of the previous one, whose bytes are saved and put back: an
- * allocation-free join (bench/ingest.ts profile: the views were ~3 % of a 1080p pull).
- */
-function joinFragments(pool: BufferPool, header: number, hs: number, parts: readonly Buffer[], size: number): Buffer {
-  // The NAL starts LEAD bytes in (8: it stays 8-byte aligned, as pooled units are); the first
-  // payload's FU indicator lands in the byte before it, its FU header on the NAL header,
-  // which is written last.
-  const raw = pool.alloc(LEAD + hs + size)
-  const skip = hs + 1
-  let o = LEAD + hs // where the next fragment's data goes
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i]!
-    const at = o - skip
-    if (i === 0) {
-      raw.set(part, at)
-    } else if (skip === 2) {
-      const a = raw[at]!
-      const b = raw[at + 1]!
-      raw.set(part, at)
-      raw[at] = a
-      raw[at + 1] = b
-    } else {
-      const a = raw[at]!
-      const b = raw[at + 1]!
-      const c = raw[at + 2]!
-      raw.set(part, at)
-      raw[at] = a
-      raw[at + 1] = b
-      raw[at + 2] = c
-    }
-    o += part.length - skip
-  }
-  const nal = raw.subarray(LEAD)
-  writeHeader(nal, header, hs)
-  return nal
-}
-
-const LEAD = 8
 
 /** The 1- or 2-byte NAL header at the start of a rebuilt NAL unit. */
 function writeHeader(nal: Buffer, header: number, size: number): void {

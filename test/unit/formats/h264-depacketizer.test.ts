@@ -37,15 +37,41 @@ describe('H264Depacketizer: decode-only vectors', () => {
 })
 
 describe('H264Depacketizer', () => {
-  test('single NAL units and STAP-A entries are views over the packet (no copy)', () => {
+  test('NAL units are copied out of the packet: the payload may be a reused read buffer', () => {
     const d = new H264Depacketizer()
     const single = h('41 01 02 03')
     const stap = h('78 0002 4101 0002 4102')
+    const fuStart = h('7c 81 aa bb')
+    const fuEnd = h('7c 41 cc dd')
     const [u1] = d.push({ marker: true, payloadType: 96, sequenceNumber: 1, timestamp: 0, ssrc: 1, payload: single })
     const [u2] = d.push({ marker: true, payloadType: 96, sequenceNumber: 2, timestamp: 1, ssrc: 1, payload: stap })
-    assert.equal(u1!.data[0]!.buffer, single.buffer)
-    assert.equal(u2!.data[1]!.buffer, stap.buffer)
-    assert.equal(u2!.data[1]!.byteOffset, stap.byteOffset + 7)
+    assert.equal(d.push({ marker: false, payloadType: 96, sequenceNumber: 3, timestamp: 2, ssrc: 1, payload: fuStart }).length, 0)
+    fuStart.fill(0xee) // the read buffer is reused before the next fragment comes
+    const [u3] = d.push({ marker: true, payloadType: 96, sequenceNumber: 4, timestamp: 2, ssrc: 1, payload: fuEnd })
+    single.fill(0)
+    stap.fill(0)
+    fuEnd.fill(0)
+    assert.deepEqual(u1!.data, [h('41 01 02 03')])
+    assert.deepEqual(u2!.data, [h('41 01'), h('41 02')])
+    assert.deepEqual(u3!.data, [h('61 aa bb cc dd')])
+  })
+
+  test('released units are reused: a consumer that keeps up allocates no new slab', () => {
+    const d = new H264Depacketizer()
+    const first = d.push({ marker: true, payloadType: 96, sequenceNumber: 1, timestamp: 0, ssrc: 1, payload: h('41 01 02 03') })[0]!
+    const slab = first.data[0]!.buffer
+    d.release(first.data)
+    for (let i = 2; i < 5000; i++) {
+      const au = d.push({ marker: true, payloadType: 96, sequenceNumber: i, timestamp: i, ssrc: 1, payload: h('41 01 02 03 04 05 06 07') })[0]!
+      assert.equal(au.data[0]!.buffer, slab)
+      d.release(au.data)
+    }
+    // A unit kept while others come: later ones are carved after it, never over it.
+    const kept = d.push({ marker: true, payloadType: 96, sequenceNumber: 6000, timestamp: 6000, ssrc: 1, payload: h('41 0a 0b') })[0]!
+    const next = d.push({ marker: true, payloadType: 96, sequenceNumber: 6001, timestamp: 6001, ssrc: 1, payload: h('41 0c 0d') })[0]!
+    d.release(next.data)
+    d.push({ marker: true, payloadType: 96, sequenceNumber: 6002, timestamp: 6002, ssrc: 1, payload: h('41 0e 0f') })
+    assert.deepEqual(kept.data, [h('41 0a 0b')])
   })
 
   test('returns a shared empty array while a unit is incomplete', () => {
