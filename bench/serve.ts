@@ -21,6 +21,12 @@
  * gst-rtsp-server has no HTTP side.
  * BENCH_BASELINE_CLI=path/to/cli/main.js adds another build of rtspkit (say the commit before
  * a change) as a third contender, `rtspkit-baseline`, measured in the same run.
+ * BENCH_CLI=path/to/cli/main.js measures that build as `rtspkit` instead of dist/ (a build of
+ * one's own changes while dist/ holds someone else's).
+ * BENCH_FLOOR=1 adds `node-floor` (bench/serve-floor.ts): a Node server that does nothing but
+ * one socket write per reader per frame from one timer, the least any Node server spends here;
+ * on loopback most of that is the kernel's TCP work per write (the reader's receive side runs
+ * in the writer's system call), which gst-rtsp-server pays as well.
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -48,6 +54,7 @@ import {
 } from './lib.js'
 
 const READERS = path.join(REPO_ROOT, 'bench/serve-readers.ts')
+const FLOOR = path.join(REPO_ROOT, 'bench/serve-floor.ts')
 const GST_SCRIPT = path.join(REPO_ROOT, 'bench/gst-serve.py')
 const WARMUP_MS = 2000
 /** A reader has media once it has this much (a key frame at least, past any join gate). */
@@ -55,12 +62,13 @@ const FIRST_MEDIA_BYTES = 64 * 1024
 
 interface Contender extends NamedContender {
   command: string
-  args(file: string): string[]
+  args(file: string, fileMbps: number): string[]
   /** The URL of the stream, from a line the server prints on stdout once it listens. */
   urlFrom(line: string): string | undefined
 }
 
 const BASELINE_CLI = process.env['BENCH_BASELINE_CLI']
+const CLI = process.env['BENCH_CLI'] !== undefined ? path.resolve(process.env['BENCH_CLI']) : undefined
 
 const TRANSPORT = process.env.BENCH_TRANSPORT ?? 'tcp'
 const MSE = TRANSPORT === 'mse'
@@ -78,9 +86,22 @@ function rtspkit(name: string, cli: string, unavailable: () => string | undefine
 }
 
 const CONTENDERS: Contender[] = [
-  rtspkit('rtspkit', CLI_PATH, cliUnavailable),
+  CLI !== undefined
+    ? rtspkit('rtspkit', CLI, () => (existsSync(CLI) ? undefined : `${CLI} not found`))
+    : rtspkit('rtspkit', CLI_PATH, cliUnavailable),
   ...(BASELINE_CLI !== undefined
     ? [rtspkit('rtspkit-baseline', path.resolve(BASELINE_CLI), () => (existsSync(path.resolve(BASELINE_CLI)) ? undefined : `${BASELINE_CLI} not found`))]
+    : []),
+  ...(process.env['BENCH_FLOOR'] === '1'
+    ? [
+        {
+          name: 'node-floor',
+          command: process.execPath,
+          args: (_file: string, fileMbps: number) => ['--import', 'tsx', FLOOR, String(fileMbps)],
+          urlFrom: (line: string) => /listening on (rtsp:\/\/\S+)/.exec(line)?.[1]?.concat('/bench'),
+          ...(MSE ? { unavailable: () => 'the floor server speaks RTSP only' } : {}),
+        },
+      ]
     : []),
   {
     name: 'gstreamer',
@@ -127,9 +148,9 @@ interface RunRecord {
   windowSeconds?: number
 }
 
-async function measure(c: Contender, file: string, n: number, seconds: number, run: number): Promise<RunRecord> {
+async function measure(c: Contender, file: string, fileMbps: number, n: number, seconds: number, run: number): Promise<RunRecord> {
   const base = { contender: c.name, readers: n, run }
-  const server = start(c.command, c.args(file))
+  const server = start(c.command, c.args(file, fileMbps))
   let readers: Proc | undefined
   try {
     let url: string | undefined
@@ -208,7 +229,7 @@ async function main(): Promise<void> {
     for (let run = 1; run <= runs; run++) {
       for (const c of runOrder(contenders, run)) {
         if (skipped.has(c.name)) continue
-        const r = await measure(c, file, n, seconds, run)
+        const r = await measure(c, file, fileMbps, n, seconds, run)
         records.push(r)
         console.error(
           r.ok
@@ -262,7 +283,7 @@ async function main(): Promise<void> {
   )
   console.log(
     markdownTable(
-      ['readers', 'contender', 'runs', 'server CPU %', 'CPU ms/s per reader', `ms/s per reader added past ${fewest}`, 'Mbit/s per reader (median, lowest)', 'rtspkit / gstreamer', 'note'],
+      ['readers', 'contender', 'runs', 'server CPU %', 'CPU ms/s per reader', `ms/s per reader added past ${fewest}`, 'Mbit/s per reader (median, lowest)', 'CPU / gstreamer', 'note'],
       summary.map((s) => [
         String(s.readers),
         s.contender,
@@ -271,7 +292,7 @@ async function main(): Promise<void> {
         fixed(s.cpuMsPerSecondPerReader, 3),
         s.readers > fewest ? fixed(marginal(s.readers, s.contender), 3) : '',
         s.runsOk > 0 ? `${fixed(s.mbpsPerReader)}, ${fixed(s.mbpsPerReaderMin)}` : '–',
-        s.contender.startsWith('rtspkit') ? fixed(ratio(s.readers, s.contender)) : '',
+        s.contender !== 'gstreamer' ? fixed(ratio(s.readers, s.contender)) : '',
         s.note,
       ]),
     ),
@@ -281,11 +302,11 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     config: { seconds, runs, readers: counts, transport: TRANSPORT, warmupMs: WARMUP_MS, file: path.basename(file), fileMbps },
     machine: machineInfo(),
-    contenders: contenders.map((c) => ({ name: c.name, command: [c.command, ...c.args('FILE')].join(' ') })),
+    contenders: contenders.map((c) => ({ name: c.name, command: [c.command, ...c.args('FILE', fileMbps)].join(' ') })),
     summary: summary.map((s) => ({
       ...s,
       marginalMsPerSecondPerReader: marginal(s.readers, s.contender),
-      ratioVsGstreamer: s.contender.startsWith('rtspkit') ? ratio(s.readers, s.contender) : undefined,
+      ratioVsGstreamer: s.contender !== 'gstreamer' ? ratio(s.readers, s.contender) : undefined,
     })),
     runs: records,
   })
