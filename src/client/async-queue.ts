@@ -34,9 +34,16 @@ export abstract class AsyncQueue<T> implements AsyncIterableIterator<T> {
 
   /** Drop every queued item (overflow or return()). */
   protected clear(): void {
+    const drop = this.onDrop
+    if (drop !== undefined) {
+      for (let i = this.head; i < this.items.length; i++) drop(this.items[i]!)
+    }
     this.items.length = 0
     this.head = 0
   }
+
+  /** Called with each item dropped without reaching the consumer (overflow, return(), end of the loop). */
+  onDrop: ((item: T) => void) | undefined
 
   /** An item left the queue for the consumer (bookkeeping such as queued bytes). */
   protected taken(_item: T): void {}

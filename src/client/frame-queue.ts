@@ -30,6 +30,7 @@ export class FrameQueue extends AsyncQueue<Frame> {
     if (this.waitForKey) {
       if (!(frame.keyFrame && frame.track.type === 'video')) {
         this.overflowed++
+        this.onDrop?.(frame)
         return
       }
       this.waitForKey = false
@@ -42,6 +43,7 @@ export class FrameQueue extends AsyncQueue<Frame> {
       if (this.hasVideo && !(frame.keyFrame && frame.track.type === 'video')) {
         this.waitForKey = true
         this.overflowed++
+        this.onDrop?.(frame)
         return
       }
     }

@@ -173,6 +173,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
     this.outlet = new SessionOutlet(
       {
         emitFrame: (frame) => this.emit('frame', frame),
+        release: (frame) => this.release(frame),
         close: () => this.close(),
         ended: () => ({ closed: this.cmd.state === 'closed', err: this.cmd.endError }),
       },

@@ -11,8 +11,10 @@ import type { Frame, Track } from './track.js'
 
 /** What the outlet needs from its session. */
 export interface OutletOwner {
-  /** Emit 'frame' to the listeners. */
-  emitFrame(frame: Frame): void
+  /** Emit 'frame' to the listeners; true when there were any. */
+  emitFrame(frame: Frame): boolean
+  /** PullSession.release: the frame's buffers go back to its depacketizer. */
+  release(frame: Frame): void
   /** Leaving an iterator's loop ends the session (TEARDOWN, sockets, timers). */
   close(): Promise<void>
   /** The error that ended the session; `closed` false while it runs. */
@@ -47,8 +49,22 @@ export class SessionOutlet {
       if (this.early.length < this.size) this.early.push(frame)
       return
     }
-    if (this.queue !== undefined) this.queue.push(frame)
-    this.owner.emitFrame(frame)
+    // Listeners first: a frame nobody else saw may be released when the queue drops it.
+    const shared = this.owner.emitFrame(frame)
+    if (this.queue !== undefined) {
+      if (!shared) this.unshared.add(frame)
+      this.queue.push(frame)
+    }
+  }
+
+  /**
+   * Frames only frames() holds (no 'frame' listener saw them): when its queue drops one
+   * (overflow, the loop left), the buffers go back to the depacketizer at once. At Gbit/s
+   * rates, with a consumer slower than the network, that was most of the garbage.
+   */
+  private readonly unshared = new WeakSet<Frame>()
+  private readonly dropped = (frame: Frame): void => {
+    if (this.unshared.has(frame)) this.owner.release(frame)
   }
 
   /** Hand the held frames to the consumer(s), in order; from now on frames go straight out. */
@@ -58,8 +74,11 @@ export class SessionOutlet {
     this.early = undefined
     for (let i = 0; i < early.length; i++) {
       const f = early[i]!
-      this.queue?.push(f)
-      this.owner.emitFrame(f)
+      const shared = this.owner.emitFrame(f)
+      if (this.queue !== undefined) {
+        if (!shared) this.unshared.add(f)
+        this.queue.push(f)
+      }
     }
   }
 
@@ -79,6 +98,7 @@ export class SessionOutlet {
   frames(video: boolean): AsyncIterableIterator<Frame> {
     if (this.queue !== undefined) throw new StateError({ action: 'iterate frames twice', state: 'iterating', allowed: ['not iterating'] })
     const q = new FrameQueue(this.size, video)
+    q.onDrop = this.dropped
     // Leaving the loop (break, return, throw) ends the session: TEARDOWN, sockets, timers.
     q.onDetach = () => {
       if (this.queue === q) this.queue = undefined

@@ -130,7 +130,7 @@ class Pacer {
   wakeWhenDue(fn: () => void): boolean {
     if (this.held === undefined) return false
     this.wake = fn
-    this.timer = setTimeout(this.fire, this.dueIn(this.held))
+    this.timer = setTimeout(this.fire, wholeMs(this.dueIn(this.held)))
     return true
   }
 
@@ -210,8 +210,16 @@ class Pacer {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       this.wake = resolve
-      this.timer = setTimeout(this.fire, ms)
+      this.timer = setTimeout(this.fire, wholeMs(ms))
     })
   }
 }
 
+/**
+ * A timer delay in whole milliseconds, rounded up (never early). Node keeps one timer list
+ * per distinct delay: a fractional one made and dropped a list for every frame (issue 14,
+ * server fan-out profile).
+ */
+function wholeMs(ms: number): number {
+  return Math.ceil(ms)
+}

@@ -19,6 +19,22 @@ describe('FrameQueue', () => {
     assert.equal((await q.next()).value, key)
   })
 
+  it('hands every frame it drops to onDrop, and none it delivers (the session reuses their buffers)', async () => {
+    const q = new FrameQueue(1024, true, 100)
+    const dropped: Frame[] = []
+    q.onDrop = (f) => dropped.push(f)
+    const frames = [frame(40, true), frame(40), frame(40), frame(10)]
+    for (const f of frames) q.push(f)
+    const key = frame(30, true)
+    q.push(key)
+    assert.deepEqual(dropped, frames)
+    assert.equal((await q.next()).value, key)
+    const left = frame(5)
+    q.push(left)
+    await q.return()
+    assert.deepEqual(dropped, [...frames, left])
+  })
+
   it('takes a frame larger than maxBytes when it is empty', async () => {
     const q = new FrameQueue(1024, true, 100)
     const big = frame(500, true)
