@@ -98,6 +98,8 @@ export class RtspConnection {
   readonly channels: Array<InterleavedHandler | undefined> = []
   /** Payloads handed to `channels` are views of a reused read buffer (plain TCP, not TLS or the HTTP tunnel). */
   reusesReadBuffer = false
+  /** performance.now() when the bytes being parsed were read: the arrival time of every packet in them. */
+  readAt = 0
   /** Called once when the connection ends after having been open (error undefined when we closed it). */
   onClose: ((err: RtspError | undefined) => void) | undefined
   /** Called for garbage bytes skipped between frames. */
@@ -261,6 +263,7 @@ export class RtspConnection {
   }
 
   private take(chunk: Buffer): void {
+    this.readAt = performance.now()
     try {
       this.reader.push(chunk)
     } catch (err) {

@@ -78,10 +78,11 @@ export class TrackLink {
       // TCP delivers in order: straight to the receiver, no reorder buffer.
       const conn = this.ctx.conn
       rx.transient = conn.reusesReadBuffer
+      // Every packet of one read arrived together: one clock reading per read, not per packet.
       conn.channels[channels[0]] = (payload) => {
-        if (this.ctx.receiving()) rx.receive(payload, performance.now())
+        if (this.ctx.receiving()) rx.receive(payload, conn.readAt)
       }
-      conn.channels[channels[1]] = (payload) => rx.receiveRtcp(payload, performance.now())
+      conn.channels[channels[1]] = (payload) => rx.receiveRtcp(payload, conn.readAt)
       this.rtcpChannel = channels[1]
       return
     }

@@ -56,6 +56,28 @@ describe('H264Depacketizer', () => {
     assert.deepEqual(u3!.data, [h('61 aa bb cc dd')])
   })
 
+  test('embedded start codes: every NAL unit is searched until two key pictures came without one, then key slices and non-slices only', () => {
+    const d = new H264Depacketizer()
+    let seq = 0
+    const push = (payload: Buffer) => d.push({ marker: true, payloadType: 96, sequenceNumber: ++seq, timestamp: seq, ssrc: 1, payload })[0]!
+    // From the start, a non-key slice holding a start code is split (quirk of some cameras)...
+    assert.deepEqual(push(h('41 01 00 00 01 41 02')).data, [h('41 01'), h('41 02')])
+    // ...which keeps the search on everything for good.
+    push(h('65 01'))
+    push(h('65 02'))
+    assert.deepEqual(push(h('41 03 00 00 01 41 04')).data, [h('41 03'), h('41 04')])
+
+    const clean = new H264Depacketizer()
+    let s2 = 0
+    const push2 = (payload: Buffer) => clean.push({ marker: true, payloadType: 96, sequenceNumber: ++s2, timestamp: s2, ssrc: 1, payload })[0]!
+    push2(h('65 01'))
+    push2(h('41 01'))
+    push2(h('65 02'))
+    // Two clean key pictures: non-key slices are no longer searched; key slices and SEI still are.
+    assert.deepEqual(push2(h('41 05 00 00 01 41 06')).data, [h('41 05 00 00 01 41 06')])
+    assert.deepEqual(push2(h('06 05 00 00 01 65 07')).data, [h('06 05'), h('65 07')])
+  })
+
   test('released units are reused: a consumer that keeps up allocates no new slab', () => {
     const d = new H264Depacketizer()
     const first = d.push({ marker: true, payloadType: 96, sequenceNumber: 1, timestamp: 0, ssrc: 1, payload: h('41 01 02 03') })[0]!
