@@ -49,7 +49,11 @@ export class SessionOutlet {
       if (this.early.length < this.size) this.early.push(frame)
       return
     }
-    // Listeners first: a frame nobody else saw may be released when the queue drops it.
+    this.deliver(frame)
+  }
+
+  /** To the 'frame' listeners, then to frames(): listeners first, so that a frame nobody else saw may be released when the queue drops it. */
+  private deliver(frame: Frame): void {
     const shared = this.owner.emitFrame(frame)
     if (this.queue !== undefined) {
       if (!shared) this.unshared.add(frame)
@@ -72,14 +76,7 @@ export class SessionOutlet {
     const early = this.early
     if (early === undefined) return
     this.early = undefined
-    for (let i = 0; i < early.length; i++) {
-      const f = early[i]!
-      const shared = this.owner.emitFrame(f)
-      if (this.queue !== undefined) {
-        if (!shared) this.unshared.add(f)
-        this.queue.push(f)
-      }
-    }
+    for (let i = 0; i < early.length; i++) this.deliver(early[i]!)
   }
 
   /** The session ends: the iterators finish (with `err` when it failed). */

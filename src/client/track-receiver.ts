@@ -43,7 +43,11 @@ export class TrackReceiver {
    * over a plain socket, RtspConnection.reusesReadBuffer): a depacketizer that keeps views
    * of its payloads gets a copy.
    */
-  transient = false
+  set transient(reused: boolean) {
+    this.copyPayloads = reused && this.depacketizer.copiesPayload !== true
+  }
+  /** Payloads are copied before the depacketizer sees them (decided once, not per packet). */
+  private copyPayloads = false
   /** Where those copies are carved from (undefined until one is needed). */
   private copies: BufferPool | undefined
   private expectedSeq = -1
@@ -115,13 +119,12 @@ export class TrackReceiver {
     }
     this.expectedSeq = (pkt.sequenceNumber + 1) & 0xffff
     this.sink.packet(this, pkt, now)
-    const dp = this.depacketizer
-    if (this.transient && dp.copiesPayload !== true) {
+    if (this.copyPayloads) {
       const copy = (this.copies ??= new BufferPool()).alloc(pkt.payload.length)
       copy.set(pkt.payload)
       pkt.payload = copy
     }
-    const units = dp.push(pkt)
+    const units = this.depacketizer.push(pkt)
     for (let i = 0; i < units.length; i++) this.sink.unit(this, units[i]!, now)
   }
 

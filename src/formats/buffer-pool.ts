@@ -153,7 +153,7 @@ export class BufferPool {
       this.unref()
       return true
     }
-    return buf.byteLength > this.maxPooled && giveLarge(ab)
+    return giveLarge(ab)
   }
 
   private unref(): void {

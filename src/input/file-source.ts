@@ -78,7 +78,6 @@ export async function openFileSource(path: string, options: FileSourceOptions = 
   }
 }
 
-
 /**
  * The whole file in one read where the kernel allows (fs.promises.readFile reads 512 KiB at a
  * time, a thread-pool round trip each: ~50 for a 25 MB clip, ~25 % of the read's CPU; issue 14).

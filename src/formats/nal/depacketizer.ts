@@ -305,12 +305,12 @@ export class NalDepacketizer implements Depacketizer {
 
   /** A NAL unit rebuilt from an FU, in the pool already. */
   private addRebuilt(nal: Buffer): void {
-    if (!this.scans(nal) || nal.indexOf(START_CODE) === -1) {
+    if (!this.hasStartCode(nal)) {
       this.addOne(nal)
     } else {
       // Seen in a decode vector: the fragmented NAL unit holds several, with Annex B start
       // codes between them; each is copied apart and the whole given back.
-      this.addNal(nal)
+      this.addSplit(nal)
       this.pool.release(nal)
     }
   }
@@ -318,21 +318,31 @@ export class NalDepacketizer implements Depacketizer {
   /** A NAL unit in a packet (single NAL unit packet, aggregated unit): copied into the pool. */
   private addNal(src: Buffer): void {
     if (this.broken) return
-    if (this.scans(src) && src.indexOf(START_CODE) !== -1) {
-      this.scanAll = true
-      this.cleanKeyUnits = -1
-      // Some cameras put several NAL units, separated by Annex B start codes, in one NAL unit packet.
-      let start = 0
-      for (;;) {
-        const sc = src.indexOf(START_CODE, start)
-        let end = sc === -1 ? src.length : sc
-        while (end > start && src[end - 1] === 0) end--
-        if (end > start) this.addOne(this.copy(src, start, end))
-        if (sc === -1) return
-        start = sc + 3
-      }
+    // Some cameras put several NAL units, separated by Annex B start codes, in one NAL unit packet.
+    if (this.hasStartCode(src)) this.addSplit(src)
+    else this.addOne(this.copy(src, 0, src.length))
+  }
+
+  /** An embedded start code, where `scans` says to look; finding one keeps the search on everything for good. */
+  private hasStartCode(nal: Buffer): boolean {
+    if (!this.scans(nal) || nal.indexOf(START_CODE) === -1) return false
+    this.scanAll = true
+    this.cleanKeyUnits = -1
+    return true
+  }
+
+  /** The NAL units between the Annex B start codes of `src`, each copied into the pool. */
+  private addSplit(src: Buffer): void {
+    if (this.broken) return
+    let start = 0
+    for (;;) {
+      const sc = src.indexOf(START_CODE, start)
+      let end = sc === -1 ? src.length : sc
+      while (end > start && src[end - 1] === 0) end--
+      if (end > start) this.addOne(this.copy(src, start, end))
+      if (sc === -1) return
+      start = sc + 3
     }
-    this.addOne(this.copy(src, 0, src.length))
   }
 
   /** Is this NAL unit searched for embedded start codes (see `scanAll`)? */
