@@ -14,7 +14,8 @@
  *
  *   BENCH_RUNS=3 BENCH_REPEAT=10 node --import tsx bench/startup.ts
  *
- * BENCH_CLI=path/to/cli/main.js measures another build of rtspkit.
+ * BENCH_CLI=path/to/cli/main.js measures another build of rtspkit. BENCH_BASELINE_CLI=path/to/cli/main.js
+ * adds that build's --version and probe beside this one's, in the same rounds.
  */
 import { spawn } from 'node:child_process'
 import {
@@ -31,6 +32,7 @@ import {
 } from './lib.js'
 
 const CLI = process.env.BENCH_CLI ?? CLI_PATH
+const BASELINE_CLI = process.env.BENCH_BASELINE_CLI
 
 interface Command {
   name: string
@@ -41,6 +43,12 @@ const COMMANDS: Command[] = [
   { name: 'node -e 0', argv: () => [process.execPath, '-e', '0'] },
   { name: 'rtspkit --version', argv: () => [process.execPath, CLI, '--version'] },
   { name: 'rtspkit probe', argv: (url) => [process.execPath, CLI, 'probe', url, '--transport', 'tcp'] },
+  ...(BASELINE_CLI === undefined
+    ? []
+    : [
+        { name: 'baseline --version', argv: () => [process.execPath, BASELINE_CLI, '--version'] },
+        { name: 'baseline probe', argv: (url: string) => [process.execPath, BASELINE_CLI, 'probe', url, '--transport', 'tcp'] },
+      ]),
   { name: 'ffprobe', argv: (url) => ['ffprobe', '-v', 'error', '-rtsp_transport', 'tcp', '-show_streams', url] },
 ]
 
@@ -104,8 +112,8 @@ async function main(): Promise<void> {
     const med = (name: string): number => median(cpu.get(name)!)
     const rows: string[][] = COMMANDS.map((c) => {
       const ratio =
-        c.name === 'rtspkit --version' ? `${fixed(med(c.name) / med('node -e 0'))} × node -e 0`
-        : c.name === 'rtspkit probe' ? `${fixed(med(c.name) / med('ffprobe'))} × ffprobe, ${fixed(med(c.name) / med('node -e 0'))} × node -e 0`
+        c.name.endsWith(' --version') ? `${fixed(med(c.name) / med('node -e 0'))} × node -e 0`
+        : c.name.endsWith(' probe') ? `${fixed(med(c.name) / med('ffprobe'))} × ffprobe, ${fixed(med(c.name) / med('node -e 0'))} × node -e 0`
         : ''
       return [c.name, fixed(med(c.name), 3), fixed(median(wall.get(c.name)!), 3), ratio, failures.get(c.name) ?? '']
     })
@@ -115,7 +123,7 @@ async function main(): Promise<void> {
     const out = await writeResult('startup', {
       benchmark: 'startup',
       date: new Date().toISOString(),
-      config: { runs, repeat, cli: CLI },
+      config: { runs, repeat, cli: CLI, baselineCli: BASELINE_CLI },
       machine: machineInfo(),
       commands: COMMANDS.map((c) => ({ name: c.name, argv: c.argv('URL').join(' ') })),
       cpuPerRound: Object.fromEntries(cpu),
