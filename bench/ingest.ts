@@ -16,6 +16,12 @@
  * real time: the test of memory that must stay flat when the reader is the bottleneck.
  * BENCH_CLI=path/to/cli/main.js measures another build of rtspkit. BENCH_BASELINE_CLI=path/to/cli/main.js
  * adds a contender 'rtspkit-baseline' running that build beside this one, in the same runs.
+ *
+ * Each run also gives a steady figure, start-up left out (Node, modules, V8's first
+ * compiles, ffmpeg's probing): the contender's CPU (/proc/PID/stat, all threads) and the
+ * bytes sent are read BENCH_WARMUP seconds (default 5) after the server sent the
+ * contender its first bytes, and the steady CPU-s/GB is the CPU from that mark to the end
+ * over the bytes from that mark to the end. BENCH_SECONDS must exceed BENCH_WARMUP.
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -96,6 +102,10 @@ interface RunRecord {
   bytes?: number
   mbitPerSecond?: number
   cpuSecondsPerGB?: number
+  /** CPU and bytes from the warm-up mark to the end (absent when the run ended before the mark). */
+  steadyCpuSeconds?: number
+  steadyBytes?: number
+  steadyCpuSecondsPerGB?: number
   maxLagMs?: number
   /** Peak resident set size in bytes (VmHWM). */
   peakRss?: number
@@ -108,7 +118,7 @@ async function waitIdle(server: ReplayServer, timeoutMs: number): Promise<void> 
   while (server.openConnections() > 0 && performance.now() < deadline) await sleep(20)
 }
 
-async function measure(c: Contender, server: ReplayServer, seconds: number, run: number): Promise<RunRecord> {
+async function measure(c: Contender, server: ReplayServer, seconds: number, warmup: number, run: number): Promise<RunRecord> {
   await waitIdle(server, 3000)
   server.reset()
   const started = performance.now()
@@ -125,7 +135,22 @@ async function measure(c: Contender, server: ReplayServer, seconds: number, run:
     child.once('exit', (code, signal) => resolve({ code, signal }))
     child.once('error', (error) => resolve({ code: null, signal: null, error }))
   })
+  // The warm-up mark: `warmup` seconds after the first bytes went out to this contender.
+  let firstAt: number | undefined
+  let mark: { cpu: number; bytes: number } | undefined
+  const poll = setInterval(() => {
+    if (mark !== undefined || child.pid === undefined) return
+    const now = performance.now()
+    if (firstAt === undefined) {
+      if (server.stats().bytes > 0) firstAt = now
+    } else if (now - firstAt >= warmup * 1000) {
+      const bytes = server.stats().bytes
+      const cpu = processCpu(child.pid)
+      if (cpu) mark = { cpu: cpu.total, bytes }
+    }
+  }, 20)
   const early = await Promise.race([exit, sleep(seconds * 1000).then(() => undefined)])
+  clearInterval(poll)
   server.pause()
   const wallSeconds = (performance.now() - started) / 1000
   if (early) {
@@ -154,6 +179,13 @@ async function measure(c: Contender, server: ReplayServer, seconds: number, run:
     bytes: stats.bytes,
     mbitPerSecond: (stats.bytes * 8) / seconds / 1e6,
     cpuSecondsPerGB: cpu.total / (stats.bytes / 1e9),
+    ...(mark !== undefined && stats.bytes > mark.bytes
+      ? {
+          steadyCpuSeconds: cpu.total - mark.cpu,
+          steadyBytes: stats.bytes - mark.bytes,
+          steadyCpuSecondsPerGB: (cpu.total - mark.cpu) / ((stats.bytes - mark.bytes) / 1e9),
+        }
+      : {}),
     maxLagMs: stats.maxLagMs,
     peakRss: rss?.peak ?? Number.NaN,
     connections: stats.connections,
@@ -163,6 +195,7 @@ async function measure(c: Contender, server: ReplayServer, seconds: number, run:
 
 async function main(): Promise<void> {
   const seconds = envNumber('BENCH_SECONDS', 15)
+  const warmup = envNumber('BENCH_WARMUP', 5)
   const runs = Math.round(envNumber('BENCH_RUNS', 3))
   const mbps = envNumber('BENCH_MBPS', 80)
   const unpaced = process.env.BENCH_UNPACED === '1'
@@ -181,12 +214,12 @@ async function main(): Promise<void> {
     for (let run = 1; run <= runs; run++) {
       for (const c of runOrder(contenders, run)) {
         if (skipped.has(c.name)) continue
-        const r = await measure(c, server, seconds, run)
+        const r = await measure(c, server, seconds, warmup, run)
         records.push(r)
         console.error(
           r.ok
             ? `  run ${run} ${c.name}: ${fixed(r.cpuSeconds!)} CPU-s, ${fixed(r.bytes! / 1e6, 1)} MB ` +
-                `(${fixed(r.mbitPerSecond!, 1)} Mbit/s), ${fixed(r.cpuSecondsPerGB!)} CPU-s/GB, peak RSS ${fixed(r.peakRss! / 1e6, 0)} MB, server lag ≤ ${fixed(r.maxLagMs!, 0)} ms`
+                `(${fixed(r.mbitPerSecond!, 1)} Mbit/s), ${fixed(r.cpuSecondsPerGB!)} CPU-s/GB (steady ${fixed(r.steadyCpuSecondsPerGB ?? Number.NaN)}), peak RSS ${fixed(r.peakRss! / 1e6, 0)} MB, server lag ≤ ${fixed(r.maxLagMs!, 0)} ms`
             : `  run ${run} ${c.name}: FAILED, ${r.note}`,
         )
         // A command that does not run at all is not retried.
@@ -208,22 +241,24 @@ async function main(): Promise<void> {
       mbitPerSecond: median(ok.map((r) => r.mbitPerSecond!)),
       cpuSeconds: median(ok.map((r) => r.cpuSeconds!)),
       cpuSecondsPerGB: median(ok.map((r) => r.cpuSecondsPerGB!)),
+      steadyCpuSecondsPerGB: median(ok.filter((r) => r.steadyCpuSecondsPerGB !== undefined).map((r) => r.steadyCpuSecondsPerGB!)),
       peakRssMb: median(ok.map((r) => r.peakRss! / 1e6)),
       note: ok.length === 0 ? `skipped: ${skipped.get(c.name) ?? failed[0]?.note ?? 'no run'}` : failed.length > 0 ? `${failed.length} run(s) failed: ${failed[0]!.note}` : '',
     }
   })
   const ffmpeg = summary.find((s) => s.contender === 'ffmpeg')
   const ratio = (x: number): number => (ffmpeg && ffmpeg.runsOk > 0 ? x / ffmpeg.cpuSecondsPerGB : Number.NaN)
+  const steadyRatio = (x: number): number => (ffmpeg && ffmpeg.runsOk > 0 ? x / ffmpeg.steadyCpuSecondsPerGB : Number.NaN)
   const rssRatio = (x: number): number => (ffmpeg && ffmpeg.runsOk > 0 ? x / ffmpeg.peakRssMb : Number.NaN)
 
   console.log(`### Ingest over TCP: CPU seconds per GB received (1 GB = 10^9 bytes)\n`)
   console.log(
     `1080p30 H.264 at ${unpaced ? 'full speed (unpaced)' : `${fixed(streamMbps, 1)} Mbit/s`} from RAM, ${seconds} s per run, median of ${runs} run(s); ` +
-      `${machineInfo().cores} cores.\n`,
+      `${machineInfo().cores} cores. Steady: from ${warmup} s after the first bytes to the end.\n`,
   )
   console.log(
     markdownTable(
-      ['contender', 'runs', 'MB received', 'Mbit/s', 'CPU s', 'CPU-s/GB', 'vs ffmpeg', 'peak RSS MB', 'RSS vs ffmpeg', 'note'],
+      ['contender', 'runs', 'MB received', 'Mbit/s', 'CPU s', 'CPU-s/GB', 'vs ffmpeg', 'steady CPU-s/GB', 'steady vs ffmpeg', 'peak RSS MB', 'RSS vs ffmpeg', 'note'],
       summary.map((s) => [
         s.contender,
         `${s.runsOk}/${s.runsOk + s.runsFailed || runs}`,
@@ -232,6 +267,8 @@ async function main(): Promise<void> {
         fixed(s.cpuSeconds),
         fixed(s.cpuSecondsPerGB),
         s.runsOk > 0 ? fixed(ratio(s.cpuSecondsPerGB)) : '–',
+        fixed(s.steadyCpuSecondsPerGB),
+        s.runsOk > 0 ? fixed(steadyRatio(s.steadyCpuSecondsPerGB)) : '–',
         fixed(s.peakRssMb, 0),
         s.runsOk > 0 ? fixed(rssRatio(s.peakRssMb)) : '–',
         s.note,
@@ -241,15 +278,15 @@ async function main(): Promise<void> {
   const rtspkit = summary.find((s) => s.contender === 'rtspkit')
   if (rtspkit && rtspkit.runsOk > 0 && ffmpeg && ffmpeg.runsOk > 0) {
     const r = ratio(rtspkit.cpuSecondsPerGB)
-    console.log(`\nrtspkit / ffmpeg = ${fixed(r)} (target ≤ 1.00: ${r <= 1 ? 'met' : 'NOT met'})`)
+    console.log(`\nrtspkit / ffmpeg = ${fixed(r)} (target ≤ 1.00: ${r <= 1 ? 'met' : 'NOT met'}); steady ${fixed(steadyRatio(rtspkit.steadyCpuSecondsPerGB))}`)
   }
   const file = await writeResult('ingest', {
     benchmark: 'ingest',
     date: new Date().toISOString(),
-    config: { seconds, runs, unpaced, targetMbps: mbps, streamMbps, frames: stream.units.length, packetsPerLoop: stream.packetsPerLoop },
+    config: { seconds, warmup, runs, unpaced, targetMbps: mbps, streamMbps, frames: stream.units.length, packetsPerLoop: stream.packetsPerLoop },
     machine: machineInfo(),
     contenders: contenders.map((c) => ({ name: c.name, command: [c.command, ...c.args('URL', seconds)].join(' ') })),
-    summary,
+    summary: summary.map((s) => ({ ...s, vsFfmpeg: ratio(s.cpuSecondsPerGB), steadyVsFfmpeg: steadyRatio(s.steadyCpuSecondsPerGB) })),
     runs: records,
   })
   console.log(`\nresults: ${file}`)
