@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { RtspClient } from '../client/client.js'
 import type { PushSession } from '../client/push-session.js'
 import type { TransportProtocol } from '../client/pull-session.js'
-import { openFileSource, paceFrames } from '../input/file-source.js'
+import { openFileSource, pumpFrames } from '../input/file-source.js'
 import { UsageError, checkRtspUrl, closePush, formatBitrate, parsePositiveNumber, stoppedBySignal, tlsOptions, withSignals } from './common.js'
 
 export function parsePushTransport(v: string | undefined): TransportProtocol {
@@ -65,11 +65,16 @@ export async function push(argv: string[]): Promise<number> {
       let failure: unknown
       let first: number | undefined
       try {
-        for await (const f of paceFrames(source, { loop: values.loop, realtime: !values['no-realtime'], signal: ac.signal })) {
+        // Each write's promise holds the next frame back until the socket drains below the
+        // session's highWaterMark; --duration stops the pump before the first frame past it.
+        await pumpFrames(source, { loop: values.loop, realtime: !values['no-realtime'], signal: ac.signal }, (f) => {
           first ??= f.dts
-          if (durationS !== undefined && f.dts - first >= durationS) break
-          await session.write(f.trackIndex, f)
-        }
+          if (durationS !== undefined && f.dts - first >= durationS) {
+            ac.abort()
+            return undefined
+          }
+          return session.write(f.trackIndex, f)
+        })
       } catch (err) {
         failure = err
       } finally {

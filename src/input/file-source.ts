@@ -11,7 +11,7 @@ import { FrameTable } from './frame-table.js'
 import type { FileSource, FileSourceOptions } from './types.js'
 
 export type { FileSource, FileSourceOptions, SourceFrame, SourceTrack } from './types.js'
-export { paceFrames, playFrames } from './pace.js'
+export { paceFrames, playFrames, pumpFrames } from './pace.js'
 export type { PaceOptions, PaceSource, PacedFrame } from './pace.js'
 
 /**

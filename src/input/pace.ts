@@ -39,6 +39,21 @@ export async function* paceFrames(source: PaceSource, opts: PaceOptions): AsyncG
  * out in one turn). Resolves at the end of the file (without `loop`) or on abort.
  */
 export function playFrames(source: PaceSource, opts: PaceOptions, onFrame: (f: PacedFrame) => void): Promise<void> {
+  return runFrames(source, opts, onFrame, false)
+}
+
+/**
+ * playFrames with flow control: when `onFrame` returns a promise, the next frame waits for
+ * it, and its rejection ends the loop with that error (a sender awaiting its socket's drain).
+ * Without an async generator between the frames and the consumer: a replayed pass costs one
+ * promise reaction per frame, not the three or four of `for await` over paceFrames (issue 14,
+ * `rtspkit push`).
+ */
+export function pumpFrames(source: PaceSource, opts: PaceOptions, onFrame: (f: PacedFrame) => Promise<void> | undefined): Promise<void> {
+  return runFrames(source, opts, onFrame, true)
+}
+
+function runFrames(source: PaceSource, opts: PaceOptions, onFrame: (f: PacedFrame) => Promise<void> | void, wait: boolean): Promise<void> {
   const pacer = new Pacer(source, opts)
   return new Promise<void>((resolve, reject) => {
     const end = (err?: unknown): void => {
@@ -48,7 +63,13 @@ export function playFrames(source: PaceSource, opts: PaceOptions, onFrame: (f: P
     }
     const step = (): void => {
       try {
-        for (let f = pacer.take(); f !== undefined; f = pacer.take()) onFrame(f)
+        for (let f = pacer.take(); f !== undefined; f = pacer.take()) {
+          const pending = onFrame(f)
+          if (wait && pending !== undefined) {
+            pending.then(step, end)
+            return
+          }
+        }
         if (pacer.stopped) return end()
         // A frame waits for its time: a bare timer calls back (abort calls back at once).
         if (pacer.wakeWhenDue(step)) return

@@ -8,7 +8,7 @@ import { H264NalType, nalType } from '../../../src/codec/h264-nal.js'
 import { MediaError, UnsupportedError, InvalidArgumentError } from '../../../src/errors.js'
 import { parseAdtsHeader } from '../../../src/codec/adts.js'
 import { parseAvcC, splitLengthPrefixed } from '../../../src/codec/decoder-config.js'
-import { openFileSource, paceFrames, playFrames, type SourceFrame } from '../../../src/input/file-source.js'
+import { openFileSource, paceFrames, playFrames, pumpFrames, type SourceFrame } from '../../../src/input/file-source.js'
 
 let dir: string
 
@@ -154,6 +154,41 @@ describe('paceFrames', () => {
     await src.close()
     assert.ok(paced.length > 100)
     assert.deepEqual(played, paced)
+  })
+
+  for (const inMemoryMaxBytes of [undefined, 0]) test(`pumpFrames hands over the same frames, each after the promise the last one returned (${inMemoryMaxBytes === 0 ? 'demuxed' : 'replayed'} passes)`, async () => {
+    const src = await openFileSource(join(dir, 'bf.mp4'), { inMemoryMaxBytes })
+    const paced: string[] = []
+    for await (const f of paceFrames(src, { loop: true, realtime: false })) {
+      if (f.loop === 2) break
+      paced.push(`${f.trackIndex} ${f.loop} ${f.pts.toFixed(6)} ${f.dts.toFixed(6)} ${f.keyFrame} ${Buffer.concat(f.data).length}`)
+    }
+    const ac = new AbortController()
+    const pumped: string[] = []
+    let pending = false
+    await pumpFrames(src, { loop: true, realtime: false, signal: ac.signal }, (f) => {
+      assert.equal(pending, false, 'a frame came before the last one\'s promise settled')
+      if (f.loop === 2) {
+        ac.abort()
+        return undefined
+      }
+      pumped.push(`${f.trackIndex} ${f.loop} ${f.pts.toFixed(6)} ${f.dts.toFixed(6)} ${f.keyFrame} ${Buffer.concat(f.data).length}`)
+      // Every third frame waits (a socket above its high-water mark), the others go on at once.
+      if (pumped.length % 3 !== 0) return undefined
+      pending = true
+      return new Promise<void>((resolve) => setImmediate(() => {
+        pending = false
+        resolve()
+      }))
+    })
+    assert.ok(paced.length > 100)
+    assert.deepEqual(pumped, paced)
+    // A rejected promise ends the pump with its error.
+    const boom = new Error('server went away')
+    let n = 0
+    await assert.rejects(pumpFrames(src, { loop: true, realtime: false }, () => (++n === 5 ? Promise.reject(boom) : undefined)), boom)
+    assert.equal(n, 5)
+    await src.close()
   })
 
   test('realtime pacing follows dts; abort stops it', async () => {
