@@ -5,7 +5,7 @@
 import type { Track } from './track.js'
 import type { AccessUnit, Depacketizer, FormatHandler } from '../formats/types.js'
 import type { RtpPacket } from '../rtp/packet-types.js'
-import { createRtpPacket, parseRtpPacketInto } from '../rtp/packet.js'
+import { createRtpPacket, parseRtpPacketAt } from '../rtp/packet.js'
 import { seqDiff } from '../rtp/sequence.js'
 import { ReorderBuffer } from '../rtp/reorder-buffer.js'
 import type { ReorderOptions } from '../rtp/reorder-buffer.js'
@@ -97,17 +97,26 @@ export class TrackReceiver {
 
   /** One RTP packet in order (a $-frame payload over TCP, or what the reorder buffer released). */
   receive(buf: Buffer, now: number): void {
+    this.receiveAt(buf, 0, buf.length, now)
+  }
+
+  /** `receive` of the packet at `buf[start, end)` (a $-frame as a range of the read buffer: no view of it is made). */
+  receiveAt(buf: Buffer, start: number, end: number, now: number): void {
     // RTCP sent where RTP was expected (some cameras send their sender reports on the RTP
     // channel or port): PT 192-223 sits where no RTP stream's marker + payload type does (RFC 5761 §4).
-    if (isRtcp(buf)) return this.receiveRtcp(buf, now)
+    // (isRtcp, on the range.)
+    if (end - start >= 4 && (buf[start]! & 0xc0) === 0x80) {
+      const pt = buf[start + 1]!
+      if (pt >= 192 && pt <= 223) return this.receiveRtcp(buf.subarray(start, end), now)
+    }
     const pkt = this.packet
-    if (!parseRtpPacketInto(buf, pkt)) {
+    if (!parseRtpPacketAt(buf, start, end, pkt)) {
       this.malformed++
       return
     }
     this.lastPacketAt = now
     this.packetsReceived++
-    this.bytesReceived += buf.length
+    this.bytesReceived += end - start
     this.stats.onRtp(pkt.sequenceNumber, pkt.timestamp, now, pkt.payload.length, pkt.ssrc)
     if (this.expectedSeq >= 0) {
       const d = seqDiff(pkt.sequenceNumber, this.expectedSeq)

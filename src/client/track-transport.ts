@@ -79,8 +79,9 @@ export class TrackLink {
       const conn = this.ctx.conn
       rx.transient = conn.reusesReadBuffer
       // Every packet of one read arrived together: one clock reading per read, not per packet.
-      conn.channels[channels[0]] = (payload) => {
-        if (this.ctx.receiving()) rx.receive(payload, conn.readAt)
+      // The payload as a range of the read buffer: no view per packet.
+      conn.rangeChannels[channels[0]] = (buf, start, end) => {
+        if (this.ctx.receiving()) rx.receiveAt(buf, start, end, conn.readAt)
       }
       conn.channels[channels[1]] = (payload) => rx.receiveRtcp(payload, conn.readAt)
       this.rtcpChannel = channels[1]

@@ -63,40 +63,47 @@ export function createRtpPacket(): MutableRtpPacket {
  * unspecified state, when the bytes are not a valid packet; never throws.
  */
 export function parseRtpPacketInto(buf: Buffer, target: MutableRtpPacket): boolean {
-  const len = buf.length
-  if (len < RTP_HEADER_LENGTH) return false
-  const b0 = buf[0]!
+  return parseRtpPacketAt(buf, 0, buf.length, target)
+}
+
+/**
+ * `parseRtpPacketInto` for the packet at `buf[start, stop)`: no view of the packet is made
+ * (TCP interleaved frames arrive as ranges of a read buffer), only of its payload.
+ */
+export function parseRtpPacketAt(buf: Buffer, start: number, stop: number, target: MutableRtpPacket): boolean {
+  if (stop - start < RTP_HEADER_LENGTH) return false
+  const b0 = buf[start]!
   if ((b0 & 0xc0) !== 0x80) return false // version must be 2
-  const b1 = buf[1]!
+  const b1 = buf[start + 1]!
   const csrcCount = b0 & 0x0f
-  let offset = RTP_HEADER_LENGTH + (csrcCount << 2)
-  if (offset > len) return false
+  let offset = start + RTP_HEADER_LENGTH + (csrcCount << 2)
+  if (offset > stop) return false
   let extensionProfile = 0
   let extension: Buffer | undefined
   if ((b0 & 0x10) !== 0) {
     // §5.3.1: 16-bit profile, 16-bit length counting 32-bit words after this word.
-    if (offset + 4 > len) return false
+    if (offset + 4 > stop) return false
     extensionProfile = (buf[offset]! << 8) | buf[offset + 1]!
     const extEnd = offset + 4 + (((buf[offset + 2]! << 8) | buf[offset + 3]!) << 2)
-    if (extEnd > len) return false
+    if (extEnd > stop) return false
     extension = buf.subarray(offset + 4, extEnd)
     offset = extEnd
   }
-  let end = len
+  let end = stop
   let paddingLength = 0
   if ((b0 & 0x20) !== 0) {
     // §5.1: the last octet counts the padding, itself included. A count of 0 is invalid
     // per the RFC; it is read as "no padding" rather than dropping the packet.
-    paddingLength = buf[len - 1]!
+    paddingLength = buf[stop - 1]!
     end -= paddingLength
     if (end < offset) return false
   }
   target.marker = (b1 & 0x80) !== 0
   target.payloadType = b1 & 0x7f
-  target.sequenceNumber = (buf[2]! << 8) | buf[3]!
+  target.sequenceNumber = (buf[start + 2]! << 8) | buf[start + 3]!
   // `* 0x1000000` rather than `<< 24` keeps the 32-bit values unsigned.
-  target.timestamp = buf[4]! * 0x1000000 + ((buf[5]! << 16) | (buf[6]! << 8) | buf[7]!)
-  target.ssrc = buf[8]! * 0x1000000 + ((buf[9]! << 16) | (buf[10]! << 8) | buf[11]!)
+  target.timestamp = buf[start + 4]! * 0x1000000 + ((buf[start + 5]! << 16) | (buf[start + 6]! << 8) | buf[start + 7]!)
+  target.ssrc = buf[start + 8]! * 0x1000000 + ((buf[start + 9]! << 16) | (buf[start + 10]! << 8) | buf[start + 11]!)
   target.payload = buf.subarray(offset, end)
   target.csrcCount = csrcCount
   target.extensionProfile = extensionProfile
