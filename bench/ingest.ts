@@ -22,6 +22,7 @@
  * bytes sent are read BENCH_WARMUP seconds (default 5) after the server sent the
  * contender its first bytes, and the steady CPU-s/GB is the CPU from that mark to the end
  * over the bytes from that mark to the end. BENCH_SECONDS must exceed BENCH_WARMUP.
+ * BENCH_NO_EXTRA_CA=1: contenders run without NODE_EXTRA_CA_CERTS (bench/lib.ts, contenderEnv).
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -33,7 +34,9 @@ import {
   CLI_PATH,
   REPO_ROOT,
   cliUnavailable,
+  contenderEnv,
   envNumber,
+  extraCaNote,
   fixed,
   lastLine,
   machineInfo,
@@ -125,6 +128,7 @@ async function measure(c: Contender, server: ReplayServer, seconds: number, warm
   const child = spawn(c.command, c.args(server.url(), seconds), {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: contenderEnv(),
   })
   let stderr = ''
   child.stderr.setEncoding('utf8')
@@ -280,10 +284,12 @@ async function main(): Promise<void> {
     const r = ratio(rtspkit.cpuSecondsPerGB)
     console.log(`\nrtspkit / ffmpeg = ${fixed(r)} (target ≤ 1.00: ${r <= 1 ? 'met' : 'NOT met'}); steady ${fixed(steadyRatio(rtspkit.steadyCpuSecondsPerGB))}`)
   }
+  const note = extraCaNote()
+  if (note !== undefined) console.log(`\n${note}`)
   const file = await writeResult('ingest', {
     benchmark: 'ingest',
     date: new Date().toISOString(),
-    config: { seconds, warmup, runs, unpaced, targetMbps: mbps, streamMbps, frames: stream.units.length, packetsPerLoop: stream.packetsPerLoop },
+    config: { nodeExtraCaCerts: contenderEnv().NODE_EXTRA_CA_CERTS ?? null, seconds, warmup, runs, unpaced, targetMbps: mbps, streamMbps, frames: stream.units.length, packetsPerLoop: stream.packetsPerLoop },
     machine: machineInfo(),
     contenders: contenders.map((c) => ({ name: c.name, command: [c.command, ...c.args('URL', seconds)].join(' ') })),
     summary: summary.map((s) => ({ ...s, vsFfmpeg: ratio(s.cpuSecondsPerGB), steadyVsFfmpeg: steadyRatio(s.steadyCpuSecondsPerGB) })),

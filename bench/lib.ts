@@ -116,6 +116,25 @@ export async function writeResult(name: string, data: unknown): Promise<string> 
   return file
 }
 
+/**
+ * The environment contenders run in. NODE_EXTRA_CA_CERTS (set on some machines for a proxy's
+ * CA) makes every Node process parse that bundle before any JavaScript runs, ~0.07 CPU-s with
+ * Debian's full bundle, paid by rtspkit and not by ffmpeg or GStreamer even on rtsp:// URLs;
+ * BENCH_NO_EXTRA_CA=1 leaves it out, so a figure can be compared with a machine without it.
+ */
+export function contenderEnv(): NodeJS.ProcessEnv {
+  if (process.env.BENCH_NO_EXTRA_CA !== '1') return process.env
+  const env = { ...process.env }
+  delete env.NODE_EXTRA_CA_CERTS
+  return env
+}
+
+/** A line for a benchmark's output when NODE_EXTRA_CA_CERTS reaches the contenders (see contenderEnv). */
+export function extraCaNote(): string | undefined {
+  if (process.env.NODE_EXTRA_CA_CERTS === undefined || process.env.BENCH_NO_EXTRA_CA === '1') return undefined
+  return `note: NODE_EXTRA_CA_CERTS is set (${process.env.NODE_EXTRA_CA_CERTS}): every Node process, rtspkit's included, loads it at start-up; BENCH_NO_EXTRA_CA=1 runs the contenders without it`
+}
+
 /** Integer environment setting with a default. */
 export function envNumber(name: string, fallback: number): number {
   const raw = process.env[name]

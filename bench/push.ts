@@ -15,13 +15,14 @@
  * BENCH_CLI=path/to/cli/main.js measures another build of rtspkit as 'rtspkit' (one's own
  * build while dist/ holds another's). BENCH_BASELINE_CLI=path/to/cli/main.js adds a third
  * contender, another build of rtspkit (say the commit before a change), measured in the
- * same run.
+ * same run. BENCH_NO_EXTRA_CA=1: contenders run without NODE_EXTRA_CA_CERTS (bench/lib.ts,
+ * contenderEnv).
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { startFakeServer } from '../test/helpers/fake-rtsp-server.js'
-import { OUT_DIR, REPO_ROOT, envNumber, fixed, markdownTable, median, processCpu, writeResult } from './lib.js'
+import { OUT_DIR, REPO_ROOT, contenderEnv, envNumber, extraCaNote, fixed, markdownTable, median, processCpu, writeResult } from './lib.js'
 
 const RUNS = envNumber('BENCH_RUNS', 3)
 const BASELINE_CLI = process.env['BENCH_BASELINE_CLI']
@@ -101,7 +102,7 @@ function run(command: string, markBytes: number): Promise<RunResult> {
   return new Promise((resolve) => {
     received = 0
     const t0 = performance.now()
-    const child = spawn('bash', ['-c', `${command} >/dev/null 2>&1 & echo "pid=$!"; wait $!; echo "rc=$?"; times`], { stdio: ['ignore', 'pipe', 'ignore'] })
+    const child = spawn('bash', ['-c', `${command} >/dev/null 2>&1 & echo "pid=$!"; wait $!; echo "rc=$?"; times`], { stdio: ['ignore', 'pipe', 'ignore'], env: contenderEnv() })
     let out = ''
     let pid: number | undefined
     let mark: { cpu: number; bytes: number } | undefined
@@ -204,4 +205,6 @@ console.log(
     ]),
   ),
 )
-console.log(`\nresults: ${await writeResult('push', { config: { runs: RUNS, steadyShare: STEADY_SHARE, cli: CLI, baselineCli: BASELINE_CLI }, summary: withRatios, results })}`)
+const note = extraCaNote()
+if (note !== undefined) console.log(`\n${note}`)
+console.log(`\nresults: ${await writeResult('push', { config: { runs: RUNS, steadyShare: STEADY_SHARE, cli: CLI, baselineCli: BASELINE_CLI, nodeExtraCaCerts: contenderEnv().NODE_EXTRA_CA_CERTS ?? null }, summary: withRatios, results })}`)
