@@ -56,19 +56,21 @@ export class SessionOutlet {
   private deliver(frame: Frame): void {
     const shared = this.owner.emitFrame(frame)
     if (this.queue !== undefined) {
-      if (!shared) this.unshared.add(frame)
+      if (shared) this.shared.add(frame)
       this.queue.push(frame)
     }
   }
 
   /**
-   * Frames only frames() holds (no 'frame' listener saw them): when its queue drops one
-   * (overflow, the loop left), the buffers go back to the depacketizer at once. At Gbit/s
-   * rates, with a consumer slower than the network, that was most of the garbage.
+   * Frames a 'frame' listener saw too. One that only frames() holds goes back to the
+   * depacketizer at once when its queue drops it (overflow, the loop left): at Gbit/s rates,
+   * with a consumer slower than the network, that was most of the garbage. The shared ones
+   * are the set (not the others): with no listener, a frame gets no identity hash and no
+   * ephemeron entry (a slow write barrier for every frame, bench/ingest.ts profile).
    */
-  private readonly unshared = new WeakSet<Frame>()
+  private readonly shared = new WeakSet<Frame>()
   private readonly dropped = (frame: Frame): void => {
-    if (this.unshared.has(frame)) this.owner.release(frame)
+    if (!this.shared.has(frame)) this.owner.release(frame)
   }
 
   /** Hand the held frames to the consumer(s), in order; from now on frames go straight out. */
