@@ -6,6 +6,7 @@ import {
   buildRtpPacket,
   createRtpPacket,
   parseRtpPacket,
+  parseRtpPacketAt,
   parseRtpPacketInto,
   randomSsrc,
   readCsrc,
@@ -225,6 +226,30 @@ describe('properties', () => {
         if (p) {
           assert.ok(p.payload.byteOffset >= buf.byteOffset + 12)
           assert.ok(p.payload.byteOffset + p.payload.length <= buf.byteOffset + buf.length)
+        }
+      }),
+      { numRuns: 5000 },
+    )
+  })
+
+  it('parseRtpPacketAt(buf, start, end) reads what parseRtpPacketInto reads of buf.subarray(start, end)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 96 }), fc.nat(), fc.nat(), fc.boolean(), (bytes, x, y, forceV2) => {
+        const buf = Buffer.from(bytes)
+        const start = buf.length === 0 ? 0 : x % (buf.length + 1)
+        const end = start + (y % (buf.length - start + 1))
+        if (forceV2 && start < end) buf[start] = (buf[start]! & 0x3f) | 0x80
+        const a = createRtpPacket()
+        const b = createRtpPacket()
+        const okA = parseRtpPacketAt(buf, start, end, a)
+        const okB = parseRtpPacketInto(buf.subarray(start, end), b)
+        assert.equal(okA, okB)
+        if (okA) {
+          assert.deepEqual({ ...a, payload: undefined, extension: undefined }, { ...b, payload: undefined, extension: undefined })
+          assert.equal(a.payload.byteOffset, b.payload.byteOffset)
+          assert.equal(a.payload.length, b.payload.length)
+          assert.equal(a.extension?.byteOffset, b.extension?.byteOffset)
+          assert.equal(a.extension?.length, b.extension?.length)
         }
       }),
       { numRuns: 5000 },

@@ -86,6 +86,25 @@ describe('RtspReader', () => {
     }
   })
 
+  it('hands frames to onInterleavedAt as ranges, whole or split anywhere, instead of onInterleaved', () => {
+    const frames = [encodeInterleaved(0, Buffer.from('0123456789')), encodeInterleaved(1, Buffer.from([4])), encodeInterleaved(3, Buffer.alloc(0))]
+    const stream = Buffer.concat([Buffer.from('RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n'), ...frames])
+    for (let a = 0; a <= stream.length; a++) {
+      const got: Array<[number, string]> = []
+      let viewCalls = 0
+      const reader = new RtspReader({
+        onResponse: () => got.push([-1, 'response']),
+        onRequest: () => {},
+        onInterleaved: () => viewCalls++,
+        onInterleavedAt: (channel, buf, start, end) => got.push([channel, buf.toString('hex', start, end)]),
+      })
+      reader.push(stream.subarray(0, a))
+      reader.push(stream.subarray(a))
+      assert.deepEqual(got, [[-1, 'response'], [0, Buffer.from('0123456789').toString('hex')], [1, '04'], [3, '']], `split at ${a}`)
+      assert.equal(viewCalls, 0)
+    }
+  })
+
   it('hands out memory it never reuses', () => {
     const { reader, payloads } = recorder()
     const frame = encodeInterleaved(0, Buffer.alloc(100, 0xab))
