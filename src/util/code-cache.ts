@@ -14,7 +14,7 @@
  * place, so concurrent processes never read half a cache. Any failure falls back to plain
  * `require`, silently; NODE_DISABLE_COMPILE_CACHE (Node's own switch) turns it off.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import Module, { createRequire } from 'node:module'
 import { homedir, tmpdir } from 'node:os'
 import path from 'node:path'
@@ -107,9 +107,33 @@ function save(script: Script, dir: string, cacheFile: string): void {
     } catch {
       // A full disk, say: leave no partial file behind.
       rmSync(tmp, { force: true })
+      return
     }
+    prune(dir, cacheFile)
   } catch {
     // An unwritable cache only costs the next start-up its compile time.
+  }
+}
+
+/**
+ * Each new key (another install path, an upgrade, another Node) writes a new file and no
+ * process reads the old ones again: keep the newest MAX_CACHE_FILES, so the directory stays
+ * bounded (a few MB) however many versions come and go. Several installs in use at once
+ * each rewrite their own file when it was pruned, at the cost of one compile.
+ */
+const MAX_CACHE_FILES = 8
+
+function prune(dir: string, kept: string): void {
+  try {
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.v8'))
+      .map((f) => path.join(dir, f))
+      .filter((f) => f !== kept)
+      .map((f) => ({ f, mtime: statSync(f).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime)
+    for (const { f } of files.slice(MAX_CACHE_FILES - 1)) rmSync(f, { force: true })
+  } catch {
+    // A file another process pruned meanwhile: the next save prunes again.
   }
 }
 

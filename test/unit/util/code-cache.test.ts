@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
@@ -67,4 +67,26 @@ test('a cache directory others may write is neither read nor written; NODE_DISAB
   for (const f of readdirSync(dir)) rmSync(path.join(dir, f))
   assert.equal(load(home), 'compiled')
   assert.deepEqual(readdirSync(dir), [])
+})
+
+test('the cache directory keeps the newest 8 files: a new key prunes the oldest', { skip: process.platform === 'win32' }, (t) => {
+  const home = mkdtempSync(path.join(tmpdir(), 'rtspkit-cc-'))
+  t.after(() => rmSync(home, { recursive: true, force: true }))
+  const dir = path.join(home, 'rtspkit', 'v8')
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  // Ten caches of earlier versions, oldest first; and a file that is not a cache.
+  const old = Array.from({ length: 10 }, (_, i) => `mediabunny.node.cjs-old${i}.v8`)
+  old.forEach((f, i) => {
+    writeFileSync(path.join(dir, f), 'x', { mode: 0o600 })
+    utimesSync(path.join(dir, f), 1_000_000 + i, 1_000_000 + i)
+  })
+  writeFileSync(path.join(dir, 'notes.txt'), 'kept')
+
+  assert.equal(load(home), 'compiled')
+  const left = readdirSync(dir).sort()
+  const mine = left.filter((f) => f.endsWith('.v8') && !f.includes('-old'))
+  assert.equal(mine.length, 1, left.join(' '))
+  // Ours and the 7 newest of the old ones; other files untouched.
+  assert.deepEqual(left.filter((f) => f.includes('-old')), old.slice(3).sort())
+  assert.ok(left.includes('notes.txt'))
 })
