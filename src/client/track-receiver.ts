@@ -10,7 +10,7 @@ import { seqDiff } from '../rtp/sequence.js'
 import { ReorderBuffer } from '../rtp/reorder-buffer.js'
 import type { ReorderOptions } from '../rtp/reorder-buffer.js'
 import { ReceiverStats } from '../rtcp/receiver-stats.js'
-import { isRtcp, ntpMiddle32, parseRtcpPacket } from '../rtcp/packets.js'
+import { isRtcp, isRtcpAt, ntpMiddle32, parseRtcpPacket } from '../rtcp/packets.js'
 import { BufferPool } from '../formats/buffer-pool.js'
 
 /** Where a receiver's output goes; one object for all tracks (no per-packet closures). */
@@ -104,11 +104,7 @@ export class TrackReceiver {
   receiveAt(buf: Buffer, start: number, end: number, now: number): void {
     // RTCP sent where RTP was expected (some cameras send their sender reports on the RTP
     // channel or port): PT 192-223 sits where no RTP stream's marker + payload type does (RFC 5761 §4).
-    // (isRtcp, on the range.)
-    if (end - start >= 4 && (buf[start]! & 0xc0) === 0x80) {
-      const pt = buf[start + 1]!
-      if (pt >= 192 && pt <= 223) return this.receiveRtcp(buf.subarray(start, end), now)
-    }
+    if (isRtcpAt(buf, start, end)) return this.receiveRtcp(buf.subarray(start, end), now)
     const pkt = this.packet
     if (!parseRtpPacketAt(buf, start, end, pkt)) {
       this.malformed++

@@ -251,8 +251,13 @@ export function parseRtcpPacket(buf: Buffer): RtcpPacket[] | undefined {
 
 /** True when the bytes look like RTCP rather than RTP (RFC 5761 §4: PT 192..223). */
 export function isRtcp(buf: Buffer): boolean {
-  if (buf.length < 4 || (buf[0]! & 0xc0) !== 0x80) return false
-  const pt = buf[1]!
+  return isRtcpAt(buf, 0, buf.length)
+}
+
+/** `isRtcp` of the bytes at `buf[start, end)` (a $-frame as a range of the read buffer). */
+export function isRtcpAt(buf: Buffer, start: number, end: number): boolean {
+  if (end - start < 4 || (buf[start]! & 0xc0) !== 0x80) return false
+  const pt = buf[start + 1]!
   return pt >= 192 && pt <= 223
 }
 
