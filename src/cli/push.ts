@@ -50,7 +50,8 @@ export async function push(argv: string[]): Promise<number> {
   const durationS = values.duration === undefined ? undefined : parsePositiveNumber('--duration', values.duration, 0)
   const live = !values.quiet && process.stderr.isTTY === true
 
-  const source = await openFileSource(input)
+  // A plain MP4/MOV is indexed without mediabunny (input/mp4-index.ts): a push starts sooner (issue 14).
+  const source = await openFileSource(input, { mp4Index: true })
   try {
     return await withSignals(async (signal) => {
       const client = new RtspClient({ timeoutMs, readTimeoutMs: timeoutMs, tls: tlsOptions(values) })

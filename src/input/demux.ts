@@ -4,14 +4,13 @@
  * AAC frames, and the tracks merged in decode order with dts derived from pts.
  */
 import { EncodedPacketSink, type EncodedPacket, type InputTrack } from '../util/mediabunny.js'
-import { aacCodecString, buildAudioSpecificConfig, parseAudioSpecificConfig } from '../codec/aac-config.js'
+import { buildAudioSpecificConfig } from '../codec/aac-config.js'
 import { parseAdtsHeader } from '../codec/adts.js'
 import { parseAvcC, parseHvcC, splitLengthPrefixed } from '../codec/decoder-config.js'
 import { H264NalType, nalType, splitAnnexB } from '../codec/h264-nal.js'
 import { H265NalType, h265NalType, isH265Irap } from '../codec/h265-nal.js'
 import { MediaError } from '../errors.js'
-import { h264DetailsFromParameterSets } from '../formats/h264/sdp.js'
-import type { CodecDetails } from '../formats/types.js'
+import { setAacConfig, videoDetails } from './track-details.js'
 import type { SourceFrame, SourceTrack } from './types.js'
 
 /** What a track needs to turn a demuxed sample into a SourceFrame. */
@@ -79,42 +78,6 @@ export async function completeFromFirstPacket(r: TrackReader): Promise<void> {
   const nalus = splitSample(r, first)
   const found = videoDetails(r.info.codec, nalus)
   r.info.details = { ...r.info.details, ...found }
-}
-
-function setAacConfig(info: SourceTrack, config: Buffer): void {
-  const asc = parseAudioSpecificConfig(config)
-  info.clockRate = asc.sampleRate
-  info.details = {
-    ...info.details,
-    audioSpecificConfig: config,
-    sampleRate: asc.sampleRate,
-    channels: asc.channels,
-    objectType: asc.objectType,
-    codecString: aacCodecString(asc.objectType),
-  }
-}
-
-function videoDetails(codec: string, nalus: readonly Buffer[]): SourceTrack['details'] {
-  if (codec === 'H264') {
-    const sps = nalus.find((n) => nalType(n[0]!) === H264NalType.Sps)
-    const pps = nalus.find((n) => nalType(n[0]!) === H264NalType.Pps)
-    try {
-      return h264DetailsFromParameterSets(sps, pps)
-    } catch {
-      const d: CodecDetails = {}
-      if (sps) d.sps = sps
-      if (pps) d.pps = pps
-      return d
-    }
-  }
-  const d: SourceTrack['details'] = {}
-  for (const n of nalus) {
-    const t = h265NalType(n[0]!)
-    if (t === H265NalType.Vps) d.vps ??= n
-    else if (t === H265NalType.Sps) d.sps ??= n
-    else if (t === H265NalType.Pps) d.pps ??= n
-  }
-  return d
 }
 
 function splitSample(r: TrackReader, p: EncodedPacket): Buffer[] {

@@ -1,13 +1,13 @@
 /**
  * A media file (MP4, MOV, MPEG-TS) as a source of frames: opened with mediabunny's demuxer
- * (input/demux.ts), held in memory when small (input/frame-table.ts), played in real time by
- * input/pace.ts.
+ * (input/demux.ts) or, for a plain MP4/MOV when asked, indexed without it (input/mp4-index.ts),
+ * held in memory when small (input/frame-table.ts), played in real time by input/pace.ts.
  */
 import { open, stat } from 'node:fs/promises'
-import { ALL_FORMATS, BufferSource, FilePathSource, Input } from '../util/mediabunny.js'
 import { InvalidArgumentError, MediaError, UnsupportedError } from '../errors.js'
-import { completeFromFirstPacket, describeTrack, mergeTracks, type TrackReader } from './demux.js'
+import type { TrackReader } from './demux.js'
 import { FrameTable } from './frame-table.js'
+import { readMp4Index } from './mp4-index.js'
 import type { FileSource, FileSourceOptions } from './types.js'
 
 export type { FileSource, FileSourceOptions, SourceFrame, SourceTrack } from './types.js'
@@ -33,6 +33,24 @@ export async function openFileSource(path: string, options: FileSourceOptions = 
   } catch (err) {
     throw new InvalidArgumentError(`cannot read input file ${path}: ${(err as Error).message}`)
   }
+  if (bytes !== undefined && options.mp4Index === true) {
+    const index = readMp4Index(bytes)
+    if (index !== undefined) {
+      const table = new FrameTable(bytes.buffer)
+      for (const f of index.frames) table.add(f)
+      table.finish()
+      return {
+        tracks: index.tracks,
+        duration: index.duration,
+        frames: () => table.replayAsync(),
+        cachedFrames: () => table.replay(),
+        close: async () => {},
+      }
+    }
+  }
+  // Loaded here, not with this module: a push of a plain MP4 (above) runs without it (issue 14).
+  const { ALL_FORMATS, BufferSource, FilePathSource, Input } = await import('../util/mediabunny.js')
+  const { completeFromFirstPacket, describeTrack, mergeTracks } = await import('./demux.js')
   const input = new Input({ source: bytes !== undefined ? new BufferSource(bytes) : new FilePathSource(path), formats: ALL_FORMATS })
   try {
     if (!(await input.canRead())) throw new UnsupportedError(`${path}: unknown container; use MP4, MOV or MPEG-TS`)

@@ -43,5 +43,12 @@ export interface FileSourceOptions {
    * chunks (mediabunny's FilePathSource, 8 MiB cache). Default 64 MiB.
    */
   inMemoryMaxBytes?: number
+  /**
+   * A plain (non-fragmented) MP4/MOV held in memory with only H.264 and AAC tracks is indexed
+   * from its sample tables (input/mp4-index.ts) instead of demuxed with mediabunny: the same
+   * frames, without loading mediabunny (`rtspkit push`; issue 14). Anything else is demuxed as
+   * before. Default false.
+   */
+  mp4Index?: boolean
 }
 
