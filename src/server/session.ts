@@ -30,6 +30,8 @@ export interface DatagramSender {
 }
 
 interface ReaderTrack extends TrackTransport {
+  /** TCP: the RTP channel (`channels[0]`), read on every batch; -1 for UDP and multicast. */
+  rtpChannel: number
   /** Waiting for a key-frame start before sending (join, or after falling behind). */
   waitKey: boolean
   gated: boolean
@@ -118,7 +120,17 @@ export class ServerSession implements StreamReader {
   setupTrack(index: number, transport: TrackTransport, probe?: (payload: Buffer) => boolean): void {
     if (this.role === 'reader') {
       const gated = this.stream.tracks[index]?.gated ?? false
-      this.readerTracks[index] = { ...transport, gated, waitKey: gated, last: undefined }
+      // One object shape for every reader track (no spread): the per-batch loads and stores in
+      // deliver() stay monomorphic (issue 14, fan-out profile: StoreIC misses per reader).
+      this.readerTracks[index] = {
+        protocol: transport.protocol,
+        channels: transport.channels,
+        clientPorts: transport.clientPorts,
+        rtpChannel: transport.protocol === 'tcp' && transport.channels !== undefined ? transport.channels[0] : -1,
+        gated,
+        waitKey: gated,
+        last: undefined,
+      }
     } else {
       this.publisherTracks[index] = { ...transport, probe, pending: [], pendingTs: 0, pendingKey: false, pendingBytes: 0 }
     }
@@ -234,7 +246,7 @@ export class ServerSession implements StreamReader {
         }
         this.laggingSince = 0
       }
-      socket.write(batch.framed(t.channels![0]))
+      socket.write(batch.framed(t.rtpChannel))
     } else {
       if (t.waitKey && !this.canResume(index, t, batch)) {
         this.stats.batchesDropped++
