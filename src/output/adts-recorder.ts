@@ -77,7 +77,7 @@ export class AdtsRecorder extends SingleTrackRecorder {
     opts.tracks.forEach((t, i) => {
       if (i !== audio) skipped.push({ trackIndex: i, reason: `the aac format holds one AAC audio track; ${t.type} track ${i} (${t.codec}) is not written` })
     })
-    const sink = await openByteSink(opts.sink)
+    const sink = await openByteSink(opts.sink, { coalesce: true })
     return new AdtsRecorder(sink, opts.tracks.length, audio, template, skipped)
   }
 

@@ -100,7 +100,7 @@ export class AnnexBRecorder extends SingleTrackRecorder {
         skipped.push({ trackIndex: i, reason: `the ${format} format holds one ${c.label} video track; ${t.type} track ${i} (${t.codec}) is not written` })
       }
     })
-    const sink = await openByteSink(opts.sink)
+    const sink = await openByteSink(opts.sink, { coalesce: true })
     return new AnnexBRecorder(c, sink, opts, video, skipped)
   }
 

@@ -26,7 +26,7 @@ export class MjpegRecorder extends SingleTrackRecorder {
         skipped.push({ trackIndex: i, reason: `the mjpeg format holds one JPEG video track; ${t.type} track ${i} (${t.codec}) is not written` })
       }
     })
-    const sink = await openByteSink(opts.sink)
+    const sink = await openByteSink(opts.sink, { coalesce: true })
     return new MjpegRecorder(sink, opts.tracks.length, video, skipped)
   }
 

@@ -71,8 +71,9 @@ export abstract class SingleTrackRecorder implements Recorder {
     }
     this.framesWritten++
     try {
-      // One writev per frame: headers and payload views go out without being joined; the
-      // frame's buffers are released once the last of them is written.
+      // Headers and payload views go out without being joined (a file sink gathers several
+      // frames into one writev: ByteSinkOptions.coalesce); the frame's buffers are released
+      // once the last of them is written.
       await this.sink.writev(chunks, frame.release)
     } catch (err) {
       this.fail(err)
