@@ -41,6 +41,27 @@ export type MutableRtpPacket = RtpPacketView
 
 const EMPTY = Buffer.alloc(0)
 
+/**
+ * A Buffer view made without Buffer#subarray. Node 20's subarray reads `this.buffer`, a
+ * C++ accessor call (JSTypedArray::GetBuffer) that TurboFan does not inline: once per RTP
+ * packet it was ~7 % of a pull's steady main thread (bench/ingest.ts perf profile, issue 14).
+ * The ArrayBuffer and offset of the last buffer parsed are kept instead: TCP interleaved
+ * packets all come from one read buffer.
+ */
+let lastSource: Buffer = EMPTY
+let lastArrayBuffer: ArrayBufferLike = EMPTY.buffer
+let lastByteOffset = EMPTY.byteOffset
+
+/** `buf.subarray(start, end)` for 0 <= start <= end <= buf.length (checked by the caller). */
+export function viewOf(buf: Buffer, start: number, end: number): Buffer {
+  if (buf !== lastSource) {
+    lastSource = buf
+    lastArrayBuffer = buf.buffer
+    lastByteOffset = buf.byteOffset
+  }
+  return Buffer.from(lastArrayBuffer, lastByteOffset + start, end - start)
+}
+
 /** A blank packet to pass to `parseRtpPacketInto` (allocate once per track). */
 export function createRtpPacket(): MutableRtpPacket {
   // Every field present from the start so the object keeps one shape (one hidden class).
@@ -104,7 +125,7 @@ export function parseRtpPacketAt(buf: Buffer, start: number, stop: number, targe
   // `* 0x1000000` rather than `<< 24` keeps the 32-bit values unsigned.
   target.timestamp = buf[start + 4]! * 0x1000000 + ((buf[start + 5]! << 16) | (buf[start + 6]! << 8) | buf[start + 7]!)
   target.ssrc = buf[start + 8]! * 0x1000000 + ((buf[start + 9]! << 16) | (buf[start + 10]! << 8) | buf[start + 11]!)
-  target.payload = buf.subarray(offset, end)
+  target.payload = viewOf(buf, offset, end)
   target.csrcCount = csrcCount
   target.extensionProfile = extensionProfile
   target.extension = extension

@@ -7,6 +7,7 @@ import {
   createRtpPacket,
   parseRtpPacket,
   parseRtpPacketAt,
+  viewOf,
   parseRtpPacketInto,
   randomSsrc,
   readCsrc,
@@ -253,6 +254,34 @@ describe('properties', () => {
         }
       }),
       { numRuns: 5000 },
+    )
+  })
+
+  it('viewOf(buf, start, end) is buf.subarray(start, end), a Buffer over the same memory, whichever buffer came before (pooled buffers share one ArrayBuffer)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 64 }), fc.nat(), fc.nat()), { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 32 }), (inputs, picks) => {
+        // Buffer.from of small arrays carves them from Node's shared pool: distinct Buffers, one ArrayBuffer.
+        const bufs = inputs.map(([bytes]) => Buffer.from(bytes))
+        for (const pick of [0, ...picks]) {
+          const i = pick % bufs.length
+          const buf = bufs[i]!
+          const start = inputs[i]![1] % (buf.length + 1)
+          const end = start + (inputs[i]![2] % (buf.length - start + 1))
+          const view = viewOf(buf, start, end)
+          const want = buf.subarray(start, end)
+          assert.ok(Buffer.isBuffer(view))
+          assert.equal(view.constructor, Buffer)
+          assert.equal(view.buffer, want.buffer)
+          assert.equal(view.byteOffset, want.byteOffset)
+          assert.equal(view.length, want.length)
+          if (view.length > 0) {
+            view[0] = view[0]! ^ 0xff
+            assert.equal(buf[start], view[0])
+            view[0] = view[0]! ^ 0xff
+          }
+        }
+      }),
+      { numRuns: 2000 },
     )
   })
 
