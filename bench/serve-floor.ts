@@ -10,7 +10,12 @@
  * kernel's TCP work per write, which a server that writes once per frame per reader pays
  * whatever it is written in.
  *
- *   node --import tsx bench/serve-floor.ts MBIT_PER_S
+ *   node --import tsx bench/serve-floor.ts MBIT_PER_S [FRAMES_PER_WRITE]
+ *
+ * FRAMES_PER_WRITE = k > 1 (bench/serve.ts BENCH_FLOOR_BATCH): every k × 40 ms one write of k
+ * access units per reader instead of k writes, the same bytes in k times fewer system calls,
+ * at the price of (k − 1) × 40 ms more latency for the first frame of each write. It tells
+ * how much of the kernel's cost is per call and how much per byte.
  *
  * Prints `listening on rtsp://127.0.0.1:<port>`; runs until SIGTERM/SIGINT or stdin closes.
  */
@@ -19,7 +24,8 @@ import * as net from 'node:net'
 const FPS = 25
 const MTU = 1400
 const mbps = Number(process.argv[2] ?? 2)
-if (!(mbps > 0)) throw new Error('usage: serve-floor.ts MBIT_PER_S')
+const framesPerWrite = Number(process.argv[3] ?? 1)
+if (!(mbps > 0) || !Number.isInteger(framesPerWrite) || framesPerWrite < 1) throw new Error('usage: serve-floor.ts MBIT_PER_S [FRAMES_PER_WRITE]')
 
 /** One access unit of the clip's mean size, packetized and framed once. */
 function accessUnit(bytes: number): Buffer {
@@ -41,7 +47,8 @@ function accessUnit(bytes: number): Buffer {
   return out
 }
 
-const unit = accessUnit(Math.round((mbps * 1e6) / 8 / FPS))
+const one = accessUnit(Math.round((mbps * 1e6) / 8 / FPS))
+const unit = framesPerWrite === 1 ? one : Buffer.concat(new Array<Buffer>(framesPerWrite).fill(one))
 const playing = new Set<net.Socket>()
 const SDP = 'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=floor\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:trackID=0\r\n'
 
@@ -78,7 +85,7 @@ const server = net.createServer((socket) => {
 
 setInterval(() => {
   for (const s of playing) s.write(unit)
-}, 1000 / FPS)
+}, (1000 * framesPerWrite) / FPS)
 
 server.listen(0, '127.0.0.1', () => {
   console.log(`listening on rtsp://127.0.0.1:${(server.address() as net.AddressInfo).port}`)

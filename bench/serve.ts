@@ -11,7 +11,9 @@
  * another process (bench/serve-readers.ts; their CPU is not counted), wait until every
  * reader has media, warm up 2 s, then read the server process's user+system CPU from
  * /proc/PID/stat (all threads) over BENCH_SECONDS (default 10) and the bytes each reader
- * received over the same window. Medians over the runs; JSON in bench/out/.
+ * received over the same window. Medians over the runs; JSON in bench/out/. The `schedstat`
+ * columns take the same window's CPU from the scheduler's per-thread run times (ns) instead
+ * of clock ticks, which at 2–3 % of a core are only 20–30 per window.
  *
  *   BENCH_SECONDS=10 BENCH_RUNS=3 BENCH_READERS=1,10,100 node --import tsx bench/serve.ts
  *
@@ -27,9 +29,11 @@
  * one socket write per reader per frame from one timer, the least any Node server spends here;
  * on loopback most of that is the kernel's TCP work per write (the reader's receive side runs
  * in the writer's system call), which gst-rtsp-server pays as well.
+ * BENCH_FLOOR_BATCH=2,4 adds `node-floor-x2`, `node-floor-x4`: the floor writing 2 (4) frames
+ * per write every 80 (160) ms, the same bytes in fewer system calls and that much more latency.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import {
   CLI_PATH,
@@ -103,6 +107,20 @@ const CONTENDERS: Contender[] = [
         },
       ]
     : []),
+  ...(process.env['BENCH_FLOOR_BATCH'] ?? '')
+    .split(',')
+    .filter((k) => k.trim() !== '')
+    .map((k) => {
+      const frames = Number(k)
+      if (!Number.isInteger(frames) || frames < 2) throw new Error(`BENCH_FLOOR_BATCH=${process.env['BENCH_FLOOR_BATCH']}: want frame counts ≥ 2, e.g. 2,4`)
+      return {
+        name: `node-floor-x${frames}`,
+        command: process.execPath,
+        args: (_file: string, fileMbps: number) => ['--import', 'tsx', FLOOR, String(fileMbps), String(frames)],
+        urlFrom: (line: string) => /listening on (rtsp:\/\/\S+)/.exec(line)?.[1]?.concat('/bench'),
+        ...(MSE ? { unavailable: () => 'the floor server speaks RTSP only' } : {}),
+      }
+    }),
   {
     name: 'gstreamer',
     // Debian's python3 has `gi`; the first python3 on PATH may not.
@@ -115,6 +133,28 @@ const CONTENDERS: Contender[] = [
     ...(MSE ? { unavailable: () => 'gst-rtsp-server has no MSE over WebSocket' } : {}),
   },
 ]
+
+/**
+ * The process's CPU time (s) from the scheduler's own accounting, summed over its threads
+ * (/proc/PID/task/TID/schedstat, first field: ns on a CPU). At 2–3 % of a core a 10 s window
+ * is only 20–30 clock ticks of /proc/PID/stat, one tick 3–5 % of the figure; this is exact.
+ * A thread that ends within the window takes its time with it (the servers here keep theirs).
+ */
+function schedCpu(pid: number): number | undefined {
+  try {
+    let ns = 0
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return ns / 1e9
+  } catch {
+    return undefined
+  }
+}
 
 interface Sample {
   t: number
@@ -135,6 +175,8 @@ interface RunRecord {
   note?: string
   /** Server user+system CPU over the window, in % of one core. */
   cpuPercent?: number
+  /** The same from the scheduler's per-thread run times (schedCpu), exact to the ns. */
+  cpuPercentSched?: number
   userPercent?: number
   systemPercent?: number
   /** Server CPU milliseconds per second per reader. */
@@ -171,11 +213,13 @@ async function measure(c: Contender, file: string, fileMbps: number, n: number, 
     }
     await sleep(WARMUP_MS)
     const cpu0 = processCpu(pid)
+    const sched0 = schedCpu(pid)
     const rcpu0 = processCpu(readers.child.pid!)
     const t0 = performance.now()
     const s0 = await sample(readers)
     await sleep(seconds * 1000)
     const cpu1 = processCpu(pid)
+    const sched1 = schedCpu(pid)
     const rcpu1 = processCpu(readers.child.pid!)
     const t1 = performance.now()
     const s1 = await sample(readers)
@@ -189,6 +233,7 @@ async function measure(c: Contender, file: string, fileMbps: number, n: number, 
       ...base,
       ok: true,
       cpuPercent,
+      cpuPercentSched: sched0 !== undefined && sched1 !== undefined ? ((sched1 - sched0) / wall) * 100 : Number.NaN,
       userPercent: ((cpu1.user - cpu0.user) / wall) * 100,
       systemPercent: ((cpu1.system - cpu0.system) / wall) * 100,
       cpuMsPerSecondPerReader: (cpuPercent * 10) / n,
@@ -233,7 +278,7 @@ async function main(): Promise<void> {
         records.push(r)
         console.error(
           r.ok
-            ? `  ${n} reader(s), run ${run}, ${c.name}: server ${fixed(r.cpuPercent!, 1)}% of a core ` +
+            ? `  ${n} reader(s), run ${run}, ${c.name}: server ${fixed(r.cpuPercent!, 1)}% of a core (schedstat ${fixed(r.cpuPercentSched!, 2)}%) ` +
                 `(${fixed(r.cpuMsPerSecondPerReader!)} ms/s per reader), Mbit/s per reader ${fixed(r.mbpsMin!)}–${fixed(r.mbpsMax!)}, ` +
                 `readers' process ${fixed(r.readersCpuPercent!, 0)}%`
             : `  ${n} reader(s), run ${run}, ${c.name}: FAILED, ${r.note}`,
@@ -252,6 +297,7 @@ async function main(): Promise<void> {
         runsOk: ok.length,
         runsFailed: failed.length,
         cpuPercent: median(ok.map((r) => r.cpuPercent!)),
+        cpuPercentSched: median(ok.map((r) => r.cpuPercentSched!)),
         cpuMsPerSecondPerReader: median(ok.map((r) => r.cpuMsPerSecondPerReader!)),
         mbpsPerReader: median(ok.map((r) => r.mbpsMedian!)),
         mbpsPerReaderMin: ok.length ? Math.min(...ok.map((r) => r.mbpsMin!)) : Number.NaN,
@@ -270,10 +316,10 @@ async function main(): Promise<void> {
     const b = summary.find((s) => s.readers === fewest && s.contender === contender)
     return n > fewest && a && b && a.runsOk > 0 && b.runsOk > 0 ? ((a.cpuPercent - b.cpuPercent) * 10) / (n - fewest) : Number.NaN
   }
-  const ratio = (n: number, contender = 'rtspkit'): number => {
+  const ratio = (n: number, contender = 'rtspkit', key: 'cpuPercent' | 'cpuPercentSched' = 'cpuPercent'): number => {
     const a = summary.find((s) => s.readers === n && s.contender === contender)
     const b = summary.find((s) => s.readers === n && s.contender === 'gstreamer')
-    return a && b && a.runsOk > 0 && b.runsOk > 0 ? a.cpuPercent / b.cpuPercent : Number.NaN
+    return a && b && a.runsOk > 0 && b.runsOk > 0 ? a[key] / b[key] : Number.NaN
   }
 
   console.log(`### Server fan-out over ${TRANSPORT.toUpperCase()}: server CPU with N readers of one stream\n`)
@@ -283,7 +329,7 @@ async function main(): Promise<void> {
   )
   console.log(
     markdownTable(
-      ['readers', 'contender', 'runs', 'server CPU %', 'CPU ms/s per reader', `ms/s per reader added past ${fewest}`, 'Mbit/s per reader (median, lowest)', 'CPU / gstreamer', 'note'],
+      ['readers', 'contender', 'runs', 'server CPU %', 'CPU ms/s per reader', `ms/s per reader added past ${fewest}`, 'Mbit/s per reader (median, lowest)', 'CPU / gstreamer', 'schedstat CPU %', 'schedstat / gstreamer', 'note'],
       summary.map((s) => [
         String(s.readers),
         s.contender,
@@ -293,6 +339,8 @@ async function main(): Promise<void> {
         s.readers > fewest ? fixed(marginal(s.readers, s.contender), 3) : '',
         s.runsOk > 0 ? `${fixed(s.mbpsPerReader)}, ${fixed(s.mbpsPerReaderMin)}` : '–',
         s.contender !== 'gstreamer' ? fixed(ratio(s.readers, s.contender)) : '',
+        fixed(s.cpuPercentSched, 2),
+        s.contender !== 'gstreamer' ? fixed(ratio(s.readers, s.contender, 'cpuPercentSched')) : '',
         s.note,
       ]),
     ),
@@ -307,6 +355,7 @@ async function main(): Promise<void> {
       ...s,
       marginalMsPerSecondPerReader: marginal(s.readers, s.contender),
       ratioVsGstreamer: s.contender !== 'gstreamer' ? ratio(s.readers, s.contender) : undefined,
+      ratioVsGstreamerSched: s.contender !== 'gstreamer' ? ratio(s.readers, s.contender, 'cpuPercentSched') : undefined,
     })),
     runs: records,
   })
