@@ -51,12 +51,12 @@ export async function openByteSink(sink: string | NodeJS.WritableStream, opts: B
 
 /** Bytes accepted and not yet written above which `write` waits: fs.WriteStream's default highWaterMark. */
 const HIGH_WATER_MARK = 16 * 1024
-/** ByteSinkOptions.coalesce: bytes held before a writev (about 0.1 s at 84 Mbit/s, three 1080p pictures). */
-const COALESCE_BYTES = 1024 * 1024
-/** ByteSinkOptions.coalesce: longest a chunk is held (a 2 Mbit/s stream writes ten times a second, not 25). */
-const COALESCE_MS = 100
+/** ByteSinkOptions.coalesce: bytes held before a writev (about 0.2 s at 84 Mbit/s, six 1080p pictures). */
+const COALESCE_BYTES = 2 * 1024 * 1024
+/** ByteSinkOptions.coalesce: longest a chunk is held (a 2 Mbit/s stream writes four times a second, not 25). */
+const COALESCE_MS = 250
 /** ByteSinkOptions.coalesce: bytes accepted and not yet written above which `write` waits. */
-const COALESCE_HIGH_WATER_MARK = 4 * 1024 * 1024
+const COALESCE_HIGH_WATER_MARK = 8 * 1024 * 1024
 
 /**
  * A file we opened, written with fs.writev on its descriptor: the bytes and their order are

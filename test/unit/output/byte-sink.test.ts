@@ -57,7 +57,7 @@ describe('openByteSink (a file path, coalesce)', () => {
       const pending: Array<Promise<void>> = []
       for (let i = 0; i < 300; i++) {
         // Small and large chunks (some over the hold size and the high-water mark), empty ones among them.
-        const a = Buffer.alloc(i % 50 === 0 ? 5_000_000 : i % 7 === 0 ? 300_000 : 10 + i, i & 0xff)
+        const a = Buffer.alloc(i % 50 === 0 ? 9_000_000 : i % 7 === 0 ? 300_000 : 10 + i, i & 0xff)
         const b = Buffer.from([i & 0xff, 0, 0, 1])
         expected.push(a, b)
         const p = i % 3 === 0 ? sink.write(Buffer.concat([a, b])) : sink.writev([a, Buffer.alloc(0), b], () => calls.push(i))
@@ -98,9 +98,9 @@ describe('openByteSink (a file path, coalesce)', () => {
       let written = 0
       await sink.writev([Buffer.alloc(100, 1)], () => written++)
       assert.equal(written, 0) // held: below the hold size
-      await sink.writev([Buffer.alloc(8 * 1024 * 1024, 2)], () => written++)
+      await sink.writev([Buffer.alloc(16 * 1024 * 1024, 2)], () => written++)
       assert.equal(written, 2)
-      assert.equal((await readFile(path)).length, 100 + 8 * 1024 * 1024)
+      assert.equal((await readFile(path)).length, 100 + 16 * 1024 * 1024)
       await sink.close()
     } finally {
       await rm(dir, { recursive: true, force: true })
@@ -120,7 +120,7 @@ describe('openByteSink (a file path, coalesce)', () => {
   it('a write after a failed one rejects with the failure', { skip: !existsSync('/dev/full') }, async () => {
     const sink = await openByteSink('/dev/full', { coalesce: true })
     // Over the high-water mark: written at once and waited for, so it fails here.
-    await assert.rejects(sink.writev([Buffer.alloc(5 * 1024 * 1024)]), (err: unknown) => err instanceof OutputError && /\/dev\/full/.test(err.message))
+    await assert.rejects(sink.writev([Buffer.alloc(16 * 1024 * 1024)]), (err: unknown) => err instanceof OutputError && /\/dev\/full/.test(err.message))
     await assert.rejects(sink.writev([Buffer.alloc(10)]), (err: unknown) => err instanceof OutputError && /\/dev\/full/.test(err.message))
     await assert.rejects(sink.close(), OutputError)
   })
