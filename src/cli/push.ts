@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { setFlagsFromString } from 'node:v8'
 import { RtspClient } from '../client/client.js'
 import type { PushSession } from '../client/push-session.js'
 import type { TransportProtocol } from '../client/pull-session.js'
@@ -25,7 +26,20 @@ export function statusLine(session: PushSession, started: number, extra: string)
   return `\r\x1b[Kpushing ${s.toFixed(1)} s, ${frames} frames${dropped > 0 ? ` (${dropped} dropped)` : ''}, ${formatBitrate((bytes * 8) / Math.max(s, 0.001))}${extra}`
 }
 
+/**
+ * V8 hands a function to TurboFan once it has run about 132 KB of bytecode (its interrupt
+ * budget). A push's per-frame code gets there within its first second, and TurboFan then
+ * compiled some 35 functions, many run only a few thousand times in a whole push (Node's
+ * stream internals, the pacer, the pass replay): ~20 % of a 60 s unpaced push's CPU in perf
+ * samples, more than the optimized code saved. With a budget four times larger only the code
+ * that runs per packet gets there; once it has, a push of any length runs the same optimized
+ * code. Set when the command starts (the CLI process is the push's own), before its first
+ * frame; it only moves when V8 optimizes (issue 14).
+ */
+export const PUSH_INTERRUPT_BUDGET = 512 * 1024
+
 export async function push(argv: string[]): Promise<number> {
+  setFlagsFromString(`--interrupt-budget=${PUSH_INTERRUPT_BUDGET}`)
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
