@@ -36,9 +36,7 @@ export async function openFileSource(path: string, options: FileSourceOptions = 
   if (bytes !== undefined && options.mp4Index === true) {
     const index = readMp4Index(bytes)
     if (index !== undefined) {
-      const table = new FrameTable(bytes.buffer)
-      for (const f of index.frames) table.add(f)
-      table.finish()
+      const table = index.table
       return {
         tracks: index.tracks,
         duration: index.duration,

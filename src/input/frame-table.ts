@@ -51,6 +51,28 @@ export class FrameTable {
     this.key.push(f.keyFrame ? 1 : 0)
   }
 
+  /**
+   * A frame whose NAL units lie in the file (input/mp4-index.ts), without a Buffer per unit:
+   * beginFrame(), addFileNal() for each unit (its offset in the file's ArrayBuffer), then
+   * endFrame(). The same entries as add() with views of the file.
+   */
+  beginFrame(): void {
+    this.nalStart.push(this.nalOffset.length)
+  }
+
+  addFileNal(offset: number, length: number): void {
+    this.nalChunk.push(0)
+    this.nalOffset.push(offset)
+    this.nalLength.push(length)
+  }
+
+  endFrame(trackIndex: number, pts: number, dts: number, keyFrame: boolean): void {
+    this.track.push(trackIndex)
+    this.pts.push(pts)
+    this.dts.push(dts)
+    this.key.push(keyFrame ? 1 : 0)
+  }
+
   finish(): void {
     this.nalStart.push(this.nalOffset.length)
     this.complete = this.track.length > 0

@@ -14,17 +14,18 @@
  * does not fit its parent. Any error on the way is an undefined too, so mediabunny's path
  * reports it as it always did. Never throws; what it allocates is bounded by the boxes' sizes.
  */
-import { parseAvcC, splitLengthPrefixed } from '../codec/decoder-config.js'
+import { parseAvcC } from '../codec/decoder-config.js'
 import { H264NalType, nalType } from '../codec/h264-nal.js'
+import { FrameTable } from './frame-table.js'
 import { setAacConfig, videoDetails } from './track-details.js'
-import type { SourceFrame, SourceTrack } from './types.js'
+import type { SourceTrack } from './types.js'
 
 export interface Mp4Index {
   tracks: SourceTrack[]
   /** Seconds from the first frame to the end of the last, as openFileSource reports it. */
   duration: number
-  /** Every track's frames merged in decode order; data are views of the file. */
-  frames: SourceFrame[]
+  /** Every track's frames merged in decode order, their data views of the file. */
+  table: FrameTable
 }
 
 /** Frames kept ahead per track to derive decode times (input/demux.ts TrackCursor). */
@@ -204,8 +205,11 @@ function readIndex(f: Buffer): Mp4Index | undefined {
   for (const t of tracks) end = Math.max(end, trackEnd(t))
   const duration = Math.max(0, end - start)
 
-  const perTrack = tracks.map((t, i) => trackFrames(f, t, i, start))
-  return { tracks: tracks.map((t) => t.info), duration, frames: merge(perTrack) }
+  // Sample views of the file itself; the table keeps its ArrayBuffer and offsets into it.
+  const table = new FrameTable(f.buffer)
+  if (!fillTable(f, table, tracks, start)) return undefined
+  table.finish()
+  return { tracks: tracks.map((t) => t.info), duration, table }
 }
 
 /** A trak's tables; null for a track mediabunny does not list (neither video nor audio); undefined to fall back. */
@@ -524,17 +528,15 @@ function trackEnd(t: TrackTables): number {
   return Math.round(end * t.timescale) / t.timescale
 }
 
-/** One track's frames in decode order, as input/demux.ts TrackCursor makes them. */
-function trackFrames(f: Buffer, t: TrackTables, trackIndex: number, start: number): SourceFrame[] {
-  const out: SourceFrame[] = new Array(t.count)
-  for (let i = 0; i < t.count; i++) {
-    const sample = f.subarray(t.offset[i]!, t.offset[i]! + t.size[i]!)
-    const pts = (t.pts[i]! - t.editOffset) / t.timescale - start
-    const data = t.key === undefined ? [sample] : splitLengthPrefixed(sample, t.lengthSize).filter((n) => n.length > 0 && nalType(n[0]!) !== H264NalType.Aud)
-    out[i] = { trackIndex, pts, dts: pts, keyFrame: t.key === undefined || t.key[i] === 1, data }
-  }
-  if (t.key !== undefined) setDecodeTimes(out)
-  return out
+/**
+ * Presentation and decode times of one track in seconds from `start` (decode order), as
+ * TrackCursor makes them: audio decodes when it is shown; video decode times come from the
+ * presentation times (setDecodeTimes).
+ */
+function trackTimes(t: TrackTables, start: number): { pts: Float64Array; dts: Float64Array } {
+  const pts = new Float64Array(t.count)
+  for (let i = 0; i < t.count; i++) pts[i] = (t.pts[i]! - t.editOffset) / t.timescale - start
+  return { pts, dts: t.key === undefined ? pts : decodeTimes(pts) }
 }
 
 /**
@@ -542,45 +544,69 @@ function trackFrames(f: Buffer, t: TrackTables, trackIndex: number, start: numbe
  * frames read so far (a window of REORDER_WINDOW ahead), less the reorder delay measured on the
  * first window, never above the frame's own pts and never going back.
  */
-function setDecodeTimes(frames: SourceFrame[]): void {
-  const n = frames.length
+function decodeTimes(pts: Float64Array): Float64Array {
+  const n = pts.length
+  const dts = new Float64Array(n)
   const pool: number[] = []
   let read = 0
-  let delay: number | undefined
+  let delay = 0
   let lastDts = Number.NEGATIVE_INFINITY
   for (let k = 0; k < n; k++) {
     while (read < n && read - k < REORDER_WINDOW) {
-      const v = frames[read++]!.pts
+      const v = pts[read++]!
       let i = pool.length
       while (i > 0 && pool[i - 1]! > v) i--
       pool.splice(i, 0, v)
     }
-    const frame = frames[k]!
-    if (delay === undefined) {
-      const sorted = frames.slice(k, read).map((x) => x.pts).sort((a, b) => a - b)
-      let d = 0
-      for (let i = 0; i < sorted.length; i++) d = Math.max(d, sorted[i]! - frames[k + i]!.pts)
-      delay = d
+    if (k === 0) {
+      const sorted = Array.from(pts.subarray(0, read)).sort((a, b) => a - b)
+      for (let i = 0; i < sorted.length; i++) delay = Math.max(delay, sorted[i]! - pts[i]!)
     }
-    const min = pool.shift() ?? frame.pts
-    let dts = Math.min(min - delay, frame.pts)
-    if (dts < lastDts) dts = lastDts
-    frame.dts = dts
-    lastDts = dts
+    const min = pool.shift() ?? pts[k]!
+    let d = Math.min(min - delay, pts[k]!)
+    if (d < lastDts) d = lastDts
+    dts[k] = d
+    lastDts = d
   }
+  return dts
 }
 
-/** mergeTracks: the frame with the smallest dts next, the lower track index on a tie. */
-function merge(perTrack: SourceFrame[][]): SourceFrame[] {
-  const at = perTrack.map(() => 0)
-  const out: SourceFrame[] = []
+/**
+ * Every track's samples into the table in mergeTracks' order (the smallest dts next, the lower
+ * track index on a tie), each video sample split at its length prefixes as splitSample does
+ * (empty units and access unit delimiters left out). False when a length runs past its sample:
+ * the demux throws there, so the caller falls back to it.
+ */
+function fillTable(f: Buffer, table: FrameTable, tracks: readonly TrackTables[], start: number): boolean {
+  const times = tracks.map((t) => trackTimes(t, start))
+  const at = tracks.map(() => 0)
   for (;;) {
     let best = -1
-    for (let i = 0; i < perTrack.length; i++) {
-      const h = perTrack[i]![at[i]!]
-      if (h !== undefined && (best < 0 || h.dts < perTrack[best]![at[best]!]!.dts)) best = i
+    for (let i = 0; i < tracks.length; i++) {
+      if (at[i]! < tracks[i]!.count && (best < 0 || times[i]!.dts[at[i]!]! < times[best]!.dts[at[best]!]!)) best = i
     }
-    if (best < 0) return out
-    out.push(perTrack[best]![at[best]!++]!)
+    if (best < 0) return true
+    const t = tracks[best]!
+    const i = at[best]!++
+    const offset = t.offset[i]!
+    const size = t.size[i]!
+    table.beginFrame()
+    if (t.key === undefined) {
+      table.addFileNal(f.byteOffset + offset, size)
+    } else {
+      const end = offset + size
+      const n = t.lengthSize
+      let o = offset
+      while (o + n <= end) {
+        let len = 0
+        for (let b = 0; b < n; b++) len = len * 256 + f[o + b]!
+        o += n
+        if (len === 0) continue
+        if (o + len > end) return false
+        if (nalType(f[o]!) !== H264NalType.Aud) table.addFileNal(f.byteOffset + o, len)
+        o += len
+      }
+    }
+    table.endFrame(best, times[best]!.pts[i]!, times[best]!.dts[i]!, t.key === undefined || t.key[i] === 1)
   }
 }

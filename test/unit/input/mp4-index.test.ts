@@ -69,12 +69,12 @@ describe('readMp4Index', () => {
   }
 
   test('B-frames: decode times below presentation times, key frames from stss', () => {
-    const index = readMp4Index(readFileSync(join(dir, 'bf.mp4')))!
-    const video = index.frames.filter((f) => f.trackIndex === 0)
+    const frames = [...readMp4Index(readFileSync(join(dir, 'bf.mp4')))!.table.replay()]
+    const video = frames.filter((f) => f.trackIndex === 0)
     assert.equal(video.length, 50)
     assert.equal(video.filter((f) => f.keyFrame).length, 2)
     assert.ok(video.some((f) => f.dts < f.pts))
-    for (let i = 1; i < index.frames.length; i++) assert.ok(index.frames[i]!.dts >= index.frames[i - 1]!.dts, 'merged in decode order')
+    for (let i = 1; i < frames.length; i++) assert.ok(frames[i]!.dts >= frames[i - 1]!.dts, 'merged in decode order')
   })
 
   test('files it does not index fall back to mediabunny with the same result', async () => {
@@ -109,8 +109,9 @@ describe('readMp4Index', () => {
           const file = cut === undefined ? bytes : bytes.subarray(0, cut)
           const index = readMp4Index(file)
           if (index === undefined) return
-          assert.ok(index.frames.length <= file.length)
-          for (const f of index.frames) {
+          const frames = [...index.table.replay()]
+          assert.ok(frames.length <= file.length)
+          for (const f of frames) {
             assert.ok(Number.isFinite(f.dts) || f.dts === Number.NEGATIVE_INFINITY)
             for (const d of f.data) {
               assert.equal(d.buffer, file.buffer)
