@@ -39,7 +39,9 @@ export function statusLine(session: PushSession, started: number, extra: string)
 export const PUSH_INTERRUPT_BUDGET = 512 * 1024
 
 export async function push(argv: string[]): Promise<number> {
-  setFlagsFromString(`--interrupt-budget=${PUSH_INTERRUPT_BUDGET}`)
+  // V8 12 (Node 22) dropped --interrupt-budget for --invocation-count-for-turbofan, and an
+  // unknown flag is reported on stderr by V8 itself: set it only where V8 knows it (Node 20).
+  if (Number.parseInt(process.versions.v8, 10) <= 11) setFlagsFromString(`--interrupt-budget=${PUSH_INTERRUPT_BUDGET}`)
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
