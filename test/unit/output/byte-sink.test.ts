@@ -4,37 +4,47 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openByteSink } from '../../../src/output/byte-sink.js'
+import { openByteSink, type ByteSinkOptions } from '../../../src/output/byte-sink.js'
 import { OutputError } from '../../../src/errors.js'
+
+/**
+ * `count` frames of a chunk of `sizeOf(i)` bytes and a 4-byte one, every third as one write and
+ * the others as a writev with an empty chunk between and a written callback; some awaited, the
+ * rest in flight together. Then: the file holds them in order, every callback ran once in order,
+ * and a write after close is refused.
+ */
+async function writesInOrder(opts: ByteSinkOptions, count: number, sizeOf: (i: number) => number): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'rtspkit-sink-'))
+  try {
+    const path = join(dir, 'out.bin')
+    const sink = await openByteSink(path, opts)
+    const expected: Buffer[] = []
+    const calls: number[] = []
+    const pending: Array<Promise<void>> = []
+    for (let i = 0; i < count; i++) {
+      const a = Buffer.alloc(sizeOf(i), i & 0xff)
+      const b = Buffer.from([i & 0xff, 0, 0, 1])
+      expected.push(a, b)
+      const p = i % 3 === 0 ? sink.write(Buffer.concat([a, b])) : sink.writev([a, Buffer.alloc(0), b], () => calls.push(i))
+      pending.push(p)
+      if (i % 5 === 0) await p
+    }
+    await Promise.all(pending)
+    await sink.close()
+    const want = Buffer.concat(expected)
+    assert.equal(sink.bytesWritten, want.length)
+    assert.deepEqual(await readFile(path), want)
+    assert.deepEqual(calls, [...Array(count).keys()].filter((i) => i % 3 !== 0))
+    await assert.rejects(sink.write(Buffer.from([1])), (err: unknown) => err instanceof OutputError && /already closed/.test(err.message))
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
 
 describe('openByteSink (a file path)', () => {
   it('writes every chunk in order, calls each written callback once, in order, and closes', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'rtspkit-sink-'))
-    try {
-      const path = join(dir, 'out.bin')
-      const sink = await openByteSink(path)
-      const expected: Buffer[] = []
-      const calls: number[] = []
-      const pending: Array<Promise<void>> = []
-      for (let i = 0; i < 200; i++) {
-        // Small and large chunks, so that some writes wait and some are queued behind a writev in flight.
-        const a = Buffer.alloc(i % 7 === 0 ? 100_000 : 10 + i, i & 0xff)
-        const b = Buffer.from([i & 0xff, 0, 0, 1])
-        expected.push(a, b)
-        const p = i % 3 === 0 ? sink.write(Buffer.concat([a, b])) : sink.writev([a, Buffer.alloc(0), b], () => calls.push(i))
-        pending.push(p)
-        if (i % 5 === 0) await p
-      }
-      await Promise.all(pending)
-      await sink.close()
-      const want = Buffer.concat(expected)
-      assert.equal(sink.bytesWritten, want.length)
-      assert.deepEqual(await readFile(path), want)
-      assert.deepEqual(calls, [...Array(200).keys()].filter((i) => i % 3 !== 0))
-      await assert.rejects(sink.write(Buffer.from([1])), (err: unknown) => err instanceof OutputError && /already closed/.test(err.message))
-    } finally {
-      await rm(dir, { recursive: true, force: true })
-    }
+    // Small and large chunks, so that some writes wait and some are queued behind a writev in flight.
+    await writesInOrder({}, 200, (i) => (i % 7 === 0 ? 100_000 : 10 + i))
   })
 
   it('reports a failed write as an OutputError and still calls the written callback', { skip: !existsSync('/dev/full') }, async () => {
@@ -48,32 +58,8 @@ describe('openByteSink (a file path)', () => {
 
 describe('openByteSink (a file path, coalesce)', () => {
   it('writes every chunk in order, calls each written callback once, in order, and writes what it holds on close', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'rtspkit-sink-'))
-    try {
-      const path = join(dir, 'out.bin')
-      const sink = await openByteSink(path, { coalesce: true })
-      const expected: Buffer[] = []
-      const calls: number[] = []
-      const pending: Array<Promise<void>> = []
-      for (let i = 0; i < 300; i++) {
-        // Small and large chunks (some over the hold size and the high-water mark), empty ones among them.
-        const a = Buffer.alloc(i % 50 === 0 ? 9_000_000 : i % 7 === 0 ? 300_000 : 10 + i, i & 0xff)
-        const b = Buffer.from([i & 0xff, 0, 0, 1])
-        expected.push(a, b)
-        const p = i % 3 === 0 ? sink.write(Buffer.concat([a, b])) : sink.writev([a, Buffer.alloc(0), b], () => calls.push(i))
-        pending.push(p)
-        if (i % 5 === 0) await p
-      }
-      await Promise.all(pending)
-      await sink.close()
-      const want = Buffer.concat(expected)
-      assert.equal(sink.bytesWritten, want.length)
-      assert.deepEqual(await readFile(path), want)
-      assert.deepEqual(calls, [...Array(300).keys()].filter((i) => i % 3 !== 0))
-      await assert.rejects(sink.write(Buffer.from([1])), (err: unknown) => err instanceof OutputError && /already closed/.test(err.message))
-    } finally {
-      await rm(dir, { recursive: true, force: true })
-    }
+    // Small and large chunks (some over the hold size and the high-water mark), empty ones among them.
+    await writesInOrder({ coalesce: true }, 300, (i) => (i % 50 === 0 ? 9_000_000 : i % 7 === 0 ? 300_000 : 10 + i))
   })
 
   it('writes held chunks without close (the hold ends on its own) and calls their callbacks', async () => {
