@@ -14,7 +14,11 @@ type Command = (argv: string[]) => Promise<number>
 const COMMANDS: Record<string, () => Promise<Command>> = {
   probe: async () => (await import('./probe.js')).probe,
   pull: async () => (await import('./pull.js')).pull,
-  push: async () => (await import('./push.js')).push,
+  // Its own bundle, errors handled inside it (push-main.ts): main.ts only passes --json on.
+  push: async () => {
+    const { runPush } = await import('./push-main.js')
+    return (argv) => runPush(argv, flags.json)
+  },
   relay: async () => (await import('./relay.js')).relay,
   serve: async () => (await import('./serve.js')).serve,
   demo: async () => (await import('./demo.js')).demo,
