@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util'
 import { setFlagsFromString } from 'node:v8'
-import { RtspClient } from '../client/client.js'
-import type { PushSession } from '../client/push-session.js'
+import { PushSession } from '../client/push-session.js'
 import type { TransportProtocol } from '../client/pull-session.js'
 import { openFileSource, pumpFrames } from '../input/file-source.js'
+import { parseRtspUrl } from '../util/url.js'
 import { UsageError, checkRtspUrl, closePush, formatBitrate, parsePositiveNumber, stoppedBySignal, tlsOptions, withSignals } from './common.js'
 
 export function parsePushTransport(v: string | undefined): TransportProtocol {
@@ -70,8 +70,13 @@ export async function push(argv: string[]): Promise<number> {
   const source = await openFileSource(input, { mp4Index: true })
   try {
     return await withSignals(async (signal) => {
-      const client = new RtspClient({ timeoutMs, readTimeoutMs: timeoutMs, tls: tlsOptions(values) })
-      const session = await client.push(url, source.tracks, { transport, signal })
+      // The session RtspClient.push would make with these options (checked above: the url,
+      // the numbers), made here: client.ts would bring the pull side (pull-session.ts,
+      // supervisor.ts and their depacketizers) into the push's bundle, ~0.1 MB more to compile
+      // at every start (scripts/bundle-cli.sh, issue 14).
+      const tls = tlsOptions(values)
+      const session = new PushSession(parseRtspUrl(url), source.tracks, { timeoutMs, readTimeoutMs: timeoutMs, ...(tls !== undefined ? { tls } : {}), transport, signal })
+      await session.start(signal)
       const ac = new AbortController()
       const stop = () => ac.abort()
       signal.addEventListener('abort', stop, { once: true })
