@@ -126,11 +126,14 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
   private readonly ssrc = randomInt(1, 0xffffffff)
   /** frames(), packets() and the frames held until someone consumes them. */
   private readonly outlet: SessionOutlet
+  /** An 'rtp' listener was added and emit() has not yet found none left (read once per packet). */
+  private rtpListened = false
   /** The receivers' output: one object for all tracks. */
   private readonly rxSink: TrackReceiverSink = {
     packet: (rx, pkt, now) => {
       this.replayStamps?.packet(rx.track.index, rx.packet)
-      if (this.listenerCount('rtp') > 0) this.emit('rtp', rx.track, pkt)
+      // A field read per packet instead of listenerCount(); emit() says when the last listener went.
+      if (this.rtpListened && !this.emit('rtp', rx.track, pkt)) this.rtpListened = false
       this.outlet.packet(rx.track, pkt, now)
     },
     loss: (rx, expected, got) => publishTrackLoss(this, this.url, rx.track, expected, got),
@@ -248,6 +251,7 @@ export class PullSession extends EventEmitter<PullSessionEvents> {
       if (method === 'PLAY' && res.status >= 200 && res.status < 300) this.playback.reply(res)
     }
     ;(this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event === 'rtp') this.rtpListened = true
       // After the listener is added (newListener runs before): it gets the held frames first.
       if (event === 'frame' && this.outlet.early !== undefined) queueMicrotask(() => this.outlet.flushEarly())
     })
