@@ -26,6 +26,7 @@ import {
 import type { Credentials } from '../util/url.js'
 import { redactUrl } from '../util/url.js'
 import { publishClientRequest, publishClientResponse } from '../diagnostics.js'
+import { bufferView } from '../rtp/packet.js'
 
 export type InterleavedHandler = (payload: Buffer) => void
 /** An interleaved payload as `buf[start, end)`: no view is made for it (the receive hot path). */
@@ -40,11 +41,19 @@ export type InterleavedRangeHandler = (buf: Buffer, start: number, end: number) 
  * (`reusesReadBuffer`), and what outlives the handler is copied (TrackReceiver, NalDepacketizer).
  */
 let sharedReadBuffer: Buffer | undefined
+/** sharedReadBuffer's ArrayBuffer (offset 0, same length): `.buffer` is a C++ accessor call. */
+let sharedReadArrayBuffer: ArrayBuffer = new ArrayBuffer(0)
 /**
  * 256 KiB: at 84 Mbit/s a picture is ~350 KB, written by the server at once; 64 KiB took ~6
  * reads (a syscall, an event-loop callback and a payload spanning two reads, copied, each).
  */
 const READ_BUFFER_SIZE = 256 * 1024
+
+function sharedReadBufferOf(size: number): Buffer {
+  const buf = Buffer.allocUnsafeSlow(size)
+  sharedReadArrayBuffer = buf.buffer as ArrayBuffer
+  return buf
+}
 
 /** TLS settings for rtsps:// (certificate verification is on unless turned off). */
 export interface TlsOptions {
@@ -193,7 +202,7 @@ export class RtspConnection {
             port,
             noDelay: true,
             onread: {
-              buffer: () => (sharedReadBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_SIZE)),
+              buffer: () => (sharedReadBuffer ??= sharedReadBufferOf(READ_BUFFER_SIZE)),
               callback: (nread: number, buf: Uint8Array) => this.onRead(buf as Buffer, nread),
             },
           })
@@ -273,7 +282,9 @@ export class RtspConnection {
   /** Bytes read into the shared buffer (plain TCP): parsed before the next read reuses it. */
   private onRead(buf: Buffer, nread: number): boolean {
     if (this.state === 'closed') return false
-    this.take(buf.subarray(0, nread))
+    // No Buffer#subarray per read (see bufferView in rtp/packet.ts): the shared buffer is a
+    // whole ArrayBuffer of its own (allocUnsafeSlow), kept beside it.
+    this.take(buf === sharedReadBuffer ? bufferView(sharedReadArrayBuffer, 0, nread) : buf.subarray(0, nread))
     return true
   }
 

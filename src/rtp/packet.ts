@@ -52,6 +52,25 @@ let lastSource: Buffer = EMPTY
 let lastArrayBuffer: ArrayBufferLike = EMPTY.buffer
 let lastByteOffset = EMPTY.byteOffset
 
+type ViewConstructor = new (arrayBuffer: ArrayBufferLike, byteOffset: number, length: number) => Buffer
+
+/**
+ * Node's own Buffer class (internal FastBuffer, what Buffer.from and subarray construct),
+ * which Node exposes as `Buffer[Symbol.species]`. Constructing it directly skips
+ * Buffer.from's checks (a C++ isAnyArrayBuffer call and argument coercion) made once per RTP
+ * packet (bench/ingest.ts profile, issue 14). Undefined if a runtime does not expose it that
+ * way: Buffer.from then.
+ */
+const FAST_BUFFER: ViewConstructor | undefined = (() => {
+  const species: unknown = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species]
+  return typeof species === 'function' && species !== Buffer && species.prototype === Buffer.prototype ? (species as ViewConstructor) : undefined
+})()
+
+/** `Buffer.from(arrayBuffer, byteOffset, length)`, in bounds (checked by the caller). */
+export function bufferView(arrayBuffer: ArrayBufferLike, byteOffset: number, length: number): Buffer {
+  return FAST_BUFFER !== undefined ? new FAST_BUFFER(arrayBuffer, byteOffset, length) : Buffer.from(arrayBuffer, byteOffset, length)
+}
+
 /** `buf.subarray(start, end)` for 0 <= start <= end <= buf.length (checked by the caller). */
 export function viewOf(buf: Buffer, start: number, end: number): Buffer {
   if (buf !== lastSource) {
@@ -59,7 +78,7 @@ export function viewOf(buf: Buffer, start: number, end: number): Buffer {
     lastArrayBuffer = buf.buffer
     lastByteOffset = buf.byteOffset
   }
-  return Buffer.from(lastArrayBuffer, lastByteOffset + start, end - start)
+  return bufferView(lastArrayBuffer, lastByteOffset + start, end - start)
 }
 
 /** A blank packet to pass to `parseRtpPacketInto` (allocate once per track). */

@@ -4,6 +4,7 @@ import fc from 'fast-check'
 import { InvalidArgumentError } from '../../../src/errors.js'
 import {
   buildRtpPacket,
+  bufferView,
   createRtpPacket,
   parseRtpPacket,
   parseRtpPacketAt,
@@ -282,6 +283,28 @@ describe('properties', () => {
         }
       }),
       { numRuns: 2000 },
+    )
+  })
+
+  it('bufferView(arrayBuffer, offset, length) is Buffer.from(arrayBuffer, offset, length): same class, same memory', () => {
+    fc.assert(
+      fc.property(fc.nat({ max: 64 }), fc.nat(), fc.nat(), (size, a, b) => {
+        const ab = new ArrayBuffer(size)
+        const offset = a % (size + 1)
+        const length = b % (size - offset + 1)
+        const view = bufferView(ab, offset, length)
+        const want = Buffer.from(ab, offset, length)
+        assert.ok(Buffer.isBuffer(view))
+        assert.equal(Object.getPrototypeOf(view), Object.getPrototypeOf(want))
+        assert.equal(view.constructor, Buffer)
+        assert.equal(view.buffer, ab)
+        assert.equal(view.byteOffset, offset)
+        assert.equal(view.length, length)
+        // subarray and slice give Buffers too (Node's Symbol.species), as for any Buffer.
+        assert.ok(Buffer.isBuffer(view.subarray(0)))
+        assert.equal(Object.getPrototypeOf(view.subarray(0)), Buffer.prototype)
+      }),
+      { numRuns: 500 },
     )
   })
 
