@@ -223,12 +223,18 @@ export class ServerSession implements StreamReader {
 
   // ---- reader: the per-packet hot path ----
 
-  deliver(index: number, batch: Batch): void {
+  /**
+   * True when this reader holds none of `batch`'s bytes on return (StreamReader.deliver):
+   * skipped, or written to a socket that took it all at once (nothing queued, so neither the
+   * Writable's buffer nor a pending write request references it).
+   */
+  deliver(index: number, batch: Batch): boolean {
     const t = this.readerTracks[index]
-    if (t === undefined || t.protocol === 'multicast') return
+    if (t === undefined || t.protocol === 'multicast') return true
     const socket = t.protocol === 'tcp' ? this.socket : undefined
+    let released = false
     if (t.protocol === 'tcp') {
-      if (socket === undefined || socket.destroyed) return
+      if (socket === undefined || socket.destroyed) return true
       const queued = socket.writableLength
       if (queued > this.host.maxReaderQueueBytes) {
         // A slow reader never holds up the others: it skips to the next key frame
@@ -236,37 +242,42 @@ export class ServerSession implements StreamReader {
         if (this.laggingSince === 0) this.laggingSince = performance.now()
         this.holdAll()
         this.stats.batchesDropped++
-        return
+        return true
       }
       if (t.waitKey) {
         // Resume only once the queue has drained to half, at a key frame (other tracks: right after it).
         if ((this.laggingSince !== 0 && queued > this.host.maxReaderQueueBytes / 2) || !this.canResume(index, t, batch)) {
           this.stats.batchesDropped++
-          return
+          return true
         }
         this.laggingSince = 0
       }
       socket.write(batch.framed(t.rtpChannel))
+      released = socket.writableLength === 0
     } else {
       if (t.waitKey && !this.canResume(index, t, batch)) {
         this.stats.batchesDropped++
-        return
+        return true
       }
       const udp = this.host.udp
       const port = t.clientPorts![0]
-      if (udp === undefined) return
+      if (udp === undefined) return true
       const packets = batch.packets
       for (let i = 0; i < packets.length; i++) udp.sendTo('rtp', packets[i]!, port, this.remoteAddress)
     }
     t.last = batch
     this.stats.packetsSent += batch.count
     this.stats.bytesSent += batch.bytes
+    return released
   }
 
   /** Per track index, the SSRC and next sequence number of what this reader received, if anything. */
   rtpContinuation(): Array<{ ssrc: number; sequenceNumber: number } | undefined> {
     return this.readerTracks.map((t) => {
-      const packets = t?.last?.packets
+      const last = t?.last
+      // A batch whose bytes may have been reused says where it ended itself.
+      if (last !== undefined && last.nextSequenceNumber >= 0) return { ssrc: last.ssrc, sequenceNumber: last.nextSequenceNumber }
+      const packets = last?.packets
       const p = packets?.[packets.length - 1]
       if (p === undefined || p.length < 12) return undefined
       return { ssrc: p.readUInt32BE(8), sequenceNumber: (p.readUInt16BE(2) + 1) & 0xffff }

@@ -27,6 +27,13 @@ export class Batch {
   readonly count: number
   /** RTP bytes, headers included, `$` framing excluded. */
   readonly bytes: number
+  /**
+   * The SSRC of the batch's packets and the sequence number after its last one, when its
+   * maker set them (a publisher whose framed buffer is reused for a later batch: the bytes
+   * are then gone, these stay); -1 otherwise (read from the packets).
+   */
+  ssrc = -1
+  nextSequenceNumber = -1
   #packets: readonly Buffer[] | undefined
   #channel = -1
   #framed: Buffer | undefined
@@ -96,7 +103,12 @@ const NO_PACKETS: readonly Buffer[] = []
 
 /** What a stream delivers to; implemented by the server's reader sessions. */
 export interface StreamReader {
-  deliver(track: number, batch: Batch): void
+  /**
+   * Take one batch. True: the reader keeps no reference to the batch's bytes once this
+   * returns (written out, or skipped), so its maker may write a later batch into them;
+   * anything else (a reader that keeps views, or a write still queued) keeps them.
+   */
+  deliver(track: number, batch: Batch): boolean | void
   deliverRtcp(track: number, packet: Buffer): void
   /** The source went away: the reader's session ends. */
   sourceEnded(reason: string): void
@@ -152,15 +164,20 @@ export class ReaderSet extends Set<StreamReader> {
     }
   }
 
-  /** Hand track `index`'s batch to every reader, in the order they joined. */
-  deliver(index: number, batch: Batch): void {
+  /**
+   * Hand track `index`'s batch to every reader, in the order they joined. True when every
+   * reader let go of its bytes (StreamReader.deliver returned true).
+   */
+  deliver(index: number, batch: Batch): boolean {
     this.#delivering++
     try {
       const list = this.#list
+      let released = true
       for (let i = 0; i < list.length; i++) {
         const r = list[i]
-        if (r !== undefined) r.deliver(index, batch)
+        if (r !== undefined && r.deliver(index, batch) !== true) released = false
       }
+      return released
     } finally {
       if (--this.#delivering === 0 && this.#holes > 0) this.#compact()
     }
@@ -210,15 +227,15 @@ export class Stream {
     this.summary = tracks.map((t) => t.codec).join(' + ')
   }
 
-  /** Hot path: hand one batch of track `index` to every reader. */
-  deliver(index: number, batch: Batch, rtpTimestamp: number): void {
+  /** Hot path: hand one batch of track `index` to every reader. True when no reader kept its bytes (ReaderSet.deliver). */
+  deliver(index: number, batch: Batch, rtpTimestamp: number): boolean {
     const clock = this.clocks[index]
-    if (clock === undefined) return
+    if (clock === undefined) return true
     clock.rtpTimestamp = rtpTimestamp
     clock.at = performance.now()
     clock.packets += batch.count
     clock.octets += batch.bytes - RTP_HEADER_SIZE * batch.count
-    this.readers.deliver(index, batch)
+    return this.readers.deliver(index, batch)
   }
 
   deliverRtcp(index: number, packet: Buffer): void {
@@ -296,8 +313,12 @@ export interface PublishFrame {
   data: readonly Buffer[]
 }
 
+/** The smallest reused framing buffer: a few ~2 Mbit/s key frames. */
+const SPARE_MIN = 64 * 1024
+
 interface SenderState {
-  packetizer: SendPacketizer & Partial<InterleavedPacketizer>
+  /** `sequenceNumber`: the next packet's (RtpPacketizer), for Batch.nextSequenceNumber. */
+  packetizer: SendPacketizer & Partial<InterleavedPacketizer> & { readonly sequenceNumber?: number }
   parameterSets: Buffer[]
   codec: string
   clockRate: number
@@ -305,6 +326,13 @@ interface SenderState {
   ssrc: number
   rtpBase: number
   unit: { data: readonly Buffer[]; rtpTimestamp: number }
+  /**
+   * The buffer the last access unit was framed in, when every reader let go of it (each TCP
+   * write completed at once): the next unit is framed into it instead of a new ArrayBuffer
+   * per frame (issue 14). Undefined while a reader may still read it (a queued write, a UDP
+   * send, the HTTP side's views).
+   */
+  spare: Buffer | undefined
 }
 
 /**
@@ -356,6 +384,7 @@ export class StreamPublisher {
         ssrc,
         rtpBase: randomInt(0x100000000),
         unit: { data: [], rtpTimestamp: 0 },
+        spare: undefined,
       })
     }
     const sdp = writeSdp({ sessionName: 'rtspkit', range: 'npt=now-', attributes: [['tool', 'rtspkit']], media })
@@ -403,8 +432,20 @@ export class StreamPublisher {
       // Framed once on the channel TCP readers of this track usually take (2 × index, as
       // clients number them): their socket write is this buffer; UDP readers get views.
       const channel = 2 * index
-      const framed = p.packetizeInterleaved(unit, channel)
-      this.stream.deliver(index, Batch.interleaved(framed.data, channel, framed.packets, key), rtpTimestamp)
+      const spare = s.spare
+      s.spare = undefined
+      const framed = p.packetizeInterleaved(unit, channel, spare)
+      const data = framed.data
+      const batch = Batch.interleaved(data, channel, framed.packets, key)
+      batch.ssrc = s.ssrc
+      batch.nextSequenceNumber = p.sequenceNumber ?? -1
+      if (this.stream.deliver(index, batch, rtpTimestamp) && data.length > 0 && batch.nextSequenceNumber >= 0) {
+        // Nobody holds the bytes: frame the next unit in the same memory. The packetizer
+        // wrote into `spare` when it was large enough, else into a buffer of its own, whose
+        // length past `data` is unknown: a new spare then, with room to grow (a larger key
+        // frame next).
+        s.spare = spare !== undefined && data.buffer === spare.buffer ? spare : Buffer.allocUnsafeSlow(Math.max(SPARE_MIN, 2 * data.length))
+      }
     } else {
       this.stream.deliver(index, new Batch(p.packetize(unit), key), rtpTimestamp)
     }
