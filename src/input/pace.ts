@@ -104,6 +104,8 @@ class Pacer {
   private held: PacedFrame | undefined
   private done = false
   private timer: NodeJS.Timeout | undefined
+  /** The delay `timer` was made with (ms); -1 once cleared, when it must not be re-armed. */
+  private timerMs = -1
   private wake: (() => void) | undefined
   /** The timer's callback, and abort's: wakes the waiter once. */
   private readonly fire = (): void => {
@@ -112,7 +114,7 @@ class Pacer {
     wake?.()
   }
   private readonly onAbort = (): void => {
-    clearTimeout(this.timer)
+    this.clearTimer()
     this.fire()
   }
 
@@ -151,7 +153,7 @@ class Pacer {
   wakeWhenDue(fn: () => void): boolean {
     if (this.held === undefined) return false
     this.wake = fn
-    this.timer = setTimeout(this.fire, wholeMs(this.dueIn(this.held)))
+    this.arm(wholeMs(this.dueIn(this.held)))
     return true
   }
 
@@ -191,7 +193,7 @@ class Pacer {
 
   stop(): void {
     this.done = true
-    clearTimeout(this.timer)
+    this.clearTimer()
     this.signal?.removeEventListener('abort', this.onAbort)
     const it = this.pass?.async
     this.pass = undefined
@@ -231,8 +233,30 @@ class Pacer {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       this.wake = resolve
-      this.timer = setTimeout(this.fire, wholeMs(ms))
+      this.arm(wholeMs(ms))
     })
+  }
+
+  /**
+   * Call `fire` in `ms`. The timer of the last wait is re-armed (Timeout#refresh) when its
+   * delay is the same, as it mostly is frame after frame: no Timeout object made and dropped
+   * per frame (issue 14, server fan-out). It has fired by now (a wait is armed only after
+   * the previous one woke), so refresh() schedules it again from now.
+   */
+  private arm(ms: number): void {
+    const timer = this.timer
+    if (timer !== undefined && this.timerMs === ms) {
+      timer.refresh()
+      return
+    }
+    this.timer = setTimeout(this.fire, ms)
+    this.timerMs = ms
+  }
+
+  private clearTimer(): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.timerMs = -1
   }
 }
 
