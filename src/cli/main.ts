@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import nodeModule from 'node:module'
-import { USAGE, UsageError, exitCodeOf, formatError, formatErrorJson, usageOf } from './common.js'
+
+/**
+ * common.ts (usage texts, error formatting) with errors.ts and util/url.ts, loaded only where
+ * main.ts itself needs them: `rtspkit push` runs from its own bundle with its own copy of
+ * them (push-main.ts), and loading these chunks too was ~5 ms of its start-up (issue 14).
+ */
+const common = () => import('./common.js')
 
 type Command = (argv: string[]) => Promise<number>
 
@@ -69,10 +75,11 @@ async function main(flags: GlobalFlags): Promise<number> {
     return 0
   }
   if (command === 'help') {
-    process.stdout.write(usageOf(rest[0] ?? ''))
+    process.stdout.write((await common()).usageOf(rest[0] ?? ''))
     return 0
   }
   if (command === undefined) {
+    const { USAGE, UsageError } = await common()
     if (flags.help) {
       process.stdout.write(USAGE)
       return 0
@@ -83,10 +90,11 @@ async function main(flags: GlobalFlags): Promise<number> {
   }
   const load = COMMANDS[command]
   if (load === undefined) {
+    const { UsageError } = await common()
     throw new UsageError(command.startsWith('-') ? `unknown option "${command}"; see rtspkit --help` : `unknown command "${command}"; see rtspkit --help`)
   }
   if (flags.help) {
-    process.stdout.write(usageOf(command))
+    process.stdout.write((await common()).usageOf(command))
     return 0
   }
   if (flags.verbose > 0) {
@@ -104,7 +112,8 @@ main(flags).then(
     // Everything should be released by now; never hang on a stray handle.
     setTimeout(() => process.exit(code), 3000).unref()
   },
-  (err: unknown) => {
+  async (err: unknown) => {
+    const { exitCodeOf, formatError, formatErrorJson } = await common()
     process.stderr.write(`${flags.json ? formatErrorJson(err) : formatError(err)}\n`)
     const code = exitCodeOf(err)
     process.exitCode = code
