@@ -103,9 +103,10 @@ class Pacer {
   /** Read, offset, and waiting for its time. */
   private held: PacedFrame | undefined
   private done = false
+  /** The timer armed last (cleared on stop and abort). */
   private timer: NodeJS.Timeout | undefined
-  /** The delay `timer` was made with (ms); -1 once cleared, when it must not be re-armed. */
-  private timerMs = -1
+  /** Timers made so far, by their whole-ms delay (below REUSED_DELAYS), to re-arm. */
+  private timers: Array<NodeJS.Timeout | undefined> | undefined
   private wake: (() => void) | undefined
   /** The timer's callback, and abort's: wakes the waiter once. */
   private readonly fire = (): void => {
@@ -238,27 +239,35 @@ class Pacer {
   }
 
   /**
-   * Call `fire` in `ms`. The timer of the last wait is re-armed (Timeout#refresh) when its
-   * delay is the same, as it mostly is frame after frame: no Timeout object made and dropped
-   * per frame (issue 14, server fan-out). It has fired by now (a wait is armed only after
-   * the previous one woke), so refresh() schedules it again from now.
+   * Call `fire` in `ms`. A timer made earlier with the same delay is re-armed
+   * (Timeout#refresh) instead of a new one: frame after frame the delays are a frame
+   * interval give or take a millisecond (39, 40, 41 at 25 fps), so a pass keeps two or three
+   * Timeout objects instead of making and dropping one per frame (issue 14, server fan-out).
+   * None of them is pending here (a wait is armed only after the previous one woke or was
+   * cleared), so refresh() schedules it from now, as setTimeout would.
    */
   private arm(ms: number): void {
-    const timer = this.timer
-    if (timer !== undefined && this.timerMs === ms) {
-      timer.refresh()
+    if (!(ms >= 0 && ms < REUSED_DELAYS)) {
+      this.timer = setTimeout(this.fire, ms)
       return
     }
-    this.timer = setTimeout(this.fire, ms)
-    this.timerMs = ms
+    const timers = (this.timers ??= [])
+    let timer = timers[ms]
+    if (timer === undefined) timers[ms] = timer = setTimeout(this.fire, ms)
+    else timer.refresh()
+    this.timer = timer
   }
 
   private clearTimer(): void {
     clearTimeout(this.timer)
     this.timer = undefined
-    this.timerMs = -1
+    // A cleared Timeout is not re-armed by refresh(): nothing is armed from here on anyway.
+    this.timers = undefined
   }
 }
+
+/** Delays (whole ms) whose timers a Pacer keeps to re-arm: frame intervals of 8 fps and up. */
+const REUSED_DELAYS = 128
 
 /**
  * A timer delay in whole milliseconds, rounded up (never early). Node keeps one timer list
