@@ -55,8 +55,13 @@ const HIGH_WATER_MARK = 16 * 1024
 const COALESCE_BYTES = 2 * 1024 * 1024
 /** ByteSinkOptions.coalesce: longest a chunk is held (a 2 Mbit/s stream writes four times a second, not 25). */
 const COALESCE_MS = 250
-/** ByteSinkOptions.coalesce: bytes accepted and not yet written above which `write` waits. */
-const COALESCE_HIGH_WATER_MARK = 8 * 1024 * 1024
+/**
+ * ByteSinkOptions.coalesce: bytes accepted and not yet written above which `write` waits: the
+ * hold size, so that the write that fills a hold waits for its writev. With 8 MiB an
+ * unpaced pull (~16 Gbit/s into /dev/null) peaked at 115–210 MB RSS, with 2 MiB at 109–140
+ * (frames wait in the session's bounded queue instead; bench/ingest.ts BENCH_UNPACED, issue 14).
+ */
+const COALESCE_HIGH_WATER_MARK = COALESCE_BYTES
 
 /**
  * A file we opened, written with fs.writev on its descriptor: the bytes and their order are
